@@ -1,0 +1,264 @@
+"""Stage 4a: one cleaner per field type. Each takes a raw cell and returns (value, code, details):
+the cleaned value (None when unusable) and, when the cell is wrong, a problem code from
+data/problems.toml with the details its message needs. Cleaners never guess a value."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from functools import lru_cache
+from operator import mul
+from typing import Any, Callable
+
+Cleaned = tuple[Any, str | None, dict[str, Any] | None]
+
+# ---------------------------------------------------------------- text
+
+_SPACE_RE = re.compile(r"\s+")
+_ORG_PUNCT_RE = re.compile(r"[\s·•.,，。、\-—_'\"“”‘’《》<>]+")
+
+
+@lru_cache(maxsize=1 << 16)
+def fold(text: str) -> str:
+    """Full-width digits, letters and brackets to half-width (NFKC), spaces trimmed and collapsed."""
+    return _SPACE_RE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+
+
+def as_text(v: Any) -> str:
+    """A cell as text: numbers without a spurious '.0', dates as ISO."""
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+    if isinstance(v, (dt.datetime, dt.date)):
+        return v.isoformat()[:10]
+    return str(v)
+
+
+def clean_text(v: Any) -> Cleaned:
+    return (fold(as_text(v)) or None), None, None
+
+
+def clean_person_name(v: Any) -> Cleaned:
+    # Clerks pad two-character names with spaces to align them ("张  三").
+    t = fold(as_text(v)).replace(" ", "")
+    return (t or None), None, None
+
+
+@lru_cache(maxsize=1 << 18)
+def org_key(name: str) -> str:
+    """An organization name as matched: NFKC, no spaces or punctuation, brackets unified."""
+    return _ORG_PUNCT_RE.sub("", unicodedata.normalize("NFKC", name)).upper()
+
+
+@lru_cache(maxsize=1 << 16)
+def place_key(name: str) -> str:
+    """A place name as matched: NFKC, no spaces."""
+    return _SPACE_RE.sub("", unicodedata.normalize("NFKC", name))
+
+
+def clean_org_name(v: Any) -> Cleaned:
+    return (fold(as_text(v)) or None), None, None
+
+
+def clean_place(v: Any) -> Cleaned:
+    t = fold(as_text(v)).replace(" ", "")
+    return (t or None), None, None
+
+
+def clean_phone(v: Any) -> Cleaned:
+    t = fold(as_text(v)).replace(" ", "").replace("-", "-")
+    return (t or None), None, None
+
+
+def clean_int(v: Any) -> Cleaned:
+    if v is None or v == "":
+        return None, None, None
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if float(v).is_integer() and v >= 0:
+            return int(v), None, None
+        return None, "BAD_VALUE", {"allowed": "非负整数"}
+    t = fold(as_text(v)).replace(",", "").removesuffix("人").removesuffix("个").removesuffix("项")
+    if t.isdigit():
+        return int(t), None, None
+    if not t:
+        return None, None, None
+    return None, "BAD_VALUE", {"allowed": "非负整数"}
+
+
+# ---------------------------------------------------------------- dates
+
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+_DATE_SEP_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})(?:\s*[-/.月]\s*(\d{1,2})\s*日?)?\s*月?$")
+_DATE_DIGITS_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})?$")
+_TIME_TAIL_RE = re.compile(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
+
+
+def _ymd(y: int, m: int, d: int | None) -> str | None:
+    if not 1900 <= y <= 2100 or not 1 <= m <= 12:
+        return None
+    if d is None:
+        return f"{y:04d}-{m:02d}"
+    try:
+        return dt.date(y, m, d).isoformat()
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=1 << 16)
+def _parse_date_cached(v: Any) -> str | None | bool:
+    """ISO date ('2019-07-01', or '2019-07' when the file gives only a month), None when empty,
+    False when the value is not a real date."""
+    if isinstance(v, dt.datetime):
+        v = v.date()
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if float(v).is_integer():
+            n = int(v)
+            if 19000101 <= n <= 21001231:
+                return _parse_date_cached(str(n))
+            if 190001 <= n <= 210012:
+                return _parse_date_cached(str(n))
+        if 1 <= v < 73415:  # an Excel serial date (1900-01-01 .. 2100-12-31)
+            return (_EXCEL_EPOCH + dt.timedelta(days=int(v))).isoformat()
+        return False
+    t = _TIME_TAIL_RE.sub("", fold(str(v))).replace(" ", "")
+    if not t:
+        return None
+    m = _DATE_SEP_RE.match(t) or _DATE_DIGITS_RE.match(t)
+    if not m:
+        return False
+    y, mo, d = m.group(1), m.group(2), m.group(3)
+    return _ymd(int(y), int(mo), int(d) if d else None) or False
+
+
+def clean_date(v: Any) -> Cleaned:
+    if v is None or v == "":
+        return None, None, None
+    r = _parse_date_cached(v)
+    if r is False:
+        return None, "BAD_DATE", None
+    return r, None, None
+
+
+# ---------------------------------------------------------------- resident ID (GB 11643-1999)
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_ID18_RE = re.compile(r"^\d{17}[\dX]$")
+_ID15_RE = re.compile(r"^\d{15}$")
+_SCI_RE = re.compile(r"^\d(\.\d+)?E\+?\d+$")
+_ID_STRIP_RE = re.compile(r"[\s\-']")
+
+
+def id_check_char(first17: str) -> str:
+    return _ID_CHECK[sum(map(mul, map(int, first17), _ID_WEIGHTS)) % 11]
+
+
+def id_birth_date(id18: str) -> str:
+    return f"{id18[6:10]}-{id18[10:12]}-{id18[12:14]}"
+
+
+def id_sex(id18: str) -> str:
+    return "男" if int(id18[16]) % 2 else "女"
+
+
+def clean_id_number(v: Any) -> Cleaned:
+    if v is None or v == "":
+        return None, None, None
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        # A number cell: Excel keeps 15 significant digits, so an 18-digit ID is already destroyed.
+        if abs(v) >= 1e15:
+            return None, "ID_NUMBER_CELL", None
+        if float(v).is_integer():
+            v = str(int(v))
+        else:
+            return None, "ID_FORMAT", None
+    t = _ID_STRIP_RE.sub("", fold(str(v))).upper()
+    if _SCI_RE.match(t):  # a CSV saved by Excel from a number cell
+        return None, "ID_NUMBER_CELL", None
+    if _ID15_RE.match(t):
+        # Legacy 15-digit ID: 19 before the 2-digit year, check character appended.
+        if _ymd(1900 + int(t[6:8]), int(t[8:10]), int(t[10:12])) is None:
+            return None, "ID_FORMAT", None
+        first17 = t[:6] + "19" + t[6:]
+        return first17 + id_check_char(first17), None, None
+    if not _ID18_RE.match(t):
+        return None, "ID_FORMAT", None
+    if _ymd(int(t[6:10]), int(t[10:12]), int(t[12:14])) is None:
+        return None, "ID_FORMAT", None
+    expected = id_check_char(t[:17])
+    if t[17] != expected:
+        return None, "ID_CHECKSUM", {"expected": expected}
+    return t, None, None
+
+
+# ---------------------------------------------------------------- unified social credit code (GB 32100-2015)
+
+USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_VALUES = {c: i for i, c in enumerate(USCC_CHARSET)}
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
+
+
+def uscc_check_char(first17: str) -> str:
+    s = sum(_USCC_VALUES[c] * w for c, w in zip(first17, _USCC_WEIGHTS))
+    return USCC_CHARSET[(31 - s % 31) % 31]
+
+
+def clean_uscc(v: Any) -> Cleaned:
+    if v is None or v == "":
+        return None, None, None
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return None, "USCC_FORMAT", None
+    t = fold(str(v)).replace(" ", "").upper()
+    if not t:
+        return None, None, None
+    if not _USCC_RE.match(t):
+        return None, "USCC_FORMAT", None
+    expected = uscc_check_char(t[:17])
+    if t[17] != expected:
+        return None, "USCC_CHECKSUM", {"expected": expected}
+    return t, None, None
+
+
+# ---------------------------------------------------------------- vocabularies
+
+
+def vocab_cleaner(vocab: dict[str, Any]) -> Callable[[Any], Cleaned]:
+    table = {fold(k).replace(" ", ""): val for k, val in vocab.items()}
+    allowed = "、".join(dict.fromkeys(k for k in vocab))
+
+    @lru_cache(maxsize=4096)
+    def clean(v: Any) -> Cleaned:
+        t = fold(as_text(v)).replace(" ", "")
+        if not t:
+            return None, None, None
+        if t in table:
+            return table[t], None, None
+        return None, "BAD_VALUE", {"allowed": allowed}
+
+    return clean
+
+
+def cleaners(schema: dict[str, Any]) -> dict[str, Callable[[Any], Cleaned]]:
+    """Field type -> cleaner; vocabulary types come from the schema's [vocab] tables."""
+    reg: dict[str, Callable[[Any], Cleaned]] = {
+        "text": clean_text,
+        "person_name": clean_person_name,
+        "org_name": clean_org_name,
+        "place": clean_place,
+        "phone": clean_phone,
+        "int": clean_int,
+        "date": clean_date,
+        "id_number": clean_id_number,
+        "uscc": clean_uscc,
+    }
+    for name, vocab in schema.get("vocab", {}).items():
+        reg[name] = vocab_cleaner(vocab)
+    return reg

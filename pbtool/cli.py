@@ -1,0 +1,145 @@
+"""Command line: argument parsing only; every command calls the Python API and renders its result."""
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from . import __version__
+
+app = typer.Typer(
+    name="pbtool",
+    help="城市基层党建数据工具：导入各街道党员花名册和资源清单，查找党组织覆盖空白点，生成总结、通报和整改通知书。\n\n"
+         "新手先运行：pbtool demo",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+# Options shared by several commands, declared once.
+DbOpt = Annotated[Optional[str], typer.Option(
+    "--db", envvar="PBTOOL_DB", help="数据库文件路径或 SQLAlchemy 网址（默认 ./pbtool.db，也可用环境变量 PBTOOL_DB）。",
+    show_default=False)]
+PeriodOpt = Annotated[str, typer.Option("--period", "-p", help="期别，年份+Q+季度，例如 2026Q3。", show_default=False)]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="输出格式：text（表格）或 json。")]
+ShowPersonalOpt = Annotated[bool, typer.Option(
+    "--show-personal", help="在屏幕和 JSON 中显示完整身份证号和电话（默认打码）。")]
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    Console(stderr=True, highlight=False).print(f"[red]错误：[/]{message}")
+    raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"pbtool {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                               help="显示版本号。")] = False) -> None:
+    """城市基层党建数据工具。"""
+
+
+@app.command("import")
+def import_cmd(
+    files: Annotated[list[Path], typer.Argument(help="要导入的花名册和资源清单文件（.xlsx .xls .ods .csv），可一次给多个。",
+                                                show_default=False)],
+    period: PeriodOpt,
+    db: DbOpt = None,
+    street: Annotated[Optional[str], typer.Option(
+        "--street", "-s", help="文件所属街道（不写则从街道列、标题行或文件名识别）。", show_default=False)] = None,
+    map_: Annotated[Optional[list[str]], typer.Option(
+        "--map", help="指定列对应的字段，格式 原列名=字段，可多次使用，例如 --map 现居小区=estate。", show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只检查并报告问题，不写入数据库。")] = False,
+    problems: Annotated[Optional[Path], typer.Option(
+        "--problems", help="把全部问题写入此 Excel 文件，供街道对照修改。", show_default=False)] = None,
+    fmt: FormatOpt = OutputFormat.text,
+    show_personal: ShowPersonalOpt = False,
+) -> None:
+    """导入一个期别的党员花名册和资源清单，逐行检查并存入数据库。
+
+    同一街道同一期别重新导入时，替换该街道原有的同类数据，不会重复计入。
+    有问题的行照常保存并标记；退出码：0 无错误，1 有“错误”级问题，2 文件无法导入（数据库不变）。
+
+    示例：pbtool import 东湖街道花名册.xlsx 资源清单.xlsx --period 2026Q3 --problems 问题清单.xlsx
+    """
+    from .importer import ImportError_, import_files
+    from .mapping import parse_user_map
+    from .outputs.terminal import print_import
+    from .read import ReadError
+    from .store import StoreError
+
+    console = _console()
+    try:
+        user_map = parse_user_map(map_)
+        with _progress(console, fmt == OutputFormat.text) as progress:
+            result = import_files(files, period, db, street=street, user_map=user_map, dry_run=dry_run,
+                                  progress=progress)
+    except (ImportError_, ReadError, StoreError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    if problems:
+        from .outputs.problems_xlsx import write_problem_workbook
+        write_problem_workbook(result, list(files), problems)
+    if fmt == OutputFormat.json:
+        print(json.dumps(result.as_dict(mask=not show_personal), ensure_ascii=False, indent=2))
+    else:
+        print_import(result, console, mask=not show_personal)
+        if problems:
+            console.print(f"问题清单已写入：{problems}")
+    raise typer.Exit(1 if result.errors else 0)
+
+
+class _progress:
+    """A rich progress bar for sheets over a few thousand rows; nothing for small files or JSON output."""
+
+    def __init__(self, console: Console, enabled: bool):
+        self.enabled = enabled and console.is_terminal
+        self.console = console
+        self.bar = None
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} 行"),
+                            TimeElapsedColumn(), console=self.console, transient=True)
+        self.bar.start()
+        return self.update
+
+    def update(self, label: str, done: int, total: int) -> None:
+        if label not in self.tasks:
+            self.tasks[label] = self.bar.add_task(label, total=total)
+        self.bar.update(self.tasks[label], completed=done, total=total)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def run() -> None:  # console-script entry point
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(app())

@@ -1,0 +1,573 @@
+"""The import pipeline: read -> detect -> map -> clean/check -> resolve -> store, one transaction.
+
+`import_files()` is the Python API behind `pbtool import`; it returns an ImportResult that the
+terminal, JSON and workbook renderers all read."""
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, func, select
+
+from . import store as st
+from .checks import ROW_CHECKS
+from .clean import as_text, cleaners, org_key
+from .config import Config, load_config
+from .detect import Layout, detect_layout, street_in_text
+from .mapping import SynonymIndex, normalize_header
+from .places import PlaceIndex
+from .problems import ERROR, Problem, make_problem
+from .read import RawFile, RawSheet, ReadError, read_file
+
+PERIOD_RE = re.compile(r"^(\d{4})Q([1-4])$")
+KIND_ORDER = ["community", "estate", "org", "unit", "roster"]   # lists before rosters: rosters resolve against them
+FOOTER_FIRST = ("合计", "总计", "小计", "共计")
+FOOTER_ANY = ("填表人", "审核人", "制表人", "填报人", "负责人签字", "单位盖章")
+PROGRESS_MIN_ROWS = 3000
+
+
+class ImportError_(Exception):
+    """Input that cannot be imported at all (bad period, unreadable file); Chinese message."""
+
+
+def check_period(period: str) -> str:
+    p = (period or "").strip().upper()
+    if not PERIOD_RE.match(p):
+        raise ImportError_(f"期别“{period}”格式不对，应写成 年份+Q+季度，例如 2026Q3。")
+    return p
+
+
+@dataclass
+class ParsedSheet:
+    """One sheet after cleaning: column-major values, one entry per data row."""
+
+    file: RawFile
+    sheet: RawSheet
+    layout: Layout
+    street: str                          # street for rows that do not name their own
+    street_source: str                   # 命令行参数 / 街道列 / 标题行 / 文件名 / 工作表名 / 无
+    rows: list[int] = field(default_factory=list)          # Excel row numbers
+    values: dict[str, list[Any]] = field(default_factory=dict)
+    raw: dict[str, list[Any]] = field(default_factory=dict)  # raw cells of fields whose problems need them
+    extra: list[str | None] | None = None
+    row_error: list[bool] = field(default_factory=list)
+    footer_rows: int = 0
+    blank_rows: int = 0
+    place_source: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.layout.kind
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+@dataclass
+class SheetSummary:
+    file: str
+    sheet: str
+    kind: str
+    street: str
+    street_source: str
+    header_row: int
+    rows: int
+    footer_rows: int
+    blank_rows: int
+    errors: int
+    warnings: int
+
+
+@dataclass
+class ImportResult:
+    period: str
+    dry_run: bool
+    sheets: list[SheetSummary] = field(default_factory=list)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)   # (file, sheet, why)
+    problems: list[Problem] = field(default_factory=list)
+    imported: dict[str, int] = field(default_factory=dict)
+    replaced: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, street) -> rows replaced
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for p in self.problems if p.severity == ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return len(self.problems) - self.errors
+
+    def as_dict(self, mask: bool = True) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "dry_run": self.dry_run,
+            "imported": self.imported,
+            "replaced": [{"kind": k, "street": s, "rows": n} for (k, s), n in self.replaced.items()],
+            "sheets": [vars(s) for s in self.sheets],
+            "skipped": [{"file": f, "sheet": s, "reason": r} for f, s, r in self.skipped],
+            "notes": self.notes,
+            "problems": [p.as_dict(mask) for p in self.problems],
+        }
+
+
+ProgressFn = Callable[[str, int, int], None]   # (label, rows done, rows total)
+
+
+# ------------------------------------------------------------------------------------ parsing
+
+
+def _cell_text(v: Any) -> str:
+    """A raw cell as the clerk saw it (a float ID in Excel's own 3.30106195301272E+17 form)."""
+    if isinstance(v, float) and abs(v) >= 1e15:
+        mantissa, exp = f"{v:.14E}".split("E")
+        return f"{mantissa.rstrip('0').rstrip('.')}E+{int(exp)}"
+    return as_text(v).strip()
+
+
+def _is_footer(row: list[Any]) -> bool:
+    texts = [str(v).strip() for v in row if v not in ("", None)]
+    if not texts:
+        return False
+    first = normalize_header(texts[0])
+    if first.startswith(FOOTER_FIRST):
+        return True
+    joined = "".join(texts)
+    return any(k in joined for k in FOOTER_ANY)
+
+
+def _merge_fill(sheet: RawSheet, data_start: int) -> dict[int, list[tuple[int, int]]]:
+    """Row -> [(column, source row)] for cells merged down a column inside the data area: the value of
+    the merge holds for every row it covers (an empty cell that is not merged stays empty)."""
+    fill: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for (r0, c0), (r1, c1) in sheet.merged:
+        if r1 > r0 and r0 >= data_start:
+            for r in range(r0 + 1, r1 + 1):
+                for c in range(c0, c1 + 1):
+                    fill[r].append((c, r0))
+    return fill
+
+
+def _sheet_street(file: RawFile, sheet: RawSheet, layout: Layout, cli_street: str | None) -> tuple[str, str]:
+    if cli_street:
+        return cli_street, "命令行参数 --street"
+    for line in layout.title_lines:
+        s = street_in_text(line)
+        if s:
+            return s, "标题行"
+    s = street_in_text(file.path.stem)
+    if s:
+        return s, "文件名"
+    s = street_in_text(sheet.name)
+    if s:
+        return s, "工作表名"
+    return "", "无"
+
+
+def parse_sheet(file: RawFile, sheet: RawSheet, layout: Layout, config: Config, index: SynonymIndex,
+                cli_street: str | None, problems: list[Problem], progress: ProgressFn | None = None) -> ParsedSheet:
+    street, street_source = _sheet_street(file, sheet, layout, cli_street)
+    kind = layout.kind
+    if "street" in layout.fields and not cli_street:
+        street_source = "街道列" + (f"（空白处用{street_source}）" if street else "")
+    ps = ParsedSheet(file, sheet, layout, street, street_source)
+    mapped = [(c.index, c.field) for c in layout.columns if c.field]
+    unknown = [c for c in layout.columns if not c.field and not c.ignored]
+    header_excel_row = layout.header_row + 1
+    for c in unknown:
+        hint = index.candidates(kind, c.header)
+        problems.append(make_problem(
+            "UNKNOWN_COLUMN", file=file.name, sheet=sheet.name, row=header_excel_row, column=c.header,
+            value=c.header, kind=kind, street=street,
+            hint=f"它可能是：{'、'.join(hint)}。" if hint else ""))
+    fill = _merge_fill(sheet, layout.data_start)
+    columns: dict[str, list[Any]] = {f: [] for _, f in mapped}
+    extra: list[str | None] | None = [] if unknown else None
+    keep = [i for i, _ in mapped] + [c.index for c in unknown]
+    top_values: dict[tuple[int, int], Any] = {}
+    starts: dict[int, list[int]] = defaultdict(list)
+    for (r0, c0), (r1, c1) in sheet.merged:
+        if r1 > r0 and r0 >= layout.data_start:
+            starts[r0].extend(range(c0, c1 + 1))
+    total = sheet.height
+    report_every = 5000 if progress and total >= PROGRESS_MIN_ROWS else 0
+    label = f"{file.name} / {sheet.name}"
+    for r, row in enumerate(sheet.rows()):
+        if report_every and r % report_every == 0:
+            progress(label, r, total)
+        if r < layout.data_start:
+            continue
+        if r in starts:
+            for c in starts[r]:
+                top_values[(r, c)] = row[c] if c < len(row) else ""
+        if not any(row[i] not in ("", None) for i in keep if i < len(row)):
+            if any(v not in ("", None) for v in row):
+                if _is_footer(row):
+                    ps.footer_rows += 1
+                    continue
+            else:
+                ps.blank_rows += 1
+                continue
+        if _is_footer(row):
+            ps.footer_rows += 1
+            continue
+        if r in fill:  # only now: a row holding nothing but a merged-down value is still blank
+            row = list(row)
+            for c, src in fill[r]:
+                if c < len(row) and row[c] in ("", None):
+                    row[c] = top_values.get((src, c), "")
+        n = len(row)
+        ps.rows.append(r + 1)
+        for i, f in mapped:
+            columns[f].append(row[i] if i < n else "")
+        if extra is not None:
+            ex = {c.header: _cell_text(row[c.index]) for c in unknown if c.index < n and row[c.index] not in ("", None)}
+            extra.append(json.dumps(ex, ensure_ascii=False) if ex else None)
+    if report_every:
+        progress(label, total, total)
+    ps.extra = extra
+    _clean_columns(ps, columns, config, problems)
+    return ps
+
+
+def _clean_columns(ps: ParsedSheet, columns: dict[str, list[Any]], config: Config, problems: list[Problem]) -> None:
+    kind = ps.kind
+    fields = config.fields(kind)
+    reg = cleaners(config.schema)
+    layout_cols = ps.layout.fields
+    nrows = len(ps.rows)
+    ps.row_error = [False] * nrows
+    street_col = columns.get("street")
+    streets = [ps.street] * nrows
+    if street_col is not None and not ps.street_source.startswith("命令行"):
+        cleaned_st = [reg["place"](v)[0] for v in street_col]
+        streets = [s or ps.street for s in cleaned_st]
+
+    def flag(i: int, code: str, fld: str, raw: Any, details: dict[str, Any] | None) -> None:
+        p = make_problem(code, file=ps.file.name, sheet=ps.sheet.name, row=ps.rows[i],
+                         column=layout_cols[fld].header if fld in layout_cols else fields[fld]["title"],
+                         value=_cell_text(raw), kind=kind, street=streets[i], **(details or {}))
+        problems.append(p)
+        if p.severity == ERROR:
+            ps.row_error[i] = True
+
+    for fld, raw_values in columns.items():
+        if fld == "street":
+            ps.values["street"] = streets
+            continue
+        clean = reg[fields[fld]["type"]]
+        out = [clean(v) for v in raw_values]
+        ps.values[fld] = [o[0] for o in out]
+        for i, (_, code, details) in enumerate(out):
+            if code:
+                flag(i, code, fld, raw_values[i], details)
+        if fields[fld].get("required"):
+            for i, o in enumerate(out):
+                if o[0] is None and o[1] is None:
+                    flag(i, "MISSING_REQUIRED", fld, raw_values[i], None)
+    ps.values["street"] = streets
+    for fld, spec in fields.items():
+        if spec.get("required") and fld not in columns:
+            problems.append(make_problem(
+                "MISSING_REQUIRED", file=ps.file.name, sheet=ps.sheet.name, row=ps.layout.header_row + 1,
+                column=spec["title"], value="", kind=kind, street=ps.street))
+    checks = ROW_CHECKS.get(kind, [])
+    if checks:
+        names = list(ps.values)
+        for i, vals in enumerate(zip(*(ps.values[n] for n in names))):
+            row = dict(zip(names, vals))
+            for check in checks:
+                for code, fld, details in check(row):
+                    flag(i, code, fld, columns.get(fld, [""] * nrows)[i], details)
+    if kind == "roster" and "community" not in columns and "estate" not in columns:
+        # A roster split into one sheet per community (or branch) names it only in the sheet name.
+        name = ps.sheet.name.strip()
+        if name.endswith("社区"):
+            ps.values["community"] = [name] * nrows
+            ps.place_source = "sheet"
+        elif name.endswith(("支部", "总支", "党委")) and "branch" not in columns:
+            ps.values["branch"] = [name] * nrows
+
+
+# ------------------------------------------------------------------------------------ period checks
+
+
+def _place_index(conn_rows: dict[str, list[dict[str, Any]]], sheets: list[ParsedSheet]) -> PlaceIndex:
+    comms = [(r["street"], r["name"]) for r in conn_rows["community"] if r["name"]]
+    ests = [(r["street"], r["community"] or "", r["name"]) for r in conn_rows["estate"] if r["name"]]
+    for ps in sheets:
+        n = len(ps)
+        names = ps.values.get("name", [None] * n)
+        st_ = ps.values["street"]
+        if ps.kind == "community":
+            comms += [(st_[i], names[i]) for i in range(n) if names[i]]
+        elif ps.kind == "estate":
+            cm = ps.values.get("community", [None] * n)
+            ests += [(st_[i], cm[i] or "", names[i]) for i in range(n) if names[i]]
+    return PlaceIndex(comms, ests)
+
+
+def _resolve_places(ps: ParsedSheet, places: PlaceIndex, problems: list[Problem], result: ImportResult) -> None:
+    n = len(ps)
+    comm = ps.values.get("community", [None] * n)
+    est = ps.values.get("estate", [None] * n)
+    addr = ps.values.get("address", [None] * n)
+    streets = ps.values["street"]
+    status, source = ["none"] * n, [None] * n
+    new_comm, new_est, new_street = list(comm), list(est), list(streets)
+    if not places.has_communities and any(comm) | any(est) | any(addr):
+        result.notes.append(f"{ps.file.name}/{ps.sheet.name}：本期还没有社区、小区清单，居住地未能核对。"
+                            "请先导入资源清单，再重新导入本花名册。")
+        status = ["unchecked" if (comm[i] or est[i] or addr[i]) else "none" for i in range(n)]
+    else:
+        cache: dict[tuple, Any] = {}
+        for i in range(n):
+            key = (streets[i], comm[i], est[i], None if (comm[i] or est[i]) else addr[i])
+            res = cache.get(key)
+            if res is None:
+                res = cache[key] = places.resolve(*key)
+            status[i] = res.status
+            if res.status == "ok":
+                new_street[i], new_comm[i] = res.place.street, res.place.community
+                new_est[i] = res.place.estate if res.place.estate else est[i]
+                source[i] = "column" if (est[i] or comm[i]) else "address"
+                if ps.place_source == "sheet" and not est[i]:
+                    source[i] = "sheet"
+            elif res.status in ("unknown", "ambiguous"):
+                fld = "estate" if est[i] else "community" if comm[i] else "address"
+                col = ps.layout.fields.get(fld)
+                code = "UNKNOWN_PLACE" if res.status == "unknown" else "AMBIGUOUS_PLACE"
+                value = est[i] or comm[i] or addr[i]
+                p = make_problem(code, file=ps.file.name, sheet=ps.sheet.name, row=ps.rows[i],
+                                 column=col.header if col else ("工作表名" if fld == "community" else fld),
+                                 value=value, kind="roster", street=streets[i], detail=res.detail)
+                if res.detail and code == "UNKNOWN_PLACE":
+                    p.message = p.message.replace("。", f"。{res.detail}", 1)
+                problems.append(p)
+                if p.severity == ERROR:
+                    ps.row_error[i] = True
+    ps.values["community"], ps.values["estate"], ps.values["street"] = new_comm, new_est, new_street
+    ps.values["place_status"], ps.values["place_source"] = status, source
+
+
+def _check_duplicates(rosters: list[ParsedSheet], stored: dict[str, tuple[str, str, int, str]],
+                      problems: list[Problem]) -> None:
+    seen: dict[str, tuple[str, str, int, str]] = dict(stored)
+    for ps in rosters:
+        ids = ps.values.get("id_number")
+        if ids is None:
+            continue
+        col = ps.layout.fields["id_number"].header
+        for i, idn in enumerate(ids):
+            if not idn:
+                continue
+            first = seen.get(idn)
+            if first is None:
+                seen[idn] = (ps.file.name, ps.sheet.name, ps.rows[i], ps.values["street"][i])
+                continue
+            f, s, r, street = first
+            other = f"“{f}”工作表“{s}”第{r}行" + (f"（{street}）" if street else "")
+            problems.append(make_problem("DUPLICATE_PERSON", file=ps.file.name, sheet=ps.sheet.name,
+                                         row=ps.rows[i], column=col, value=idn, kind="roster",
+                                         street=ps.values["street"][i], other=other))
+            ps.row_error[i] = True
+
+
+def employer_key(name: str | None) -> str | None:
+    """The employer as matched to an organization: the name before a job title ('某公司 经理')."""
+    if not name:
+        return None
+    return org_key(re.split(r"[\s,，;；/、]", name.strip(), maxsplit=1)[0]) or None
+
+
+def _check_employers(rosters: list[ParsedSheet], org_names: dict[str, str], problems: list[Problem]) -> None:
+    """Employer names that almost match a listed organization: warn with both spellings, never merge."""
+    by_prefix: dict[str, list[str]] = defaultdict(list)
+    for k in org_names:
+        by_prefix[k[:2]].append(k)
+    near: dict[str, str | None] = {}
+    for ps in rosters:
+        emp = ps.values.get("employer")
+        if emp is None:
+            continue
+        keys = [employer_key(e) for e in emp]
+        ps.values["employer_key"] = keys
+        col = ps.layout.fields["employer"].header
+        for i, k in enumerate(keys):
+            if not k or k in org_names:
+                continue
+            if k not in near:
+                best, best_ratio = None, 0.0
+                for cand in by_prefix.get(k[:2], ()):
+                    sm = difflib.SequenceMatcher(None, k, cand)
+                    if sm.quick_ratio() >= 0.8 and (ratio := sm.ratio()) >= 0.8 and ratio > best_ratio:
+                        best, best_ratio = cand, ratio
+                near[k] = best
+            if near[k]:
+                problems.append(make_problem("NAME_NEAR_MISS", file=ps.file.name, sheet=ps.sheet.name,
+                                             row=ps.rows[i], column=col, value=emp[i], kind="roster",
+                                             street=ps.values["street"][i], expected=org_names[near[k]]))
+
+
+# ------------------------------------------------------------------------------------ writing
+
+
+def _records(ps: ParsedSheet, period: str, import_id: int, table_cols: set[str]):
+    n = len(ps)
+    names = [f for f in ps.values if f in table_cols]
+    cols = [ps.values[f] for f in names]
+    extra = ps.extra or [None] * n
+    file, sheet = ps.file.name, ps.sheet.name
+    base = {"import_id": import_id, "period": period, "file": file, "sheet": sheet}
+    for i in range(n):
+        rec = dict(base)
+        rec.update(zip(names, (c[i] for c in cols)))
+        rec["street"] = rec.get("street") or ""
+        rec["row"] = ps.rows[i]
+        rec["has_error"] = ps.row_error[i]
+        rec["extra"] = extra[i]
+        yield rec
+
+
+def _write(store: st.Store, result: ImportResult, sheets: list[ParsedSheet], problems: list[Problem],
+           replace_keys: set[tuple[str, str]], progress: ProgressFn | None) -> None:
+    period = result.period
+    with store.transaction() as conn:
+        for kind, street in sorted(replace_keys):
+            n = store.replace_rows(conn, period, kind, street)
+            if n:
+                result.replaced[(kind, street)] = n
+        by_sheet: dict[tuple[str, str], list[Problem]] = defaultdict(list)
+        for p in problems:
+            by_sheet[(p.file, p.sheet)].append(p)
+        for ps in sheets:
+            sheet_problems = by_sheet.pop((ps.file.name, ps.sheet.name), [])
+            import_id = store.add_import(conn, period=period, kind=ps.kind, street=ps.street, file=ps.file.name,
+                                         sha256=ps.file.sha256, sheet=ps.sheet.name, rows=len(ps),
+                                         problems=len(sheet_problems),
+                                         replaced_rows=sum(n for (k, s), n in result.replaced.items()
+                                                           if k == ps.kind and s == ps.street))
+            table = st.KIND_TABLES[ps.kind]
+            if ps.kind == "org":
+                ps.values["name_key"] = [org_key(n) if n else None for n in ps.values.get("name", [None] * len(ps))]
+            total = len(ps)
+            done = 0
+            recs = _records(ps, period, import_id, set(table.c.keys()))
+            label = f"写入 {ps.file.name} / {ps.sheet.name}"
+            while done < total:
+                chunk = []
+                for rec in recs:
+                    chunk.append(rec)
+                    if len(chunk) >= st.INSERT_CHUNK:
+                        break
+                done += store.insert_rows(conn, table, chunk)
+                if progress and total >= PROGRESS_MIN_ROWS:
+                    progress(label, done, total)
+            store.insert_rows(conn, st.problems, (
+                {"import_id": import_id, "period": period, "kind": p.kind or ps.kind, "street": p.street or "",
+                 "code": p.code, "severity": p.severity, "file": p.file, "sheet": p.sheet, "row": p.row,
+                 "column": p.column, "value": p.value, "message": p.message} for p in sheet_problems))
+            result.imported[ps.kind] = result.imported.get(ps.kind, 0) + total
+
+
+# ------------------------------------------------------------------------------------ API
+
+
+def import_files(paths: Sequence[str | Path], period: str, db: str | None = None, *, street: str | None = None,
+                 user_map: dict[str, str] | None = None, dry_run: bool = False, config: Config | None = None,
+                 progress: ProgressFn | None = None) -> ImportResult:
+    """Import rosters and resource lists for one period. Raises ImportError_/ReadError for input that
+    cannot be imported at all (nothing is written then); row-level defects become Problems."""
+    period = check_period(period)
+    config = config or load_config()
+    all_fields = {f for k in config.schema["kinds"].values() for f in k["fields"]}
+    for header, fld in (user_map or {}).items():
+        titles = {spec["title"]: f for k in config.schema["kinds"].values() for f, spec in k["fields"].items()}
+        if fld in titles:
+            user_map[header] = titles[fld]
+        elif fld not in all_fields:
+            raise ImportError_(f"--map {header}={fld}：没有字段“{fld}”。可用字段：{'、'.join(sorted(all_fields))}")
+    index = SynonymIndex(config, user_map)
+    result = ImportResult(period, dry_run)
+    problems: list[Problem] = []
+    parsed: list[ParsedSheet] = []
+    files = [read_file(Path(p)) for p in paths]
+    seen_hash: dict[str, str] = {}
+    for f in files:
+        if f.sha256 in seen_hash:
+            raise ImportError_(f"“{f.name}”与“{seen_hash[f.sha256]}”内容完全相同，请只导入其中一个。")
+        seen_hash[f.sha256] = f.name
+        for sheet in f.sheets:
+            if not sheet.visible:
+                result.skipped.append((f.name, sheet.name, "隐藏工作表，未导入"))
+                continue
+            if not sheet.height:
+                result.skipped.append((f.name, sheet.name, "空工作表"))
+                continue
+            layout = detect_layout(sheet, index)
+            if layout is None:
+                result.skipped.append((f.name, sheet.name, "没有找到花名册或资源清单的表头（如填表说明），未导入"))
+                continue
+            parsed.append(parse_sheet(f, sheet, layout, config, index, street, problems, progress))
+    if not parsed:
+        raise ImportError_("所给文件中没有可导入的花名册或资源清单。请确认表头包含“姓名”“身份证号”等列，"
+                           "或用 --map 指定列名。")
+    parsed.sort(key=lambda ps: KIND_ORDER.index(ps.kind))
+    for ps in parsed:
+        if ps.kind == "roster" and not ps.street and not ps.layout.fields.get("street"):
+            result.notes.append(f"{ps.file.name}/{ps.sheet.name}：未能从命令行、街道列、标题行或文件名确定街道，"
+                                "将按社区/小区名称在清单中查找；重名时会报告 AMBIGUOUS_PLACE。可用 --street 指定。")
+    replace_keys = {(ps.kind, s) for ps in parsed for s in set(ps.values["street"])}
+    store = st.Store.open(db)
+    try:
+        replaced_lists = {(k, s) for k, s in replace_keys if k != "roster"}
+        stored = {}
+        with store.engine.connect() as conn:
+            for kind in ("community", "estate", "org"):
+                t = st.KIND_TABLES[kind]
+                cols = [t.c.street, t.c.name] + ([t.c.community] if kind == "estate" else [])
+                stored[kind] = [dict(r._mapping) for r in conn.execute(select(*cols).where(t.c.period == period))
+                                if (kind, r.street) not in replaced_lists]
+            stored_ids = store.member_ids(conn, period, replace_keys)
+        places = _place_index(stored, parsed)
+        rosters = [ps for ps in parsed if ps.kind == "roster"]
+        for ps in rosters:
+            _resolve_places(ps, places, problems, result)
+        _check_duplicates(rosters, stored_ids, problems)
+        org_names = {org_key(r["name"]): r["name"] for r in stored["org"] if r["name"]}
+        for ps in parsed:
+            if ps.kind == "org":
+                org_names.update({org_key(n): n for n in ps.values.get("name", []) if n})
+        _check_employers(rosters, org_names, problems)
+        for ps in parsed:
+            ps.street = ps.street or (Counter(ps.values["street"]).most_common(1)[0][0] if len(ps) else "")
+            result.sheets.append(SheetSummary(
+                ps.file.name, ps.sheet.name, ps.kind, ps.street, ps.street_source, ps.layout.header_row + 1,
+                len(ps), ps.footer_rows, ps.blank_rows,
+                sum(1 for p in problems if p.file == ps.file.name and p.sheet == ps.sheet.name and p.severity == ERROR),
+                sum(1 for p in problems if p.file == ps.file.name and p.sheet == ps.sheet.name and p.severity != ERROR)))
+        problems.sort(key=lambda p: (p.file, p.sheet, p.row or 0))
+        result.problems = problems
+        if dry_run:
+            for ps in parsed:
+                result.imported[ps.kind] = result.imported.get(ps.kind, 0) + len(ps)
+            with store.engine.connect() as conn:
+                for kind, s in replace_keys:
+                    t = st.KIND_TABLES[kind]
+                    n = conn.execute(select(func.count()).select_from(t).where(
+                        and_(t.c.period == period, t.c.street == s))).scalar_one()
+                    if n:
+                        result.replaced[(kind, s)] = n
+        else:
+            _write(store, result, parsed, problems, replace_keys, progress)
+    finally:
+        store.close()
+    return result
+
+
+__all__ = ["import_files", "ImportResult", "ImportError_", "ReadError", "check_period", "employer_key"]

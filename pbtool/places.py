@@ -1,0 +1,132 @@
+"""Stage 4c: residences resolved against the period's community and estate lists.
+
+A member's residence is keyed by (street, community, estate), never by a name alone: community and
+estate names repeat across streets. When a roster has no estate column (national-system exports),
+the estate is the listed estate whose name the free-text home address contains."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .clean import place_key
+from .detect import street_in_text
+
+ESTATE_SUFFIXES = ("小区",)
+COMMUNITY_SUFFIXES = ("社区", "社区居委会", "居委会")
+
+
+@dataclass(frozen=True)
+class Place:
+    street: str
+    community: str
+    estate: str | None = None
+
+
+@dataclass
+class Resolution:
+    status: str                   # ok | unknown | ambiguous | none
+    place: Place | None = None
+    detail: str = ""              # Chinese, for the problem message
+
+
+def _variants(name: str, suffixes: tuple[str, ...]) -> set[str]:
+    key = place_key(name)
+    out = {key}
+    for s in suffixes:
+        if key.endswith(s) and len(key) - len(s) >= 2:
+            out.add(key[: -len(s)])
+    return out
+
+
+def _trie_regex(words: set[str]) -> re.Pattern[str] | None:
+    """One regex matching any of `words`, longest first at each position (a trie, not an alternation
+    of 20,000 names, so Python's re stays fast)."""
+    if not words:
+        return None
+    trie: dict = {}
+    for w in words:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = True
+
+    def build(node: dict) -> str:
+        end = "" in node
+        alts = [re.escape(ch) + build(sub) for ch, sub in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if end else body
+
+    return re.compile("(?=(" + build(trie) + "))")
+
+
+class PlaceIndex:
+    def __init__(self, communities: list[tuple[str, str]], estates: list[tuple[str, str, str]]):
+        self.has_estates = bool(estates)
+        self.has_communities = bool(communities) or bool(estates)
+        self.estates: dict[str, list[Place]] = {}
+        for street, community, name in estates:
+            p = Place(street, community, name)
+            for v in _variants(name, ESTATE_SUFFIXES):
+                bucket = self.estates.setdefault(v, [])
+                if p not in bucket:
+                    bucket.append(p)
+        self.communities: dict[str, list[Place]] = {}
+        for street, name in list(communities) + [(s, c) for s, c, _ in estates]:
+            p = Place(street, name)
+            for v in _variants(name, COMMUNITY_SUFFIXES):
+                bucket = self.communities.setdefault(v, [])
+                if p not in bucket:
+                    bucket.append(p)
+        self._address_re = _trie_regex(set(self.estates))
+
+    @staticmethod
+    def _narrow(cands: list[Place], street: str, community: str | None) -> list[Place]:
+        if street:
+            cands = [p for p in cands if p.street == street]
+        if community:
+            ck = _variants(community, COMMUNITY_SUFFIXES)
+            same = [p for p in cands if _variants(p.community, COMMUNITY_SUFFIXES) & ck]
+            cands = same or cands
+        return cands
+
+    def resolve(self, street: str, community: str | None, estate: str | None, address: str | None) -> Resolution:
+        if estate:
+            if not self.has_estates:
+                return Resolution("none")
+            cands = self._narrow(self.estates.get(place_key(estate), []), street, community)
+            return self._pick(cands, f"小区“{estate}”")
+        if community:
+            cands = self._narrow(self.communities.get(place_key(community), []), street, None)
+            return self._pick(cands, f"社区“{community}”")
+        if address and self._address_re is not None:
+            return self.resolve_address(street, address)
+        return Resolution("none")
+
+    def _pick(self, cands: list[Place], what: str) -> Resolution:
+        if len(cands) == 1:
+            return Resolution("ok", cands[0])
+        if not cands:
+            return Resolution("unknown", detail=f"本期清单中没有{what}。")
+        streets = "、".join(sorted({p.street for p in cands}))
+        return Resolution("ambiguous", detail=f"{what}在{streets}都有，本行没有写明街道，无法确定是哪一个。")
+
+    def resolve_address(self, street: str, address: str) -> Resolution:
+        text = place_key(address)
+        if not street:
+            street = street_in_text(text) or ""
+        spans = [(m.start(1), m.end(1)) for m in self._address_re.finditer(text) if m.group(1)]
+        # the longest name wins where one contains the other (翠苑一区 over 翠苑)
+        spans = [s for s in spans if not any(o != s and o[0] <= s[0] and s[1] <= o[1] for o in spans)]
+        found: list[Place] = []
+        for a, b in spans:
+            for p in self._narrow(self.estates[text[a:b]], street, None):
+                if p not in found:
+                    found.append(p)
+        if len(found) == 1:
+            return Resolution("ok", found[0])
+        if not found:
+            return Resolution("unknown", detail="家庭住址中找不到本期小区清单里的任何小区。")
+        names = "、".join(f"{p.street}{p.estate}" for p in found)
+        return Resolution("ambiguous", detail=f"家庭住址同时指向{names}，无法确定是哪一个。")

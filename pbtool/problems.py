@@ -1,0 +1,70 @@
+"""The Problem record every stage reports, built from the code table in data/problems.toml."""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .config import shipped
+
+ERROR = "错误"
+WARNING = "警告"
+
+
+@dataclass(slots=True)
+class Problem:
+    code: str
+    severity: str
+    file: str
+    sheet: str
+    row: int | None          # Excel row number as the clerk sees it (CSV: line number)
+    column: str              # column header as written in the file
+    value: str               # the value as written (unmasked; outputs mask it)
+    message: str             # Chinese: what is wrong and what to do
+    kind: str = ""           # roster / community / estate / org / unit
+    street: str = ""
+
+    def as_dict(self, mask: bool = True) -> dict[str, Any]:
+        d = asdict(self)
+        if mask:
+            d["value"] = mask_value(self.value)
+            d["message"] = mask_value(self.message)
+        return d
+
+
+def make_problem(code: str, *, file: str, sheet: str, row: int | None, column: str, value: Any,
+                 kind: str = "", street: str = "", **details: Any) -> Problem:
+    """Build a Problem whose message is the code's title and its fix text, filled with `details`."""
+    spec = shipped_problems()[code]
+    value_text = "" if value is None else str(value)
+    details.setdefault("column", column)
+    fix = spec["fix"].format_map(_Blank(details))
+    shown = f"填写为“{value_text}”" if value_text else "为空"
+    message = f"{spec['title']}：“{column}”{shown}。{fix}" if column else f"{spec['title']}。{fix}"
+    return Problem(code, spec["severity"], file, sheet, row, column, value_text, message, kind, street)
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def shipped_problems() -> dict[str, Any]:
+    from .config import _shipped
+    return _shipped("problems.toml")
+
+
+# 18-digit or 15-digit IDs, and 11-digit mobile numbers, wherever they stand in a text.
+_ID_RE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{5,8})(\d{3}[0-9Xx])(?![0-9A-Za-z])")
+_PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+# An ID that Excel turned into a number shows as 3.30106195301272E+17: still 15 personal digits.
+_SCI_RE = re.compile(r"(\d\.\d{4})(\d{4,})([Ee]\+?\d+)")
+
+
+def mask_value(text: str) -> str:
+    """Mask ID numbers (330106********1234) and mobile numbers (138****8000) inside any text."""
+    if not text:
+        return text
+    text = _ID_RE.sub(lambda m: m.group(1) + "*" * len(m.group(2)) + m.group(3), text)
+    text = _SCI_RE.sub(lambda m: m.group(1) + "*" * len(m.group(2)) + m.group(3), text)
+    return _PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)

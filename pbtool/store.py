@@ -1,0 +1,254 @@
+"""Stage 5: the workspace store. SQLAlchemy Core tables (portable SQL: SQLite by default, PostgreSQL
+by URL), a recorded schema version with migrations, and one transaction per import."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, and_,
+                        create_engine, delete, event, func, insert, select, update)
+from sqlalchemy.engine import Connection, Engine
+
+SCHEMA_VERSION = 1
+DEFAULT_DB = "pbtool.db"
+INSERT_CHUNK = 20_000
+
+metadata = MetaData()
+
+
+def _provenance() -> list[Column]:
+    return [
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("import_id", Integer, nullable=False, index=True),
+        Column("period", String(8), nullable=False),
+        Column("street", String(64), nullable=False, default=""),
+        Column("file", String(255), nullable=False),
+        Column("sheet", String(128), nullable=False),
+        Column("row", Integer),
+        Column("has_error", Boolean, nullable=False, default=False),
+        Column("extra", Text),   # JSON of columns that map to no field, so nothing the file held is lost
+    ]
+
+
+meta_table = Table("meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text))
+
+imports = Table(
+    "imports", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("period", String(8), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("street", String(64), nullable=False, default=""),
+    Column("file", String(255), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("sheet", String(128), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("problems", Integer, nullable=False, default=0),
+    Column("imported_at", DateTime, nullable=False),
+    Column("replaced_rows", Integer, nullable=False, default=0),
+)
+
+members = Table(
+    "members", metadata, *_provenance(),
+    Column("name", String(64)), Column("gender", String(4)), Column("ethnicity", String(32)),
+    Column("id_number", String(18), index=True), Column("birth_date", String(10)),
+    Column("education", String(32)), Column("join_date", String(10)), Column("full_date", String(10)),
+    Column("category", String(4)), Column("status", String(32)), Column("branch", String(255)),
+    Column("employer", String(255)), Column("employer_key", String(255)),
+    Column("employer_uscc", String(18)), Column("occupation", String(64)),
+    Column("community", String(128)), Column("estate", String(128)), Column("address", Text),
+    Column("phone", String(64)), Column("is_mobile", String(16)), Column("outflow", String(128)),
+    Column("is_lost", String(16)), Column("reported", String(16)),
+    # residence as resolved against the period's lists: ok | unknown | ambiguous | none
+    Column("place_status", String(12), nullable=False, default="none"),
+    Column("place_source", String(12)),  # column | address | sheet
+)
+
+communities = Table(
+    "communities", metadata, *_provenance(),
+    Column("name", String(128)), Column("party_org", String(255)), Column("org_type", String(32)),
+)
+
+estates = Table(
+    "estates", metadata, *_provenance(),
+    Column("community", String(128)), Column("name", String(128)),
+    Column("party_org", String(255)), Column("households", Integer),
+)
+
+orgs = Table(
+    "orgs", metadata, *_provenance(),
+    Column("name", String(255)), Column("name_key", String(255), index=True), Column("uscc", String(18)),
+    Column("org_type", String(16)), Column("industry", String(64)), Column("community", String(128)),
+    Column("employees", Integer), Column("org_status", String(8)), Column("party_org", String(255)),
+    Column("instructor", String(128)),
+)
+
+units = Table(
+    "units", metadata, *_provenance(),
+    Column("name", String(255)), Column("unit_type", String(32)), Column("community", String(128)),
+    Column("agreement", Boolean), Column("projects", Integer),
+)
+
+problems = Table(
+    "problems", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("import_id", Integer, nullable=False, index=True),
+    Column("period", String(8), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("street", String(64), nullable=False, default=""),
+    Column("code", String(32), nullable=False),
+    Column("severity", String(4), nullable=False),
+    Column("file", String(255), nullable=False),
+    Column("sheet", String(128), nullable=False),
+    Column("row", Integer),
+    Column("column", String(255), nullable=False, default=""),
+    Column("value", Text, nullable=False, default=""),
+    Column("message", Text, nullable=False),
+)
+
+KIND_TABLES: dict[str, Table] = {
+    "roster": members, "community": communities, "estate": estates, "org": orgs, "unit": units,
+}
+
+# Schema migrations: version -> list of SQLAlchemy-portable callables run in order. Version 1 is the
+# first schema, so the list is empty; a later change appends `2: [add_column(...)]` here.
+MIGRATIONS: dict[int, list[Any]] = {}
+
+
+class StoreError(Exception):
+    """A store that cannot be opened or used; the message is Chinese."""
+
+
+def db_url(db: str | os.PathLike | None) -> str:
+    """--db value (a path or a SQLAlchemy URL) -> URL; PBTOOL_DB, then ./pbtool.db by default."""
+    db = db or os.environ.get("PBTOOL_DB") or DEFAULT_DB
+    db = str(db)
+    if "://" in db:
+        return db
+    return f"sqlite:///{Path(db).expanduser().resolve()}"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")  # the rollback journal still makes each import atomic
+    cur.close()
+
+
+class Store:
+    """A workspace store. Open it with `Store.open(db)`; it creates or migrates the schema."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    @classmethod
+    def open(cls, db: str | os.PathLike | None = None, create: bool = True) -> "Store":
+        url = db_url(db)
+        if url.startswith("sqlite:///") and not create and not Path(url.removeprefix("sqlite:///")).exists():
+            raise StoreError(f"数据库“{url.removeprefix('sqlite:///')}”不存在，请先用 pbtool import 导入数据，或用 --db 指定数据库文件。")
+        engine = create_engine(url)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        store = cls(engine)
+        store._ensure_schema()
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _ensure_schema(self) -> None:
+        with self.engine.begin() as conn:
+            metadata.create_all(conn)
+            row = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()
+            if row is None:
+                conn.execute(insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION)))
+                return
+            version = int(row[0])
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"数据库由更新版本的 pbtool 创建（结构版本 {version}，本程序支持 {SCHEMA_VERSION}），请升级 pbtool。")
+            for v in range(version + 1, SCHEMA_VERSION + 1):
+                for step in MIGRATIONS.get(v, []):
+                    step(conn)
+            if version < SCHEMA_VERSION:
+                conn.execute(update(meta_table).where(meta_table.c.key == "schema_version")
+                             .values(value=str(SCHEMA_VERSION)))
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(meta_table.c.value).where(meta_table.c.key == "schema_version")).scalar_one())
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One transaction: everything inside lands together or not at all."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    # ---------------------------------------------------------------- writing (inside a transaction)
+
+    @staticmethod
+    def replace_rows(conn: Connection, period: str, kind: str, street: str) -> int:
+        """Delete a street's earlier rows of one kind for the period (and their problems)."""
+        table = KIND_TABLES[kind]
+        n = conn.execute(delete(table).where(and_(table.c.period == period, table.c.street == street))).rowcount
+        conn.execute(delete(problems).where(and_(problems.c.period == period, problems.c.kind == kind,
+                                                 problems.c.street == street)))
+        return n or 0
+
+    @staticmethod
+    def add_import(conn: Connection, **values: Any) -> int:
+        values.setdefault("imported_at", dt.datetime.now())
+        return conn.execute(insert(imports).values(**values)).inserted_primary_key[0]
+
+    @staticmethod
+    def insert_rows(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> int:
+        n = 0
+        chunk: list[dict[str, Any]] = []
+        for r in rows:
+            chunk.append(r)
+            if len(chunk) >= INSERT_CHUNK:
+                conn.execute(insert(table), chunk)
+                n += len(chunk)
+                chunk = []
+        if chunk:
+            conn.execute(insert(table), chunk)
+            n += len(chunk)
+        return n
+
+    # ---------------------------------------------------------------- reading
+
+    def periods(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return sorted(r[0] for r in conn.execute(select(imports.c.period).distinct()))
+
+    def rows(self, kind: str, period: str, columns: list[str] | None = None,
+             where: Any = None) -> list[dict[str, Any]]:
+        table = KIND_TABLES[kind] if kind in KIND_TABLES else problems
+        cols = [table.c[c] for c in columns] if columns else [table]
+        q = select(*cols).where(table.c.period == period)
+        if where is not None:
+            q = q.where(where)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def count(self, kind: str, period: str) -> int:
+        table = KIND_TABLES[kind] if kind in KIND_TABLES else problems
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(table).where(table.c.period == period)).scalar_one()
+
+    def problems(self, period: str) -> list[dict[str, Any]]:
+        return self.rows("problems", period)
+
+    def member_ids(self, conn: Connection, period: str, exclude: set[tuple[str, str]]) -> dict[str, tuple[str, str, int, str]]:
+        """ID -> (file, sheet, row, street) of the period's stored members, leaving out the rows of
+        (kind, street) pairs about to be replaced."""
+        streets = {s for k, s in exclude if k == "roster"}
+        q = select(members.c.id_number, members.c.file, members.c.sheet, members.c.row, members.c.street).where(
+            and_(members.c.period == period, members.c.id_number.is_not(None)))
+        out = {}
+        for idn, file, sheet, row, street in conn.execute(q):
+            if street not in streets:
+                out.setdefault(idn, (file, sheet, row, street))
+        return out
