@@ -109,6 +109,46 @@ def import_cmd(
     raise typer.Exit(1 if result.errors else 0)
 
 
+@app.command("coverage")
+def coverage_cmd(
+    period: PeriodOpt,
+    db: DbOpt = None,
+    street: Annotated[Optional[str], typer.Option("--street", "-s", help="只看这个街道。", show_default=False)] = None,
+    xlsx: Annotated[Optional[Path], typer.Option(
+        "--xlsx", help="写出整改台账 Excel（汇总表 + 每个街道一张表）。", show_default=False)] = None,
+    fmt: FormatOpt = OutputFormat.text,
+    fail_on_findings: Annotated[bool, typer.Option(
+        "--fail-on-findings", help="发现空白点时以退出码 1 结束（便于脚本判断）。")] = False,
+) -> None:
+    """排查一个期别的党组织覆盖空白点和覆盖率，并与上一期对比。
+
+    退出码：0 完成；1 有空白点且用了 --fail-on-findings；2 数据库中没有该期别或缺少资源清单。
+
+    示例：pbtool coverage --period 2026Q3 --xlsx 整改台账.xlsx
+    """
+    from .coverage import CoverageError, compute_coverage
+    from .importer import ImportError_
+    from .outputs.terminal import print_coverage
+    from .store import StoreError
+
+    try:
+        result = compute_coverage(db, period, street)
+    except (CoverageError, ImportError_, StoreError) as exc:
+        _fail(str(exc))
+        return
+    if xlsx:
+        from .outputs.ledger_xlsx import write_ledger
+        write_ledger(result, xlsx)
+    if fmt == OutputFormat.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        console = _console()
+        print_coverage(result, console)
+        if xlsx:
+            console.print(f"整改台账已写入：{xlsx}")
+    raise typer.Exit(1 if fail_on_findings and result.findings else 0)
+
+
 class _progress:
     """A rich progress bar for sheets over a few thousand rows; nothing for small files or JSON output."""
 

@@ -385,32 +385,45 @@ def employer_key(name: str | None) -> str | None:
     return org_key(re.split(r"[\s,，;；/、]", name.strip(), maxsplit=1)[0]) or None
 
 
-def _check_employers(rosters: list[ParsedSheet], org_names: dict[str, str], problems: list[Problem]) -> None:
-    """Employer names that almost match a listed organization: warn with both spellings, never merge."""
+def find_near_misses(keys: set[str], org_names: dict[str, str], cutoff: float = 0.8) -> dict[str, str]:
+    """Employer key -> the org key it almost matches (same first two characters, similarity >= cutoff).
+    Only warned about, never merged: normalization could not settle them."""
     by_prefix: dict[str, list[str]] = defaultdict(list)
     for k in org_names:
         by_prefix[k[:2]].append(k)
-    near: dict[str, str | None] = {}
+    out: dict[str, str] = {}
+    for k in keys:
+        if not k or k in org_names:
+            continue
+        best, best_ratio = None, 0.0
+        for cand in by_prefix.get(k[:2], ()):
+            sm = difflib.SequenceMatcher(None, k, cand)
+            if sm.quick_ratio() >= cutoff and (ratio := sm.ratio()) >= cutoff and ratio > best_ratio:
+                best, best_ratio = cand, ratio
+        if best:
+            out[k] = best
+    return out
+
+
+def _check_employers(rosters: list[ParsedSheet], org_names: dict[str, str], problems: list[Problem]) -> None:
+    """Employer names that almost match a listed organization: warn with both spellings, never merge."""
     for ps in rosters:
         emp = ps.values.get("employer")
-        if emp is None:
+        if emp is not None:
+            ps.values["employer_key"] = [employer_key(e) for e in emp]
+    keys = {k for ps in rosters for k in ps.values.get("employer_key", ()) if k}
+    near = find_near_misses(keys, org_names)
+    if not near:
+        return
+    for ps in rosters:
+        keys = ps.values.get("employer_key")
+        if keys is None:
             continue
-        keys = [employer_key(e) for e in emp]
-        ps.values["employer_key"] = keys
         col = ps.layout.fields["employer"].header
         for i, k in enumerate(keys):
-            if not k or k in org_names:
-                continue
-            if k not in near:
-                best, best_ratio = None, 0.0
-                for cand in by_prefix.get(k[:2], ()):
-                    sm = difflib.SequenceMatcher(None, k, cand)
-                    if sm.quick_ratio() >= 0.8 and (ratio := sm.ratio()) >= 0.8 and ratio > best_ratio:
-                        best, best_ratio = cand, ratio
-                near[k] = best
-            if near[k]:
+            if k in near:
                 problems.append(make_problem("NAME_NEAR_MISS", file=ps.file.name, sheet=ps.sheet.name,
-                                             row=ps.rows[i], column=col, value=emp[i], kind="roster",
+                                             row=ps.rows[i], column=col, value=ps.values["employer"][i], kind="roster",
                                              street=ps.values["street"][i], expected=org_names[near[k]]))
 
 
@@ -570,4 +583,4 @@ def import_files(paths: Sequence[str | Path], period: str, db: str | None = None
     return result
 
 
-__all__ = ["import_files", "ImportResult", "ImportError_", "ReadError", "check_period", "employer_key"]
+__all__ = ["import_files", "ImportResult", "ImportError_", "ReadError", "check_period", "employer_key", "find_near_misses"]

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, and_,
+from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text, and_,
                         create_engine, delete, event, func, insert, select, update)
 from sqlalchemy.engine import Connection, Engine
 
@@ -20,7 +20,7 @@ INSERT_CHUNK = 20_000
 metadata = MetaData()
 
 
-def _provenance() -> list[Column]:
+def _provenance(name: str) -> list[Any]:
     return [
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("import_id", Integer, nullable=False, index=True),
@@ -31,6 +31,7 @@ def _provenance() -> list[Column]:
         Column("row", Integer),
         Column("has_error", Boolean, nullable=False, default=False),
         Column("extra", Text),   # JSON of columns that map to no field, so nothing the file held is lost
+        Index(f"ix_{name}_period_street", "period", "street"),
     ]
 
 
@@ -52,7 +53,7 @@ imports = Table(
 )
 
 members = Table(
-    "members", metadata, *_provenance(),
+    "members", metadata, *_provenance("members"),
     Column("name", String(64)), Column("gender", String(4)), Column("ethnicity", String(32)),
     Column("id_number", String(18), index=True), Column("birth_date", String(10)),
     Column("education", String(32)), Column("join_date", String(10)), Column("full_date", String(10)),
@@ -68,18 +69,18 @@ members = Table(
 )
 
 communities = Table(
-    "communities", metadata, *_provenance(),
+    "communities", metadata, *_provenance("communities"),
     Column("name", String(128)), Column("party_org", String(255)), Column("org_type", String(32)),
 )
 
 estates = Table(
-    "estates", metadata, *_provenance(),
+    "estates", metadata, *_provenance("estates"),
     Column("community", String(128)), Column("name", String(128)),
     Column("party_org", String(255)), Column("households", Integer),
 )
 
 orgs = Table(
-    "orgs", metadata, *_provenance(),
+    "orgs", metadata, *_provenance("orgs"),
     Column("name", String(255)), Column("name_key", String(255), index=True), Column("uscc", String(18)),
     Column("org_type", String(16)), Column("industry", String(64)), Column("community", String(128)),
     Column("employees", Integer), Column("org_status", String(8)), Column("party_org", String(255)),
@@ -87,7 +88,7 @@ orgs = Table(
 )
 
 units = Table(
-    "units", metadata, *_provenance(),
+    "units", metadata, *_provenance("units"),
     Column("name", String(255)), Column("unit_type", String(32)), Column("community", String(128)),
     Column("agreement", Boolean), Column("projects", Integer),
 )
