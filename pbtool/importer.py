@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import not_, select
 
 from . import store as st
 from .checks import ROW_CHECKS
@@ -448,12 +448,11 @@ def _records(ps: ParsedSheet, period: str, import_id: int, table_cols: set[str])
 
 
 def _write(store: st.Store, result: ImportResult, sheets: list[ParsedSheet], problems: list[Problem],
-           replace_keys: set[tuple[str, str]], progress: ProgressFn | None) -> None:
+           replace: dict[str, tuple[set[str], set[str]]], progress: ProgressFn | None) -> None:
     period = result.period
     with store.transaction() as conn:
-        for kind, street in sorted(replace_keys):
-            n = store.replace_rows(conn, period, kind, street)
-            if n:
+        for kind, (streets, files) in replace.items():
+            for street, n in store.replace_rows(conn, period, kind, streets, files).items():
                 result.replaced[(kind, street)] = n
         by_sheet: dict[tuple[str, str], list[Problem]] = defaultdict(list)
         for p in problems:
@@ -535,18 +534,24 @@ def import_files(paths: Sequence[str | Path], period: str, db: str | None = None
         if ps.kind == "roster" and not ps.street and not ps.layout.fields.get("street"):
             result.notes.append(f"{ps.file.name}/{ps.sheet.name}：未能从命令行、街道列、标题行或文件名确定街道，"
                                 "将按社区/小区名称在清单中查找；重名时会报告 AMBIGUOUS_PLACE。可用 --street 指定。")
-    replace_keys = {(ps.kind, s) for ps in parsed for s in set(ps.values["street"])}
+    # A re-import replaces the period's earlier rows of the same kind from the same streets or files.
+    replace: dict[str, tuple[set[str], set[str]]] = {}
+    for ps in parsed:
+        streets, files = replace.setdefault(ps.kind, (set(), set()))
+        streets.update(ps.values["street"])
+        files.add(ps.file.name)
     store = st.Store.open(db)
     try:
-        replaced_lists = {(k, s) for k, s in replace_keys if k != "roster"}
         stored = {}
         with store.engine.connect() as conn:
             for kind in ("community", "estate", "org"):
                 t = st.KIND_TABLES[kind]
                 cols = [t.c.street, t.c.name] + ([t.c.community] if kind == "estate" else [])
-                stored[kind] = [dict(r._mapping) for r in conn.execute(select(*cols).where(t.c.period == period))
-                                if (kind, r.street) not in replaced_lists]
-            stored_ids = store.member_ids(conn, period, replace_keys)
+                q = select(*cols).where(t.c.period == period)
+                if kind in replace:
+                    q = q.where(not_(store.replaced_where(t, period, *replace[kind])))
+                stored[kind] = [dict(r._mapping) for r in conn.execute(q)]
+            stored_ids = store.member_ids(conn, period, *replace.get("roster", (set(), set())))
         places = _place_index(stored, parsed)
         rosters = [ps for ps in parsed if ps.kind == "roster"]
         for ps in rosters:
@@ -570,14 +575,11 @@ def import_files(paths: Sequence[str | Path], period: str, db: str | None = None
             for ps in parsed:
                 result.imported[ps.kind] = result.imported.get(ps.kind, 0) + len(ps)
             with store.engine.connect() as conn:
-                for kind, s in replace_keys:
-                    t = st.KIND_TABLES[kind]
-                    n = conn.execute(select(func.count()).select_from(t).where(
-                        and_(t.c.period == period, t.c.street == s))).scalar_one()
-                    if n:
+                for kind, (streets, files) in replace.items():
+                    for s, n in store.replaced_counts(conn, period, kind, streets, files).items():
                         result.replaced[(kind, s)] = n
         else:
-            _write(store, result, parsed, problems, replace_keys, progress)
+            _write(store, result, parsed, problems, replace, progress)
     finally:
         store.close()
     return result

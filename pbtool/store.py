@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text, and_,
-                        create_engine, delete, event, func, insert, select, update)
+                        create_engine, delete, event, func, insert, not_, or_, select, update)
 from sqlalchemy.engine import Connection, Engine
 
 SCHEMA_VERSION = 1
@@ -190,13 +190,26 @@ class Store:
     # ---------------------------------------------------------------- writing (inside a transaction)
 
     @staticmethod
-    def replace_rows(conn: Connection, period: str, kind: str, street: str) -> int:
-        """Delete a street's earlier rows of one kind for the period (and their problems)."""
+    def replaced_where(table: Table, period: str, streets: set[str], files: set[str]) -> Any:
+        """The rows a re-import replaces: the same period and kind, from the same street or the same file."""
+        return and_(table.c.period == period, or_(table.c.street.in_(sorted(streets)), table.c.file.in_(sorted(files))))
+
+    @classmethod
+    def replaced_counts(cls, conn: Connection, period: str, kind: str, streets: set[str], files: set[str]) -> dict[str, int]:
         table = KIND_TABLES[kind]
-        n = conn.execute(delete(table).where(and_(table.c.period == period, table.c.street == street))).rowcount
-        conn.execute(delete(problems).where(and_(problems.c.period == period, problems.c.kind == kind,
-                                                 problems.c.street == street)))
-        return n or 0
+        q = (select(table.c.street, func.count()).where(cls.replaced_where(table, period, streets, files))
+             .group_by(table.c.street))
+        return {street: n for street, n in conn.execute(q)}
+
+    @classmethod
+    def replace_rows(cls, conn: Connection, period: str, kind: str, streets: set[str], files: set[str]) -> dict[str, int]:
+        """Delete a street's (or a file's) earlier rows of one kind for the period, and their problems."""
+        counts = cls.replaced_counts(conn, period, kind, streets, files)
+        table = KIND_TABLES[kind]
+        conn.execute(delete(table).where(cls.replaced_where(table, period, streets, files)))
+        conn.execute(delete(problems).where(and_(problems.c.kind == kind,
+                                                 cls.replaced_where(problems, period, streets, files))))
+        return counts
 
     @staticmethod
     def add_import(conn: Connection, **values: Any) -> int:
@@ -242,14 +255,13 @@ class Store:
     def problems(self, period: str) -> list[dict[str, Any]]:
         return self.rows("problems", period)
 
-    def member_ids(self, conn: Connection, period: str, exclude: set[tuple[str, str]]) -> dict[str, tuple[str, str, int, str]]:
-        """ID -> (file, sheet, row, street) of the period's stored members, leaving out the rows of
-        (kind, street) pairs about to be replaced."""
-        streets = {s for k, s in exclude if k == "roster"}
+    def member_ids(self, conn: Connection, period: str, streets: set[str], files: set[str]) -> dict[str, tuple[str, str, int, str]]:
+        """ID -> (file, sheet, row, street) of the period's stored members, leaving out the rows that the
+        import under way replaces."""
         q = select(members.c.id_number, members.c.file, members.c.sheet, members.c.row, members.c.street).where(
-            and_(members.c.period == period, members.c.id_number.is_not(None)))
-        out = {}
+            and_(members.c.period == period, members.c.id_number.is_not(None),
+                 not_(self.replaced_where(members, period, streets, files))))
+        out: dict[str, tuple[str, str, int, str]] = {}
         for idn, file, sheet, row, street in conn.execute(q):
-            if street not in streets:
-                out.setdefault(idn, (file, sheet, row, street))
+            out.setdefault(idn, (file, sheet, row, street))
         return out
