@@ -10,7 +10,9 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from . import __version__
+from . import __version__, i18n
+
+i18n.install()
 
 app = typer.Typer(
     name="pbtool",

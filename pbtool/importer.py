@@ -5,6 +5,7 @@ terminal, JSON and workbook renderers all read."""
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 import re
 from collections import Counter, defaultdict
@@ -30,6 +31,8 @@ KIND_ORDER = ["community", "estate", "org", "unit", "roster"]   # lists before r
 FOOTER_FIRST = ("合计", "总计", "小计", "共计")
 FOOTER_ANY = ("填表人", "审核人", "制表人", "填报人", "负责人签字", "单位盖章")
 PROGRESS_MIN_ROWS = 3000
+PROBLEM_COLUMNS = ["import_id", "period", "kind", "street", "code", "severity", "file", "sheet", "row", "column",
+                   "value", "message"]
 
 
 class ImportError_(Exception):
@@ -276,14 +279,16 @@ def _clean_columns(ps: ParsedSheet, columns: dict[str, list[Any]], config: Confi
             problems.append(make_problem(
                 "MISSING_REQUIRED", file=ps.file.name, sheet=ps.sheet.name, row=ps.layout.header_row + 1,
                 column=spec["title"], value="", kind=kind, street=ps.street))
-    checks = ROW_CHECKS.get(kind, [])
-    if checks:
-        names = list(ps.values)
-        for i, vals in enumerate(zip(*(ps.values[n] for n in names))):
-            row = dict(zip(names, vals))
-            for check in checks:
-                for code, fld, details in check(row):
-                    flag(i, code, fld, columns.get(fld, [""] * nrows)[i], details)
+    for check in ROW_CHECKS.get(kind, []):
+        if not all(f in ps.values for f in check.fields):
+            continue
+        for i, vals in enumerate(zip(*(ps.values[f] for f in check.fields))):
+            if None in vals:
+                continue
+            outcome = check.func(*vals)
+            if outcome:
+                code, fld, details = outcome
+                flag(i, code, fld, columns[fld][i] if fld in columns else "", details)
     if kind == "roster" and "community" not in columns and "estate" not in columns:
         # A roster split into one sheet per community (or branch) names it only in the sheet name.
         name = ps.sheet.name.strip()
@@ -430,21 +435,20 @@ def _check_employers(rosters: list[ParsedSheet], org_names: dict[str, str], prob
 # ------------------------------------------------------------------------------------ writing
 
 
-def _records(ps: ParsedSheet, period: str, import_id: int, table_cols: set[str]):
+def _records(ps: ParsedSheet, period: str, import_id: int, table_cols: list[str]) -> tuple[list[str], Any]:
+    """Column names (in the table's order, so the driver gets tuples as they are) and an iterator of
+    value tuples, zipped straight from the column lists."""
     n = len(ps)
-    names = [f for f in ps.values if f in table_cols]
-    cols = [ps.values[f] for f in names]
-    extra = ps.extra or [None] * n
-    file, sheet = ps.file.name, ps.sheet.name
-    base = {"import_id": import_id, "period": period, "file": file, "sheet": sheet}
-    for i in range(n):
-        rec = dict(base)
-        rec.update(zip(names, (c[i] for c in cols)))
-        rec["street"] = rec.get("street") or ""
-        rec["row"] = ps.rows[i]
-        rec["has_error"] = ps.row_error[i]
-        rec["extra"] = extra[i]
-        yield rec
+    provided: dict[str, Any] = {
+        "import_id": None, "period": None, "file": None, "sheet": None,
+        "street": [s or "" for s in ps.values["street"]], "row": ps.rows, "has_error": ps.row_error,
+        "extra": ps.extra or [None] * n,
+    }
+    const = {"import_id": import_id, "period": period, "file": ps.file.name, "sheet": ps.sheet.name}
+    columns = [c for c in table_cols if c in provided or c in ps.values]
+    series = [itertools.repeat(const[c], n) if c in const else (provided[c] if c in provided else ps.values[c])
+              for c in columns]
+    return columns, zip(*series)
 
 
 def _write(store: st.Store, result: ImportResult, sheets: list[ParsedSheet], problems: list[Problem],
@@ -468,22 +472,13 @@ def _write(store: st.Store, result: ImportResult, sheets: list[ParsedSheet], pro
             if ps.kind == "org":
                 ps.values["name_key"] = [org_key(n) if n else None for n in ps.values.get("name", [None] * len(ps))]
             total = len(ps)
-            done = 0
-            recs = _records(ps, period, import_id, set(table.c.keys()))
+            columns, rows = _records(ps, period, import_id, list(table.c.keys()))
             label = f"写入 {ps.file.name} / {ps.sheet.name}"
-            while done < total:
-                chunk = []
-                for rec in recs:
-                    chunk.append(rec)
-                    if len(chunk) >= st.INSERT_CHUNK:
-                        break
-                done += store.insert_rows(conn, table, chunk)
-                if progress and total >= PROGRESS_MIN_ROWS:
-                    progress(label, done, total)
-            store.insert_rows(conn, st.problems, (
-                {"import_id": import_id, "period": period, "kind": p.kind or ps.kind, "street": p.street or "",
-                 "code": p.code, "severity": p.severity, "file": p.file, "sheet": p.sheet, "row": p.row,
-                 "column": p.column, "value": p.value, "message": p.message} for p in sheet_problems))
+            report = (lambda done: progress(label, done, total)) if progress and total >= PROGRESS_MIN_ROWS else None
+            store.insert_rows(conn, table, columns, rows, report)
+            store.insert_rows(conn, st.problems, PROBLEM_COLUMNS, (
+                (import_id, period, p.kind or ps.kind, p.street or "", p.code, p.severity, p.file, p.sheet, p.row,
+                 p.column, p.value, p.message) for p in sheet_problems))
             result.imported[ps.kind] = result.imported.get(ps.kind, 0) + total
 
 

@@ -5,7 +5,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .config import shipped
+from .config import _shipped
 
 ERROR = "错误"
 WARNING = "警告"
@@ -50,7 +50,6 @@ class _Blank(dict):
 
 
 def shipped_problems() -> dict[str, Any]:
-    from .config import _shipped
     return _shipped("problems.toml")
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -217,18 +218,28 @@ class Store:
         return conn.execute(insert(imports).values(**values)).inserted_primary_key[0]
 
     @staticmethod
-    def insert_rows(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> int:
+    def insert_rows(conn: Connection, table: Table, columns: list[str], rows: Iterable[Sequence[Any]],
+                    progress: Callable[[int], None] | None = None) -> int:
+        """Bulk insert of value tuples in chunks. The statement is compiled once by SQLAlchemy for the
+        connection's dialect and run with the driver's executemany: no per-row dict or compile, and
+        still no hand-written SQL (positional for SQLite's qmark, named for psycopg's pyformat)."""
+        compiled = insert(table).compile(dialect=conn.dialect, column_keys=columns)
+        sql = str(compiled)
+        if compiled.positional:
+            order = [columns.index(k) for k in compiled.positiontup]
+            shape = (lambda r: tuple(r[i] for i in order)) if order != list(range(len(columns))) else tuple
+        else:
+            shape = lambda r: dict(zip(columns, r))  # noqa: E731
         n = 0
-        chunk: list[dict[str, Any]] = []
-        for r in rows:
-            chunk.append(r)
-            if len(chunk) >= INSERT_CHUNK:
-                conn.execute(insert(table), chunk)
-                n += len(chunk)
-                chunk = []
-        if chunk:
-            conn.execute(insert(table), chunk)
+        it = iter(rows)
+        while True:
+            chunk = [shape(r) for r in islice(it, INSERT_CHUNK)]
+            if not chunk:
+                break
+            conn.exec_driver_sql(sql, chunk)
             n += len(chunk)
+            if progress:
+                progress(n)
         return n
 
     # ---------------------------------------------------------------- reading

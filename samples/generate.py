@@ -8,7 +8,6 @@ All names, ID numbers and credit codes are synthetic.
 from __future__ import annotations
 
 import argparse
-import copy
 import csv
 import datetime as dt
 import json
@@ -124,7 +123,7 @@ ORGS = [  # street, community, name, type, industry, 党组织建立情况, 党�
     ("西山街道", "青松社区", "西山社区养老服务中心", MF, "养老服务", "联合组建", "西山街道社会组织联合党支部", "", "F1"),
     ("西山街道", "西岭社区", "青湖区西山摄影协会", SH, "文化艺术", "挂靠", "西山街道文化站党支部", "", "F1"),
     ("西山街道", "朝阳社区", "西山电子商务有限公司", NF, "批发零售", "单独组建", "西山电子商务有限公司党支部", "", "F3 P1"),
-    ("西山街道", "枫华社区", "杭州青湖汽车服务有限公司", NF, "汽车维修", "未建立", "", "", ""),
+    ("西山街道", "枫华社区", "杭州青湖汽车服务有限公司", NF, "汽车维修", "", "", "", ""),  # blank = not set up
     ("西山街道", "西岭社区", "西山阳光幼儿园", MF, "教育", "单独组建", "西山阳光幼儿园党支部", "", "F3"),
     ("西山街道", "枫华社区", "西山建筑劳务有限公司", NF, "建筑业", "联合组建", "西山街道非公企业联合党支部", "", ""),
     ("西山街道", "青松社区", "西山农产品经销有限公司", NF, "批发零售", "挂靠", "西山街道机关党支部", "", "F1"),
@@ -276,15 +275,15 @@ def build_people(rng, lists) -> list[dict]:
         if emp:
             take(s, emp, role="org", org=orgs[name], employer=name)
     # valid-but-unusual spellings (not problems) and the person who moves from 东湖 to 西山
+    critical = critical_people(people, lists)
     org_staff = lambda name: sorted((p for p in people if p["employer"] == name), key=lambda p: p["pid"])
-    org_staff("青湖(杭州)数据服务有限公司")[0]["variant"] = "emp_fullwidth"
+    org_staff("青湖(杭州)数据服务有限公司")[0]["variant"] = "emp_fullwidth"   # these two decide ORG_SOLO
     org_staff("青湖(杭州)数据服务有限公司")[1]["variant"] = "emp_space"
-    org_staff("青湖智联科技有限公司")[0]["variant"] = "near_miss"   # misspelled in Q3 only
+    next(p for p in org_staff("青湖智联科技有限公司") if p["pid"] not in critical)["variant"] = "near_miss"  # Q3 only
     next(p for p in people if p["estate"] == "枫林小区")["variant"] = "nosuffix"
     for street, variant in [("东湖街道", "id_fullwidth"), ("东湖街道", "id_lower_x"), ("东湖街道", "id_spaces"),
                             ("西山街道", "id_15"), ("西山街道", "name_space"), ("南桥街道", "id_lower_x")]:
         take(street, "F1", role="variant", variant=variant)
-    critical = critical_people(people, lists)
     pool = [p for p in people if p["street"] == "东湖街道" and p["pat"] == "F" and p["role"] is None
             and p["pid"] not in critical]
     rng.choice(pool).update(role="moved")
@@ -308,7 +307,7 @@ def critical_people(people, lists) -> set[int]:
 def give_identities(rng, people):
     used_ids, used_names = set(), {"王某某", "李某某"}
     for p in people:
-        old = p["employer"] == "退休"
+        old = p["employer"] == "退休" or p["variant"] == "id_15"  # 15-digit IDs predate 1999
         young = p["pat"] in ("P", "C", "NP", "LP")
         lo, hi = (1940, 1962) if old else (1988, 2000) if young else (1963, 1999)
         birth = rand_date(rng, dt.date(lo, 1, 1), dt.date(hi, 12, 31))
@@ -332,7 +331,7 @@ def give_identities(rng, people):
         elif p["pat"] == "NP":
             join = rand_date(rng, dt.date(2026, 7, 1), dt.date(2026, 9, 15))
         else:
-            join = rand_date(rng, plus_year(birth.replace(year=birth.year + 19)), dt.date(2024, 6, 30))
+            join = rand_date(rng, dt.date(birth.year + 20, 1, 1), dt.date(2024, 6, 30))
         edu = rng.choice(("高中", "中专", "大学专科") if old else ("大学专科", "大学本科", "大学本科", "研究生"))
         p.update(name=name, sex="男" if male else "女", birth=birth, id=pid, join=join, full=plus_year(join), edu=edu,
                  ethnic=rng.choice(("汉族",) * 12 + ("畲族", "回族", "满族")),
@@ -445,18 +444,24 @@ def plant_row_problems(rng, people, rows, lists):
     critical = critical_people(people, lists)
     moved = next(p for p in people if p["role"] == "moved")
     row = make_row(rng, moved, Q3, "xs", "西山街道", "青松社区", "青松苑", lists)   # stale 东湖 row stays
-    row["problems"].append(("DUPLICATE_PERSON", "id", row["cells"]["id"], "同一身份证号已在东湖街道花名册出现（本季度转至西山街道，东湖未删除）"))
+    row["problems"].append(("DUPLICATE_PERSON", "id", row["cells"]["id"],
+                            "同一身份证号已在东湖街道花名册出现（本季度转至西山街道，东湖未删除）"))
     rows["xs"].append(row)
     rows["xs"].sort(key=lambda r: ([c[1] for c in COMMUNITIES if c[0] == "西山街道"].index(r["community"])))
 
+    used = set()
+
+    def pick(file, cond=lambda r: True):
+        r = rng.choice([r for r in rows[file] if not r["problems"] and r["p"]["role"] in (None, "org")
+                        and r["p"]["pid"] not in critical | used and r["p"]["variant"] is None and cond(r)])
+        used.add(r["p"]["pid"])
+        return r
+
     def plant(file, code, field, value, note, cond=lambda r: True):
-        pool = [r for r in rows[file] if not r["problems"] and r["p"]["role"] in (None, "org")
-                and r["p"]["pid"] not in critical and r["p"]["variant"] is None and cond(r)]
-        r = rng.choice(pool)
+        r = pick(file, cond)
         v = value(r) if callable(value) else value
         r["cells"][field] = v
         r["problems"].append((code, field, v, note))
-        return r
 
     digits = lambda r: r["p"]["id"][-1] != "X" and r["p"]["id"][15:] != "000"
     full = lambda r: r["p"]["cats"][Q3] == "正式"
@@ -482,10 +487,9 @@ def plant_row_problems(rng, people, rows, lists):
     plant("nq", "UNKNOWN_PLACE", "address", "青湖区南桥街道滨河路88号2单元501", "家庭住址中没有清单内的小区")
     plant("nq", "AMBIGUOUS_PLACE", "address", "南桥街道锦绣家园对面枫林小区2栋301",
           "家庭住址同时含锦绣家园和枫林小区两个小区")
-    src = plant("nq", "DUPLICATE_PERSON", "id", lambda r: r["cells"]["id"], "同一身份证号在本文件中出现两次（重复导出）")
-    dup, src["problems"] = copy.deepcopy({**src, "p": None}), []
-    dup["p"] = src["p"]
-    rows["nq"].insert(rows["nq"].index(src) + 1, dup)
+    src = pick("nq")  # exported twice: an identical copy right below it
+    rows["nq"].insert(rows["nq"].index(src) + 1, dict(src, cells=dict(src["cells"]), problems=[
+        ("DUPLICATE_PERSON", "id", src["cells"]["id"], "同一身份证号在本文件中出现两次（重复导出）")]))
     nm = next(r for r in rows["dh"] if r["p"]["variant"] == "near_miss")
     nm["cells"]["employer"] = "青湖智联科技有限责任公司"
     nm["problems"].append(("NAME_NEAR_MISS", "employer", "青湖智联科技有限责任公司", "清单中为青湖智联科技有限公司"))
@@ -515,13 +519,13 @@ class Sink:
     def __init__(self, period):
         self.period, self.records, self.problems = period, [], []
 
-    def row(self, r, file, sheet, line, cols):
+    def row(self, r, sheet, line, cols):
         head = dict(cols)
         for code, field, value, note in r["problems"]:
-            self.problems.append(dict(period=self.period, file=file, sheet=sheet, row=line, column=head[field],
+            self.problems.append(dict(period=self.period, file=self.file, sheet=sheet, row=line, column=head[field],
                                       code=code, value=shown(value), note=note))
         c = r["cells"]
-        self.records.append(dict(file=file, sheet=sheet, line=line, street=c["street"], community=c.get("community"),
+        self.records.append(dict(file=self.file, sheet=sheet, line=line, street=c["street"], community=c.get("community"),
                                  estate=c.get("estate") if "address" not in c else None, address=c.get("address"),
                                  cat=c["cat"], employer=c["employer"], branch=c["branch"],
                                  truth=(r["community"], r["estate"]), planted=bool(r["problems"])))
@@ -582,7 +586,7 @@ def write_lists(path, period, L, sink):
     ws = wb.add_worksheet("参数")
     for i, row in enumerate([["党组织建立情况", "单独组建", "联合组建", "挂靠", "未建立"],
                              ["党组织类型", "社区党委", "党总支", "党支部"], ["模板版本", "v2.3", 20240115, "内部使用"],
-                             ["校验", "=1+1", 3.14159, "勿删"]]):
+                             ["校验", "备用", 3.14159, "勿删"]]):
         ws.write_row(i, 0, row)
     ws.hide()
     wb.close()
@@ -622,7 +626,7 @@ def write_donghu(path, period, rows, sink):
                     ws.write_number(line, ci, v, f["cell"])
                 else:
                     ws.write_string(line, ci, v, f["text"] if k == "id" else f["cell"])
-            sink.row(r, sink.file, "花名册", line + 1, cols)
+            sink.row(r, "花名册", line + 1, cols)
             line += 1
         if len(group) > 1:
             ws.merge_range(start, ccol, line - 1, ccol, group[0]["community"], f["merged"])
@@ -663,7 +667,7 @@ def write_xishan(path, period, rows, sink):
                     ws.write(3 + i, ci, v[1], date if v[0] == "date" else cell)
                 else:
                     ws.write(3 + i, ci, v, cell)
-            sink.row(r, sink.file, comm, 4 + i, XS_COLS)
+            sink.row(r, comm, 4 + i, XS_COLS)
     wb.save(str(path))
 
 
@@ -674,7 +678,7 @@ def write_csv(path, rows, cols, encoding, sink, sheet):
         for i, r in enumerate(rows):
             r["cells"]["seq"] = i + 1
             w.writerow([shown(r["cells"].get(k, "")) for k, _ in cols])
-            sink.row(r, sink.file, sheet, i + 2, cols)
+            sink.row(r, sheet, i + 2, cols)
 
 
 # ---------------------------------------------------------------- independent counting (rule semantics)
@@ -801,6 +805,7 @@ README_HEAD = """# 青湖区样例数据（合成）
 工作单位与两新组织名称比对前做 NFKC、去空格、统一括号（“青湖（杭州）数据服务有限公司 ”应与清单中“青湖(杭州)数据服务有限公司”匹配）；
 “青湖智联科技有限责任公司”不等于“青湖智联科技有限公司”，只提示 NAME_NEAR_MISS，不计入。党支部按（街道，所在党支部）计。
 所有预置问题都放在不影响任何阈值的行上，因此无论是否剔除问题行，空白点结果都相同。
+除东湖花名册第三季度的“籍贯”列外，所有列都应能识别（序号、备注可忽略；民族、工作岗位、党籍状态、是否为流动党员为已知字段）。
 """
 
 

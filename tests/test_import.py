@@ -297,11 +297,11 @@ def test_failure_half_way_leaves_store_unchanged(tmp_path, db, monkeypatch):
     calls = {"n": 0}
     original = Store.insert_rows
 
-    def failing(conn, table, rows):
+    def failing(*args):
         calls["n"] += 1
         if calls["n"] == 2:
             raise OSError("磁盘已满")
-        return original(conn, table, rows)
+        return original(*args)
 
     monkeypatch.setattr(Store, "insert_rows", staticmethod(failing))
     with pytest.raises(OSError):
@@ -322,8 +322,8 @@ def test_killed_import_leaves_store_unchanged(tmp_path, db):
         import os, signal
         from pbtool import store, importer
         original = store.Store.insert_rows
-        def insert_then_die(conn, table, rows):
-            n = original(conn, table, rows)
+        def insert_then_die(*args):
+            n = original(*args)
             os.kill(os.getpid(), signal.SIGKILL)   # killed after rows went in, before commit
         store.Store.insert_rows = staticmethod(insert_then_die)
         importer.import_files([{str(g)!r}, {str(f)!r}], "2026Q3", {db!r})
