@@ -151,6 +151,22 @@ def coverage_cmd(
     raise typer.Exit(1 if fail_on_findings and result.findings else 0)
 
 
+@app.command("demo")
+def demo_cmd(
+    out: Annotated[Path, typer.Option("--out", "-o", help="演示结果输出文件夹（其中的 demo.db 每次重建）。")] = Path("pbtool-demo"),
+) -> None:
+    """用随附的示例数据（虚构的青湖区三个街道）演示完整流程：导入两个季度、排查空白点、写出问题清单、整改台账和文书。
+
+    示例：pbtool demo --out 演示结果
+    """
+    from .demo import DemoError, run_demo
+
+    try:
+        run_demo(out, _console())
+    except DemoError as exc:
+        _fail(str(exc))
+
+
 class _progress:
     """A rich progress bar for sheets over a few thousand rows; nothing for small files or JSON output."""
 

@@ -559,8 +559,10 @@ def import_files(paths: Sequence[str | Path], period: str, db: str | None = None
         _check_employers(rosters, org_names, problems)
         for ps in parsed:
             ps.street = ps.street or (Counter(ps.values["street"]).most_common(1)[0][0] if len(ps) else "")
+            streets = sorted({x for x in ps.values["street"] if x})
+            shown = "、".join(streets) if len(streets) <= 3 else f"{len(streets)}个街道"
             result.sheets.append(SheetSummary(
-                ps.file.name, ps.sheet.name, ps.kind, ps.street, ps.street_source, ps.layout.header_row + 1,
+                ps.file.name, ps.sheet.name, ps.kind, shown, ps.street_source, ps.layout.header_row + 1,
                 len(ps), ps.footer_rows, ps.blank_rows,
                 sum(1 for p in problems if p.file == ps.file.name and p.sheet == ps.sheet.name and p.severity == ERROR),
                 sum(1 for p in problems if p.file == ps.file.name and p.sheet == ps.sheet.name and p.severity != ERROR)))

@@ -39,8 +39,13 @@ def make_problem(code: str, *, file: str, sheet: str, row: int | None, column: s
     value_text = "" if value is None else str(value)
     details.setdefault("column", column)
     fix = spec["fix"].format_map(_Blank(details))
-    shown = f"填写为“{value_text}”" if value_text else "为空"
-    message = f"{spec['title']}：“{column}”{shown}。{fix}" if column else f"{spec['title']}。{fix}"
+    if "lead" in spec:  # a problem about the sheet itself (e.g. a header) words its lead differently
+        lead = spec["lead"].format_map(_Blank({**details, "value": value_text}))
+    elif column:
+        lead = f"“{column}”填写为“{value_text}”" if value_text else f"“{column}”为空"
+    else:
+        lead = ""
+    message = f"{spec['title']}：{lead}。{fix}" if lead else f"{spec['title']}。{fix}"
     return Problem(code, spec["severity"], file, sheet, row, column, value_text, message, kind, street)
 
 

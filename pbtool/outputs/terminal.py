@@ -1,6 +1,8 @@
 """Terminal renderers (rich). Personal data is masked unless the caller asks otherwise."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.table import Table
 
@@ -13,13 +15,18 @@ KIND_TITLES = {"roster": "党员花名册", "community": "社区清单", "estate
 
 def print_import(result: ImportResult, console: Console, limit: int = 20, mask: bool = True) -> None:
     verb = "检查（试运行，未写入数据库）" if result.dry_run else "导入"
-    t = Table(title=f"{result.period} {verb}结果", title_justify="left")
-    for h in ("文件 / 工作表", "类型", "街道（来源）", "表头行", "数据行", "错误", "警告"):
-        t.add_column(h, overflow="fold")
+    console.print(f"[bold]{result.period} {verb}结果[/]")
+    files: dict[str, list] = {}
     for s in result.sheets:
-        t.add_row(f"{s.file}\n/ {s.sheet}", KIND_TITLES.get(s.kind, s.kind), f"{s.street or '—'}（{s.street_source}）",
-                  str(s.header_row), str(s.rows), _red(s.errors), _yellow(s.warnings))
-    console.print(t)
+        files.setdefault(s.file, []).append(s)
+    for file, sheets in files.items():
+        t = Table(title=file, title_justify="left")
+        for h in ("工作表", "类型", "街道（来源）", "表头行", "数据行", "错误", "警告"):
+            t.add_column(h, overflow="fold")
+        for s in sheets:
+            t.add_row(s.sheet, KIND_TITLES.get(s.kind, s.kind), f"{s.street or '—'}（{s.street_source}）",
+                      str(s.header_row), str(s.rows), _red(s.errors), _yellow(s.warnings))
+        console.print(t)
     for f, s, why in result.skipped:
         console.print(f"  跳过：{f} / {s}：{why}")
     for s in result.sheets:
@@ -35,14 +42,21 @@ def print_import(result: ImportResult, console: Console, limit: int = 20, mask: 
                   f"问题 {len(result.problems)} 个（错误 {result.errors}，警告 {result.warnings}）。")
     if not result.problems:
         return
-    pt = Table(title=f"问题（前 {min(limit, len(result.problems))} 个，共 {len(result.problems)} 个）", title_justify="left")
-    for h in ("位置", "代码", "说明"):
-        pt.add_column(h, overflow="fold")
-    for p in result.problems[:limit]:
-        where = f"{p.file}\n{p.sheet} 第{p.row}行" if p.row else f"{p.file}\n{p.sheet}"
-        sev = f"[red]{p.code}[/]" if p.severity == ERROR else f"[yellow]{p.code}[/]"
-        pt.add_row(where, sev, mask_value(p.message) if mask else p.message)
-    console.print(pt)
+    shown = result.problems[:limit]
+    console.print(f"[bold]问题（前 {len(shown)} 个，共 {len(result.problems)} 个）[/]")
+    by_file: dict[str, list] = {}
+    for p in shown:
+        by_file.setdefault(p.file, []).append(p)
+    for file, items in by_file.items():
+        pt = Table(title=file, title_justify="left")
+        for h in ("位置", "代码", "说明"):
+            pt.add_column(h, overflow="fold")
+        for p in items:
+            sheet = "" if p.sheet == Path(p.file).stem else f"{p.sheet} "
+            where = f"{sheet}第{p.row}行" if p.row else sheet or "—"
+            code = f"[red]{p.code}[/]" if p.severity == ERROR else f"[yellow]{p.code}[/]"
+            pt.add_row(where, code, mask_value(p.message) if mask else p.message)
+        console.print(pt)
     if len(result.problems) > limit:
         console.print(f"  还有 {len(result.problems) - limit} 个问题未显示：用 --problems 问题清单.xlsx 导出全部问题，"
                       "或 --format json 查看。")

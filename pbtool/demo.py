@@ -1,0 +1,94 @@
+"""`pbtool demo`: the whole quarterly job on the shipped synthetic samples, into a fresh folder."""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+class DemoError(Exception):
+    pass
+
+
+@dataclass
+class DemoResult:
+    out: Path
+    db: Path
+    files: list[Path] = field(default_factory=list)
+
+
+def sample_periods(samples: Path = SAMPLES) -> dict[str, list[Path]]:
+    """Period -> its sample files in import order (lists first), from samples/expected.json."""
+    manifest = samples / "expected.json"
+    if not manifest.is_file():
+        raise DemoError(f"找不到示例数据（{samples}）。请在 pbtool 源代码目录中运行 pip install -e . 后再运行 pbtool demo。")
+    spec = json.loads(manifest.read_text(encoding="utf-8"))
+    return {period: [samples / f for f in p["files"]] for period, p in sorted(spec["periods"].items())}
+
+
+def run_demo(out: Path, console: Console, samples: Path = SAMPLES) -> DemoResult:
+    from .coverage import compute_coverage
+    from .importer import import_files
+    from .outputs.ledger_xlsx import write_ledger
+    from .outputs.problems_xlsx import write_problem_workbook
+    from .outputs.terminal import print_coverage, print_import
+
+    periods = sample_periods(samples)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    db = out / "demo.db"
+    for stale in (db, db.with_name(db.name + "-journal")):
+        stale.unlink(missing_ok=True)
+    result = DemoResult(out, db)
+    last = max(periods)
+    for period, files in periods.items():
+        console.rule(f"导入 {period} 示例数据（{len(files)} 个文件）")
+        imported = import_files(files, period, str(db))
+        print_import(imported, console, limit=30 if period == last else 5)
+        if imported.problems:
+            path = write_problem_workbook(imported, files, out / f"{period}问题清单.xlsx")
+            result.files.append(path)
+    console.rule(f"{last} 空白点排查")
+    coverage = compute_coverage(str(db), last)
+    print_coverage(coverage, console)
+    result.files.append(write_ledger(coverage, out / f"{last}整改台账.xlsx"))
+    json_path = out / f"{last}覆盖情况.json"
+    json_path.write_text(json.dumps(coverage.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    result.files.append(json_path)
+    result.files.extend(_reports(db, last, out, console))
+    console.rule("演示完成")
+    console.print(f"数据库：{db}")
+    for f in result.files:
+        console.print(f"  已生成：{f}")
+    return result
+
+
+def _reports(db: Path, period: str, out: Path, console: Console) -> list[Path]:
+    """The three document kinds, once the report stage is available."""
+    try:
+        from .report import render_annual, render_notices, render_quarterly
+    except ImportError:
+        return []
+    files: list[Path] = []
+    year = int(period[:4])
+    for label, call in (("年度总结", lambda: render_annual(str(db), year, out)),
+                        ("季度通报", lambda: render_quarterly(str(db), period, out)),
+                        ("整改通知书", lambda: render_notices(str(db), period, out))):
+        console.rule(f"生成{label}")
+        r = call()
+        files.extend(r.files)
+        for w in r.warnings:
+            console.print(f"  [yellow]提示[/]：{w}")
+        if r.missing:
+            console.print(f"  数据库中没有的数字已留空为【待填写】：{'；'.join(r.missing)}")
+    return files
+
+
+def clean_out(out: Path) -> None:
+    if out.exists():
+        shutil.rmtree(out)

@@ -1,0 +1,106 @@
+"""docxtpl rendering of a context into a .docx inside the sandbox: a template is loaded and checked
+once (syntax, unknown variables), then rendered for one or many contexts."""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from docx.shared import Mm
+from docxtpl import DocxTemplate, InlineImage
+from lxml import etree
+
+from . import sandbox
+from .model import ReportError
+from .variables import image_names, top_level_names
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATE_FILES = {"annual": "年度总结.docx", "quarterly": "季度通报.docx", "notice": "整改通知书.docx"}
+IMAGE_WIDTH = Mm(150)
+_UNSAFE_FILENAME = re.compile(r'[\\/:*?"<>|\r\n\t]')
+
+
+def safe_filename(name: str) -> str:
+    """A file name Windows accepts: no \\ / : * ? " < > |."""
+    return _UNSAFE_FILENAME.sub("_", name).strip(" .") or "未命名"
+
+
+def template_path(kind: str, template: str | Path | None) -> Path:
+    path = Path(template) if template else TEMPLATE_DIR / TEMPLATE_FILES[kind]
+    if not path.is_file():
+        if template:
+            raise ReportError(f"找不到模板文件“{path}”。")
+        raise ReportError(f"找不到内置模板“{path}”。请重新安装 pbtool，或运行 python templates/build_templates.py 生成模板。")
+    if not zipfile.is_zipfile(path):
+        raise ReportError(f"模板“{path.name}”不是 Word 文档（.docx）。旧版 .doc 或 WPS .wps 文件请先在 Word/WPS 中另存为 .docx。")
+    with zipfile.ZipFile(path) as z:
+        if "word/document.xml" not in z.namelist():
+            raise ReportError(f"模板“{path.name}”不是 Word 文档（.docx）：缺少正文部分。")
+    return path
+
+
+class Renderer:
+    """One template of one kind, checked once and rendered for many contexts."""
+
+    def __init__(self, kind: str, template: str | Path | None = None):
+        self.kind = kind
+        self.path = template_path(kind, template)
+        self.where = f"“{self.path.name}”"
+        self.data = self.path.read_bytes()
+        self.env = sandbox.make_env()
+        self.images = image_names(kind)
+        self.tags, self.names = self._parse()
+
+    def _parts(self) -> list[str]:
+        """Patched XML of the body, headers and footers, as docxtpl hands them to Jinja."""
+        tpl = DocxTemplate(io.BytesIO(self.data))
+        try:
+            tpl.init_docx()
+        except Exception as exc:  # python-docx raises several types for a damaged package
+            raise ReportError(f"模板{self.where}无法打开（{exc}），请在 Word/WPS 中打开检查后另存为 .docx。") from None
+        xmls = [tpl.patch_xml(tpl.get_xml())]
+        for uri in (tpl.HEADER_URI, tpl.FOOTER_URI):
+            for _key, part in tpl.get_headers_footers(uri):
+                xmls.append(tpl.patch_xml(tpl.get_part_xml(part)))
+        return [re.sub(r"<w:p([ >])", r"\n<w:p\1", x) for x in xmls]   # one paragraph per line, as docxtpl does
+
+    def _parse(self) -> tuple[list[str], set[str]]:
+        tags: list[str] = []
+        names: set[str] = set()
+        for xml in self._parts():
+            tags += sandbox.tags_of(xml)
+            names |= sandbox.check_syntax(self.env, xml, self.kind, self.where)
+        return tags, names - set(self.env.globals)
+
+    def check_names(self, context: dict[str, Any]) -> None:
+        """Every variable the template names must be one the kind documents (and the context has)."""
+        known = top_level_names(self.kind) & set(context)
+        unknown = sorted(self.names - known)
+        if unknown:
+            raise sandbox.unknown_names_error(unknown, self.tags, known, self.kind)
+
+    def _with_images(self, tpl: DocxTemplate, context: dict[str, Any]) -> dict[str, Any]:
+        ctx = dict(context)
+        for key in self.images:
+            if isinstance(ctx.get(key), bytes):
+                ctx[key] = InlineImage(tpl, io.BytesIO(ctx[key]), width=IMAGE_WIDTH)
+        return ctx
+
+    def render(self, context: dict[str, Any], out: Path) -> Path:
+        tpl = DocxTemplate(io.BytesIO(self.data))
+        try:
+            tpl.render(self._with_images(tpl, context), jinja_env=self.env)
+        except ReportError:
+            raise
+        except etree.XMLSyntaxError as exc:
+            raise ReportError(f"模板{self.where}渲染后不是合法的 Word 文档（{exc}）。常见原因：{{%p %}}、{{%tr %}} "
+                              "标签与其他文字写在了同一段落或同一行，请让这类标签单独占一段（一行）。") from None
+        except Exception as exc:  # any template failure becomes a Chinese ReportError
+            raise sandbox.runtime_error(exc, self.tags, self.kind) from None
+        try:
+            tpl.save(out)
+        except PermissionError:
+            raise ReportError(f"文件“{out}”无法写入，可能正在 Word/WPS 中打开，请关闭后重试。") from None
+        return out

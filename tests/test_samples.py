@@ -1,0 +1,62 @@
+"""The shipped samples: every planted defect is reported at its row, and coverage finds exactly the
+planted blind spots (no more, no fewer) with the right counts (samples/expected.json)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pbtool.coverage import compute_coverage
+from pbtool.importer import import_files
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+EXPECTED = json.loads((SAMPLES / "expected.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def sample_store(tmp_path_factory):
+    db = str(tmp_path_factory.mktemp("samples") / "samples.db")
+    results = {}
+    for period, spec in EXPECTED["periods"].items():
+        results[period] = import_files([SAMPLES / f for f in spec["files"]], period, db)
+    return db, results
+
+
+def test_every_planted_problem_is_reported_at_its_row(sample_store):
+    _, results = sample_store
+    got = sorted((period, p.file, p.sheet, p.row, p.column, p.code)
+                 for period, r in results.items() for p in r.problems)
+    want = sorted((p["period"], Path(p["file"]).name, p["sheet"], p["row"], p["column"], p["code"])
+                  for p in EXPECTED["problems"])
+    assert got == want
+
+
+def test_every_member_row_is_stored(sample_store):
+    _, results = sample_store
+    for period, spec in EXPECTED["periods"].items():
+        assert results[period].imported["roster"] == spec["members"]
+
+
+@pytest.mark.parametrize("period", sorted(EXPECTED["periods"]))
+def test_coverage_finds_exactly_the_planted_blind_spots(sample_store, period):
+    db, _ = sample_store
+    result = compute_coverage(db, period)
+    got = sorted((f.rule, f.street, f.community, f.target, f.full_members, f.probationary, f.members)
+                 for f in result.findings)
+    want = sorted((f["rule"], f["street"], f["community"], f["target"], f["full_members"], f["probationary"],
+                   f["members"]) for f in EXPECTED["findings"] if f["period"] == period)
+    assert got == want
+
+
+def test_period_comparison_marks_new_persisting_and_closed(sample_store):
+    db, _ = sample_store
+    q2 = {(f["rule"], f["street"], f["target"]) for f in EXPECTED["findings"] if f["period"] == "2026Q2"}
+    q3 = {(f["rule"], f["street"], f["target"]) for f in EXPECTED["findings"] if f["period"] == "2026Q3"}
+    result = compute_coverage(db, "2026Q3")
+    assert result.previous_period == "2026Q2"
+    status = {(f.rule, f.street, f.target): (f.status, f.quarters_open) for f in result.findings}
+    assert {k for k, (s, _) in status.items() if s == "持续"} == q3 & q2
+    assert {k for k, (s, _) in status.items() if s == "新增"} == q3 - q2
+    assert all(n == 2 for s, n in status.values() if s == "持续")
+    assert {(f.rule, f.street, f.target) for f in result.closed} == q2 - q3
