@@ -338,8 +338,9 @@ def compute_coverage(db: str | None, period: str, street: str | None = None,
         if period not in periods:
             have = "、".join(periods) or "无"
             raise CoverageError(f"数据库中没有 {period} 的数据（已有期别：{have}）。请先用 pbtool import 导入该期花名册和资源清单。")
+        kinds = store.imported_kinds(period)
         missing = [t for k, t in (("community", "社区清单"), ("estate", "小区清单"), ("org", "两新组织清单"))
-                   if store.count(k, period) == 0]
+                   if k not in kinds]
         if missing:
             raise CoverageError(f"{period} 缺少{'、'.join(missing)}，无法排查空白点。请导入区域化党建资源清单后重试。")
         cur = _period_state(store, period, config)

@@ -104,6 +104,16 @@ def install() -> None:
             original_usage(self, prog, args, "用法：" if prefix is None else prefix)
 
         formatting.HelpFormatter.write_usage = write_usage
+        from typer._click import core
+        original_help_option = core.Command.get_help_option
+
+        def get_help_option(self, ctx):  # type: ignore[no-untyped-def]
+            opt = original_help_option(self, ctx)
+            if opt is not None:
+                opt.help = ZH["Show this message and exit."]
+            return opt
+
+        core.Command.get_help_option = get_help_option
     except ImportError:
         pass
     ru.ARGUMENTS_PANEL_TITLE = "参数"

@@ -258,6 +258,11 @@ class Store:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
 
+    def imported_kinds(self, period: str) -> set[str]:
+        """The kinds of list the period has had imported (an empty list still counts as given)."""
+        with self.engine.connect() as conn:
+            return {r[0] for r in conn.execute(select(imports.c.kind).where(imports.c.period == period).distinct())}
+
     def count(self, kind: str, period: str) -> int:
         table = KIND_TABLES[kind] if kind in KIND_TABLES else problems
         with self.engine.connect() as conn:

@@ -1,0 +1,105 @@
+"""The command line through typer's CliRunner: Chinese help, masking, exit codes, problem workbook."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import openpyxl
+import pytest
+from builders import ROSTER_HEADER, make_id, member, write_xlsx
+from typer.testing import CliRunner
+
+from pbtool.cli import app
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[1]
+COMMANDS = [["import"], ["coverage"], ["demo"], ["report"], ["report", "annual"], ["report", "quarterly"],
+            ["report", "notices"], ["report", "vars"]]
+
+
+def _commands() -> list[list[str]]:
+    names = {c.name for c in app.registered_commands}
+    return [c for c in COMMANDS if c[0] in names or c[0] in {g.name for g in app.registered_groups}]
+
+
+@pytest.mark.parametrize("cmd", _commands(), ids=lambda c: " ".join(c))
+def test_help_is_chinese_with_an_example(cmd):
+    res = runner.invoke(app, [*cmd, "--help"])
+    assert res.exit_code == 0
+    assert re.search(r"[\u4e00-\u9fff]", res.output)
+    assert "用法" in res.output and "Show this message" not in res.output
+    if len(cmd) > 1 or cmd[0] != "report":
+        assert "示例" in res.output
+
+
+def test_readme_documents_every_command():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for cmd in _commands():
+        res = runner.invoke(app, [*cmd, "--help"])
+        first = next(line.strip() for line in res.output.splitlines()[3:] if line.strip())
+        assert f"pbtool {' '.join(cmd)}" in readme
+        assert first in readme, f"README 缺少 {cmd} 的说明：{first}"
+
+
+def test_usage_error_is_chinese():
+    res = runner.invoke(app, ["import", "x.xlsx"])
+    assert res.exit_code == 2 and "缺少必填选项" in res.output
+
+
+def test_import_json_masks_personal_data_unless_asked(tmp_path, db):
+    bad = make_id(5)[:17] + ("0" if make_id(5)[17] != "0" else "1")
+    f = write_xlsx(tmp_path / "东湖街道花名册.xlsx", {"花名册": (ROSTER_HEADER + ["联系电话"],
+                                                             [member(1, idn=bad, 联系电话="13812345678")])})
+    res = runner.invoke(app, ["import", str(f), "--period", "2026Q3", "--db", db, "--format", "json"])
+    assert res.exit_code == 1   # an error-level problem
+    data = json.loads(res.output)
+    assert data["period"] == "2026Q3" and data["imported"] == {"roster": 1}
+    [p] = data["problems"]
+    assert set(p) >= {"code", "severity", "file", "sheet", "row", "column", "value", "message"}
+    assert p["code"] == "ID_CHECKSUM" and p["value"] == bad[:6] + "********" + bad[14:]
+    assert bad not in res.output
+    res2 = runner.invoke(app, ["import", str(f), "-p", "2026Q3", "--db", db, "-f", "json", "--show-personal"])
+    assert bad in res2.output
+
+
+def test_import_text_output_and_problem_workbook(tmp_path, db):
+    rows = [member(1), member(2, category="党员"), member(3, 入党时间="2019.13.01")]
+    f = write_xlsx(tmp_path / "东湖街道花名册.xlsx", {"花名册": (ROSTER_HEADER, rows)}, title="东湖街道党员花名册")
+    out = tmp_path / "问题清单.xlsx"
+    res = runner.invoke(app, ["import", str(f), "-p", "2026Q3", "--db", db, "--problems", str(out)])
+    assert res.exit_code == 1
+    assert "BAD_VALUE" in res.output and "第5行" in res.output
+    wb = openpyxl.load_workbook(out)
+    summary = wb["问题汇总"]
+    assert [c.value for c in summary[1]][:6] == ["文件", "工作表", "行号", "列", "问题代码", "严重程度"]
+    assert sorted((r[2], r[4]) for r in summary.iter_rows(min_row=2, values_only=True)) == [(5, "BAD_VALUE"), (6, "BAD_DATE")]
+    [sheet] = [wb[n] for n in wb.sheetnames if n != "问题汇总"]
+    header = [c.value for c in sheet[1]]
+    assert header[:2] == ["原行号", "问题及处理办法"] and "人员类别" in header
+    rows_back = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert [r[0] for r in rows_back] == [5, 6]
+    assert rows_back[0][header.index("人员类别")] == "党员"       # the street's own value, beside the problem
+    bad_cell = sheet.cell(row=2, column=header.index("人员类别") + 1)
+    assert bad_cell.fill.fgColor.rgb.endswith("FFC7CE")           # highlighted
+
+
+def test_import_of_missing_file_exits_2_and_leaves_store(tmp_path, db):
+    res = runner.invoke(app, ["import", str(tmp_path / "没有这个文件.xlsx"), "-p", "2026Q3", "--db", db])
+    assert res.exit_code == 2 and "找不到文件" in res.output
+    assert not Path(db).exists()
+
+
+def test_dry_run_via_cli(tmp_path, db):
+    f = write_xlsx(tmp_path / "东湖街道花名册.xlsx", {"花名册": (ROSTER_HEADER, [member(1)])})
+    res = runner.invoke(app, ["import", str(f), "-p", "2026Q3", "--db", db, "--dry-run"])
+    assert res.exit_code == 0 and "试运行" in res.output
+
+
+def test_demo_runs_on_the_shipped_samples(tmp_path):
+    out = tmp_path / "演示"
+    res = runner.invoke(app, ["demo", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert (out / "2026Q3整改台账.xlsx").is_file() and (out / "2026Q3问题清单.xlsx").is_file()
+    data = json.loads((out / "2026Q3覆盖情况.json").read_text(encoding="utf-8"))
+    assert data["period"] == "2026Q3" and data["previous_period"] == "2026Q2" and data["findings"]
