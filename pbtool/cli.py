@@ -128,6 +128,7 @@ def coverage_cmd(
 
     示例：pbtool coverage --period 2026Q3 --xlsx 整改台账.xlsx
     """
+    from .config import ConfigError
     from .coverage import CoverageError, compute_coverage
     from .importer import ImportError_
     from .outputs.terminal import print_coverage
@@ -135,7 +136,7 @@ def coverage_cmd(
 
     try:
         result = compute_coverage(db, period, street)
-    except (CoverageError, ImportError_, StoreError) as exc:
+    except (CoverageError, ImportError_, StoreError, ConfigError) as exc:
         _fail(str(exc))
         return
     if xlsx:

@@ -11,6 +11,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy import not_, select
 
 from . import store as st
 from .checks import ROW_CHECKS
-from .clean import as_text, cleaners, org_key
+from .clean import as_text, clean_column, cleaners, org_key
 from .config import Config, load_config
 from .detect import Layout, detect_layout, street_in_text
 from .mapping import SynonymIndex, normalize_header
@@ -28,8 +29,10 @@ from .read import RawFile, RawSheet, ReadError, read_file
 
 PERIOD_RE = re.compile(r"^(\d{4})Q([1-4])$")
 KIND_ORDER = ["community", "estate", "org", "unit", "roster"]   # lists before rosters: rosters resolve against them
-FOOTER_FIRST = ("合计", "总计", "小计", "共计")
+FOOTER_FIRST = ("合计", "总计", "小计", "共计", "注：", "注:", "说明：", "说明:")
 FOOTER_ANY = ("填表人", "审核人", "制表人", "填报人", "负责人签字", "单位盖章")
+# Tested on a row's first non-empty cell: 合计 rows, notes, and signature rows under the data.
+FOOTER_RE = re.compile("^\\s*(?:" + "|".join(FOOTER_FIRST) + ")|" + "|".join(FOOTER_ANY))
 PROGRESS_MIN_ROWS = 3000
 PROBLEM_COLUMNS = ["import_id", "period", "kind", "street", "code", "severity", "file", "sheet", "row", "column",
                    "value", "message"]
@@ -134,14 +137,8 @@ def _cell_text(v: Any) -> str:
 
 
 def _is_footer(row: list[Any]) -> bool:
-    texts = [str(v).strip() for v in row if v not in ("", None)]
-    if not texts:
-        return False
-    first = normalize_header(texts[0])
-    if first.startswith(FOOTER_FIRST):
-        return True
-    joined = "".join(texts)
-    return any(k in joined for k in FOOTER_ANY)
+    """A row under the data that is not a member: 合计, notes, 填表人/审核人 signatures."""
+    return any(isinstance(v, str) and FOOTER_RE.search(v) for v in row if v not in ("", None))
 
 
 def _merge_fill(sheet: RawSheet, data_start: int) -> dict[int, list[tuple[int, int]]]:
@@ -200,15 +197,30 @@ def parse_sheet(file: RawFile, sheet: RawSheet, layout: Layout, config: Config, 
     total = sheet.height
     report_every = 5000 if progress and total >= PROGRESS_MIN_ROWS else 0
     label = f"{file.name} / {sheet.name}"
+    idx = [i for i, _ in mapped]
+    fields = [f for _, f in mapped]
+    getter = itemgetter(*idx) if len(idx) > 1 else (lambda row, i=idx[0]: (row[i],))
+    width = max(keep) + 1
+    buf: list[tuple] = []
+
+    def flush() -> None:  # row tuples -> columns (itemgetter is twice as fast as zip(*buf) here)
+        for j, f in enumerate(fields):
+            columns[f].extend(map(itemgetter(j), buf))
+        buf.clear()
+
     for r, row in enumerate(sheet.rows()):
         if report_every and r % report_every == 0:
             progress(label, r, total)
         if r < layout.data_start:
             continue
-        if r in starts:
+        if len(row) < width:
+            row = list(row) + [""] * (width - len(row))
+        if starts and r in starts:
             for c in starts[r]:
-                top_values[(r, c)] = row[c] if c < len(row) else ""
-        if not any(row[i] not in ("", None) for i in keep if i < len(row)):
+                top_values[(r, c)] = row[c]
+        vals = getter(row)
+        # any(): "" and None are falsy; a row whose only values are 0 goes the slow way below and stays data
+        if not any(vals) and not any(row[c.index] not in ("", None) for c in unknown):
             if any(v not in ("", None) for v in row):
                 if _is_footer(row):
                     ps.footer_rows += 1
@@ -216,21 +228,27 @@ def parse_sheet(file: RawFile, sheet: RawSheet, layout: Layout, config: Config, 
             else:
                 ps.blank_rows += 1
                 continue
-        if _is_footer(row):
+        first = None
+        for first in row:  # the first non-empty cell (a plain loop: no generator per row)
+            if first != "" and first is not None:
+                break
+        if isinstance(first, str) and FOOTER_RE.search(first):
             ps.footer_rows += 1
             continue
-        if r in fill:  # only now: a row holding nothing but a merged-down value is still blank
+        if fill and r in fill:  # only now: a row holding nothing but a merged-down value is still blank
             row = list(row)
             for c, src in fill[r]:
                 if c < len(row) and row[c] in ("", None):
                     row[c] = top_values.get((src, c), "")
-        n = len(row)
+            vals = getter(row)
         ps.rows.append(r + 1)
-        for i, f in mapped:
-            columns[f].append(row[i] if i < n else "")
+        buf.append(vals)
+        if len(buf) >= 65536:
+            flush()
         if extra is not None:
-            ex = {c.header: _cell_text(row[c.index]) for c in unknown if c.index < n and row[c.index] not in ("", None)}
+            ex = {c.header: _cell_text(row[c.index]) for c in unknown if row[c.index] not in ("", None)}
             extra.append(json.dumps(ex, ensure_ascii=False) if ex else None)
+    flush()
     if report_every:
         progress(label, total, total)
     ps.extra = extra
@@ -263,15 +281,15 @@ def _clean_columns(ps: ParsedSheet, columns: dict[str, list[Any]], config: Confi
         if fld == "street":
             ps.values["street"] = streets
             continue
-        clean = reg[fields[fld]["type"]]
-        out = [clean(v) for v in raw_values]
-        ps.values[fld] = [o[0] for o in out]
-        for i, (_, code, details) in enumerate(out):
-            if code:
-                flag(i, code, fld, raw_values[i], details)
+        ftype = fields[fld]["type"]
+        cleaned, issues = clean_column(ftype, reg[ftype], raw_values)
+        ps.values[fld] = cleaned
+        for i, code, details in issues:
+            flag(i, code, fld, raw_values[i], details)
         if fields[fld].get("required"):
-            for i, o in enumerate(out):
-                if o[0] is None and o[1] is None:
+            flagged = {i for i, _, _ in issues}
+            for i, v in enumerate(cleaned):
+                if v is None and i not in flagged:
                     flag(i, "MISSING_REQUIRED", fld, raw_values[i], None)
     ps.values["street"] = streets
     for fld, spec in fields.items():
@@ -415,7 +433,8 @@ def _check_employers(rosters: list[ParsedSheet], org_names: dict[str, str], prob
     for ps in rosters:
         emp = ps.values.get("employer")
         if emp is not None:
-            ps.values["employer_key"] = [employer_key(e) for e in emp]
+            keys = {e: employer_key(e) for e in dict.fromkeys(emp)}
+            ps.values["employer_key"] = list(map(keys.__getitem__, emp))
     keys = {k for ps in rosters for k in ps.values.get("employer_key", ()) if k}
     near = find_near_misses(keys, org_names)
     if not near:

@@ -361,3 +361,21 @@ def test_every_stored_row_knows_its_provenance(tmp_path, db):
     import hashlib
     assert sha == hashlib.sha256(f.read_bytes()).hexdigest()
     assert stored(db, "select value from meta where key='schema_version'") == [("1",)]
+
+
+def test_header_synonyms_extend_from_workspace_config(tmp_path, db, lists, monkeypatch):
+    (tmp_path / "pbtool.toml").write_text('[synonyms.roster]\nestate = ["居住楼盘"]\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    header = ["姓名", "身份证号", "人员类别", "居住楼盘"]
+    f = write_xlsx(tmp_path / "东湖街道.xlsx", {"花名册": (header, [["甲", make_id(1), "正式党员", "青松苑"]])})
+    r = import_files([lists, f], "2026Q3", db)
+    assert r.problems == []
+    assert stored(db, "select community, estate from members") == [("青松社区", "青松苑")]
+
+
+def test_bad_workspace_config_is_a_clear_error(tmp_path, monkeypatch):
+    from pbtool.config import ConfigError, load_config
+    (tmp_path / "pbtool.toml").write_text('[synonyms.roster]\n"小区" = ["x"]\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="没有字段"):
+        load_config()

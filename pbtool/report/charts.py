@@ -10,9 +10,9 @@ from functools import lru_cache
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.font_manager as fm  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ft2font import FT2Font  # noqa: E402
+import matplotlib.font_manager as fm
+from matplotlib.figure import Figure
+from matplotlib.ft2font import FT2Font
 
 # Common CJK fonts, most usual first: Windows, macOS, Linux (Debian/统信/麒麟 packages).
 FONT_CANDIDATES = (
@@ -38,12 +38,17 @@ class CjkFont:
     index: int
 
 
-def _charmap(entry: fm.FontEntry) -> set[int]:
+@lru_cache(maxsize=16)
+def _face_charmap(path: str, index: int) -> frozenset[int]:
     try:
-        font = FT2Font(entry.fname, face_index=getattr(entry, "index", 0))
+        font = FT2Font(path, face_index=index)
     except TypeError:   # matplotlib before face_index
-        font = FT2Font(entry.fname)
-    return set(font.get_charmap())
+        font = FT2Font(path)
+    return frozenset(font.get_charmap())
+
+
+def _charmap(entry: fm.FontEntry) -> frozenset[int]:
+    return _face_charmap(entry.fname, getattr(entry, "index", 0))
 
 
 def _entries() -> dict[str, fm.FontEntry]:
@@ -93,9 +98,7 @@ def find_cjk_font(candidates: tuple[str, ...] = FONT_CANDIDATES) -> CjkFont | No
 
 
 def has_glyphs(font: CjkFont, text: str) -> bool:
-    entry = fm.FontEntry(fname=font.path, name=font.name)
-    entry.index = font.index  # type: ignore[attr-defined]
-    charmap = _charmap(entry)
+    charmap = _face_charmap(font.path, font.index)
     return all(ord(ch) in charmap or ch.isspace() for ch in text)
 
 

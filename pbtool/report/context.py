@@ -12,8 +12,19 @@ from .. import store as st
 from ..config import load_config
 from . import charts
 from .figures import PeriodFigures, StreetFigures, new_organizations, period_figures
-from .fmt import (MISSING, NOT_APPLICABLE, cn_number, date_text, parse_period, period_end, period_text, pp_change,
-                  pp_prose, pp_table, rate_text)
+from .fmt import (
+    MISSING,
+    NOT_APPLICABLE,
+    cn_number,
+    date_text,
+    parse_period,
+    period_end,
+    period_text,
+    pp_change,
+    pp_prose,
+    pp_table,
+    rate_text,
+)
 from .model import Missing, ReportError
 
 NO_STREET = "未注明街道"
@@ -60,7 +71,7 @@ def year_period(store: st.Store, year: int) -> str | None:
 
 def load_coverage(db: Any, period: str) -> dict[str, Any]:
     """The coverage result of a period as the dict of issue 3; ReportError (Chinese) when it cannot be computed."""
-    from ..coverage import CoverageError, compute_coverage   # the coverage stage, read here and nowhere earlier
+    from ..coverage import CoverageError, compute_coverage  # the coverage stage, read here and nowhere earlier
     try:
         return compute_coverage(db, period).as_dict()
     except CoverageError as exc:
@@ -187,8 +198,12 @@ def _street_row(name: str, f: StreetFigures, figs: PeriodFigures, miss: Missing)
     def from_roster(v: Any) -> Any:
         return v if roster else miss.value(None, no_roster)
     dual = f.dual_report if roster else None
-    dual_why = (no_roster if not roster else
-                f"{name}：{figs.period}花名册没有“是否到社区报到”列，双报到人数无法统计")
+    if not roster:
+        dual_why = no_roster
+    elif not figs.has["dual_report"]:
+        dual_why = f"{figs.period}各街道花名册都没有“是否到社区报到”列，双报到人数无法统计"
+    else:
+        dual_why = f"{name}：{figs.period}花名册没有“是否到社区报到”列，双报到人数无法统计"
     return {
         "street": name, "members": from_roster(f.members), "full": from_roster(f.full),
         "probationary": from_roster(f.probationary), "dual_report": miss.value(dual, dual_why),
@@ -265,6 +280,10 @@ def build_annual(db: Any, year: int, *, org_name: str, doc_date: dt.date | None,
         if period is None:
             have = "、".join(store.periods()) or "无"
             raise ReportError(f"数据库中没有 {year} 年的数据（已有期别：{have}）。请先用 pbtool import 导入该年的花名册和资源清单。")
+        if not period.endswith("Q4"):
+            notes = [f"{year} 年尚无第四季度数据，年度总结按 {period}（{period_text(period)}末）统计。"]
+        else:
+            notes = []
         prev_period = year_period(store, year - 1)
         figs = period_figures(store, period)
         new_orgs = new_organizations(store, period, prev_period) if prev_period else None
@@ -272,8 +291,10 @@ def build_annual(db: Any, year: int, *, org_name: str, doc_date: dt.date | None,
         store.close()
     cov, cov_error = _try_coverage(db, period)
     prev_cov, prev_error = _try_coverage(db, prev_period)
-    return _annual_context(year, period, prev_period, figs, new_orgs, cov, cov_error, prev_cov, prev_error,
-                           org_name=org_name, doc_date=doc_date, with_charts=with_charts)
+    built = _annual_context(year, period, prev_period, figs, new_orgs, cov, cov_error, prev_cov, prev_error,
+                            org_name=org_name, doc_date=doc_date, with_charts=with_charts)
+    built.warnings[:0] = notes
+    return built
 
 
 def _annual_context(year: int, period: str, prev_period: str | None, figs: PeriodFigures,
@@ -462,6 +483,13 @@ def default_deadline(period: str) -> dt.date:
     return period_end(period) + dt.timedelta(days=30)
 
 
+def notice_base(period: str, deadline: dt.date | None, org_name: str, doc_date: dt.date | None) -> dict[str, Any]:
+    """The part of a notice's context that does not depend on the street."""
+    base = common(org_name, doc_date, period)
+    base["deadline"] = date_text(deadline or default_deadline(period))
+    return base
+
+
 def build_notices(db: Any, period: str, *, street: str | None, deadline: dt.date | None, org_name: str,
                   doc_date: dt.date | None) -> tuple[list[Built], list[str]]:
     """One context per street with open blind spots (or only `street`); plus notes on streets left out."""
@@ -484,14 +512,16 @@ def build_notices(db: Any, period: str, *, street: str | None, deadline: dt.date
         targets = [street]
     else:
         targets = known
-    base = common(org_name, doc_date, period)
-    base["deadline"] = date_text(deadline or default_deadline(period))
+    base = notice_base(period, deadline, org_name, doc_date)
     order = _rule_order()
     out = []
+    clean = [_street_label(s) for s in targets if not by_street.get(s)]
+    if clean:
+        notes.append(f"{'、'.join(clean[:STREETS_IN_TEXT * 2])}{'等' if len(clean) > STREETS_IN_TEXT * 2 else ''}"
+                     f"{len(clean)}个街道本期没有空白点，未生成整改通知书。")
     for s in targets:
         fs = by_street.get(s, [])
         if not fs:
-            notes.append(f"{_street_label(s)}本期没有空白点，未生成整改通知书。")
             continue
         new = sum(1 for f in fs if f["status"] == "新增")
         ctx = dict(base)

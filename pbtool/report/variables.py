@@ -66,8 +66,8 @@ def describe(kind: str, context: dict[str, Any] | None) -> list[VarInfo]:
 
 def vars_markdown(kinds: tuple[str, ...] = KINDS) -> str:
     """The variable reference as Markdown tables, one per document kind (for the docs)."""
-    out = [f"未能从数据库取得的数字显示为 {MISSING}。列表字段写作 `列表[].字段`，"
-           "在模板中用 `{%tr for r in 列表 %}` … `{{ r.字段 }}` … `{%tr endfor %}` 取用。", ""]
+    out = [(f"未能从数据库取得的数字显示为 {MISSING}。列表字段写作 `列表[].字段`，"
+           "在模板中用 `{%tr for r in 列表 %}` … `{{ r.字段 }}` … `{%tr endfor %}` 取用。"), ""]
     for kind in kinds:
         out += [f"### {KIND_TITLES[kind]}（{kind}）", "", "| 变量 | 类型 | 含义 |", "|---|---|---|"]
         out += [f"| `{v['name']}` | {v['type']} | {v['meaning']} |" for v in specs(kind)]

@@ -1,0 +1,125 @@
+"""Stage 8 (outputs, docx): the year-end summary, the quarterly bulletin and per-street rectification
+notices as Word documents rendered from editable .docx templates in a Jinja sandbox.
+
+    render_annual(db, 2026, "out")            -> 2026年度城市基层党建工作总结.docx
+    render_quarterly(db, "2026Q3", "out")     -> 2026Q3季度通报.docx
+    render_notices(db, "2026Q3", "out")       -> {street}整改通知书（2026Q3）.docx, one per street with blind spots
+    template_vars("notice", db, "2026Q3")     -> every variable a template may use, with its value
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from . import context as ctx
+from .model import ReportError, ReportResult, VarInfo
+from .pdf import to_pdf
+from .render import Renderer, safe_filename
+from .variables import check_kind, describe, vars_markdown
+
+__all__ = ["DEFAULT_ORG_NAME", "ReportError", "ReportResult", "VarInfo", "render_annual", "render_notices",
+           "render_quarterly", "template_vars", "vars_markdown"]
+
+DEFAULT_ORG_NAME = "中共青湖区委组织部"
+
+
+def _out_dir(out_dir: str | Path) -> Path:
+    path = Path(out_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(f"无法创建输出文件夹“{path}”：{exc}") from None
+    return path
+
+
+def _finish(result: ReportResult, out: Path, pdf: bool) -> ReportResult:
+    if pdf and result.files:
+        made, warnings = to_pdf(result.files, out)
+        result.pdf_files = made
+        for w in warnings:
+            result.add_warning(w)
+    return result
+
+
+def _add(result: ReportResult, built: ctx.Built) -> None:
+    result.add_missing(built.missing)
+    for w in built.warnings:
+        result.add_warning(w)
+
+
+def render_annual(db: Any, year: int, out_dir: str | Path, *, org_name: str = DEFAULT_ORG_NAME,
+                  template: str | Path | None = None, pdf: bool = False,
+                  doc_date: dt.date | None = None) -> ReportResult:
+    """The year-end summary of `year`, from the year's latest stored period compared with the
+    previous year's latest."""
+    renderer = Renderer("annual", template)
+    built = ctx.build_annual(db, int(year), org_name=org_name, doc_date=doc_date)
+    renderer.check_names(built.context)
+    out = _out_dir(out_dir)
+    result = ReportResult()
+    result.files.append(renderer.render(built.context, out / f"{int(year)}年度城市基层党建工作总结.docx"))
+    _add(result, built)
+    return _finish(result, out, pdf)
+
+
+def render_quarterly(db: Any, period: str, out_dir: str | Path, *, org_name: str = DEFAULT_ORG_NAME,
+                     template: str | Path | None = None, pdf: bool = False,
+                     doc_date: dt.date | None = None) -> ReportResult:
+    """The quarterly bulletin of `period`: streets ranked by coverage, their blind spots, rate changes."""
+    renderer = Renderer("quarterly", template)
+    built = ctx.build_quarterly(db, period, org_name=org_name, doc_date=doc_date)
+    renderer.check_names(built.context)
+    out = _out_dir(out_dir)
+    result = ReportResult()
+    result.files.append(renderer.render(built.context, out / f"{built.context['period']}季度通报.docx"))
+    _add(result, built)
+    return _finish(result, out, pdf)
+
+
+def render_notices(db: Any, period: str, out_dir: str | Path, *, street: str | None = None,
+                   deadline: dt.date | None = None, org_name: str = DEFAULT_ORG_NAME,
+                   template: str | Path | None = None, pdf: bool = False,
+                   doc_date: dt.date | None = None) -> ReportResult:
+    """One rectification notice per street with open blind spots (or for `street` only); the deadline
+    defaults to 30 days after the period's end. Streets without blind spots get no notice (warning)."""
+    renderer = Renderer("notice", template)
+    builts, notes = ctx.build_notices(db, period, street=street, deadline=deadline, org_name=org_name,
+                                      doc_date=doc_date)
+    out = _out_dir(out_dir)
+    result = ReportResult()
+    for note in notes:
+        result.add_warning(note)
+    for i, built in enumerate(builts):
+        if i == 0:
+            renderer.check_names(built.context)
+        c = built.context
+        name = safe_filename(f"{c['street']}整改通知书（{c['period']}）") + ".docx"
+        result.files.append(renderer.render(c, out / name))
+        _add(result, built)
+    return _finish(result, out, pdf)
+
+
+def template_vars(kind: str, db: Any = None, period_or_year: str | int | None = None) -> list[VarInfo]:
+    """Every variable and loop field a template of `kind` (annual | quarterly | notice) may use, with
+    its type and Chinese meaning; with db and a period (a year for annual) also its value. For a list
+    the value is '共N项'; for a list's field, its value in the first item."""
+    check_kind(kind)
+    if db is None or period_or_year is None:
+        return describe(kind, None)
+    today = dt.date.today()
+    if kind == "annual":
+        try:
+            year = int(str(period_or_year)[:4])
+        except ValueError:
+            raise ReportError(f"年度“{period_or_year}”应为四位数字，例如 2026。") from None
+        context = ctx.build_annual(db, year, org_name=DEFAULT_ORG_NAME, doc_date=today, with_charts=False).context
+    elif kind == "quarterly":
+        context = ctx.build_quarterly(db, str(period_or_year), org_name=DEFAULT_ORG_NAME, doc_date=today).context
+    else:
+        builts, _ = ctx.build_notices(db, str(period_or_year), street=None, deadline=None,
+                                      org_name=DEFAULT_ORG_NAME, doc_date=today)
+        # A period without blind spots has no notice: the street-independent variables still have values.
+        context = builts[0].context if builts else ctx.notice_base(str(period_or_year).upper(), None,
+                                                                    DEFAULT_ORG_NAME, today)
+    return describe(kind, context)

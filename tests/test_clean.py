@@ -1,0 +1,68 @@
+"""Cleaners and validators against the examples and algorithms of domain.md §5."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from pbtool.clean import (_clean_id_column, clean_column, clean_date, clean_id_number, clean_uscc, cleaners,
+                          id_check_char, org_key, uscc_check_char)
+from pbtool.config import load_config
+
+
+def test_domain_examples_validate():
+    assert clean_id_number("11010519491231002X") == ("11010519491231002X", None, None)
+    assert id_check_char("11010519491231002") == "X"
+    assert clean_uscc("91350100M000100Y43") == ("91350100M000100Y43", None, None)
+    assert uscc_check_char("91350100M000100Y4") == "3"
+
+
+def test_legacy_15_digit_id_converts_to_18():
+    assert clean_id_number("110105491231002")[0] == "11010519491231002X"
+
+
+@pytest.mark.parametrize("value", ["2019-07-01", "2019/7/1", "2019.07.01", "2019年7月1日", "20190701", 43647, 43647.0])
+def test_day_dates(value):
+    assert clean_date(value) == ("2019-07-01", None, None)
+
+
+@pytest.mark.parametrize("value", ["2019.07", "201907", "2019年7月"])
+def test_month_dates_keep_month_precision(value):
+    assert clean_date(value) == ("2019-07", None, None)
+
+
+@pytest.mark.parametrize("value", ["2019.13.01", "2021年2月30日", "19.7.1", "七月一日", "2019-02-29"])
+def test_impossible_or_unreadable_dates(value):
+    assert clean_date(value) == (None, "BAD_DATE", None)
+
+
+def test_uscc_rejects_letters_outside_the_charset():
+    for bad in ("91350100M000100I43", "91350100M000100O43", "91350100M0001", "91350100M000100Z43"):
+        assert clean_uscc(bad)[1] == "USCC_FORMAT"
+
+
+def test_org_names_match_across_bracket_and_space_spellings():
+    assert org_key("青湖（杭州） 数据服务有限公司") == org_key("青湖(杭州)数据服务有限公司")
+    assert org_key("青湖智联科技有限责任公司") != org_key("青湖智联科技有限公司")
+
+
+def test_vectorized_id_column_agrees_with_the_cell_cleaner():
+    rng = random.Random(7)
+    values = []
+    for _ in range(3000):
+        first17 = f"{rng.randint(110000, 659999)}{rng.randint(1890, 2110)}{rng.randint(0, 13):02d}{rng.randint(0, 32):02d}{rng.randint(0, 999):03d}"
+        last = rng.choice([id_check_char(first17) if first17.isdigit() else "0", rng.choice("0123456789X")])
+        v = first17 + last
+        values.append(rng.choice([v, v.lower(), v[:17], " " + v, v.replace("1", "１"), float(v[:15])]))
+    cleaned, issues = _clean_id_column(values)
+    expected = [clean_id_number(v) for v in values]
+    assert cleaned == [e[0] for e in expected]
+    assert issues == [(i, e[1], e[2]) for i, e in enumerate(expected) if e[1]]
+
+
+def test_column_cleaning_agrees_with_cell_cleaning():
+    reg = cleaners(load_config().schema)
+    values = ["2019-07-01", "2019.13.01", 43647.0, "", None, "2019.07", "2019-07-01"]
+    cleaned, issues = clean_column("date", reg["date"], values)
+    assert cleaned == [clean_date(v)[0] for v in values]
+    assert issues == [(1, "BAD_DATE", None)]
