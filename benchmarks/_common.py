@@ -213,11 +213,13 @@ def measure(cmd: Sequence[str], *, stdout: str | os.PathLike | None = None, cwd:
     psutil every `poll` seconds. `stdout=None` sends the output to /dev/null."""
     out = open(stdout, "wb") if stdout else subprocess.DEVNULL
     err = tempfile.TemporaryFile()
+    cpu0 = psutil.cpu_times()
     t0 = time.perf_counter()
     proc = subprocess.Popen(list(map(str, cmd)), stdout=out, stderr=err, cwd=cwd, env=env)
     ps = psutil.Process(proc.pid)
     polled_peak = 0
     status = rusage = None
+    timed_out = False
     while True:
         pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
@@ -227,10 +229,14 @@ def measure(cmd: Sequence[str], *, stdout: str | os.PathLike | None = None, cwd:
             polled_peak = max(polled_peak, rss)
         except psutil.Error:
             pass
-        if timeout and time.perf_counter() - t0 > timeout:
+        if timeout and not timed_out and time.perf_counter() - t0 > timeout:
             proc.kill()
+            timed_out = True
         time.sleep(poll)
     seconds = time.perf_counter() - t0
+    cpu1 = psutil.cpu_times()
+    busy = sum(getattr(cpu1, f) - getattr(cpu0, f) for f in ("user", "nice", "system", "irq", "softirq", "steal")
+               if hasattr(cpu1, f))
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4; keep Popen from waiting again
     if stdout:
         out.close()
@@ -245,7 +251,11 @@ def measure(cmd: Sequence[str], *, stdout: str | os.PathLike | None = None, cwd:
         "polled_tree_peak_mb": round(polled_peak / MB, 1),
         "user_s": round(rusage.ru_utime, 2),
         "sys_s": round(rusage.ru_stime, 2),
+        # CPU seconds the rest of the machine used meanwhile (this script's polling included, ~0.1 s):
+        # well above 1 s means another process competed with the measured step
+        "other_cpu_s": round(max(0.0, busy - rusage.ru_utime - rusage.ru_stime), 1),
         "returncode": proc.returncode,
+        "timed_out": timed_out,
         "stderr_tail": stderr[-2000:],
     }
 

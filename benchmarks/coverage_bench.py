@@ -336,6 +336,59 @@ def store_summary(db: Path) -> dict:
     return out
 
 
+NO_NEAR_MISS_CODE = """import sys
+import pbtool.coverage as cv
+cv.find_near_misses = lambda keys, org_names, cutoff=0.8: {}   # diagnostic only: the rest of coverage as is
+from pbtool.cli import app
+sys.argv = ["pbtool"] + sys.argv[1:]
+app()
+"""
+
+
+def near_miss_comparisons(db: Path, period: str) -> dict:
+    """How many employer/organization name pairs pbtool's near-miss search (importer.find_near_misses:
+    every employer key not in the list against every listed name with the same first two characters)
+    has to look at for one period."""
+    con = sqlite3.connect(db)
+    try:
+        org_keys = [k for (k,) in con.execute("select distinct name_key from orgs where period=? and name_key is not null",
+                                              (period,))]
+        emp_keys = [k for (k,) in con.execute("select distinct employer_key from members where period=? "
+                                              "and employer_key is not null", (period,))]
+    finally:
+        con.close()
+    listed = set(org_keys)
+    bucket = Counter(k[:2] for k in org_keys)
+    unmatched = [k for k in emp_keys if k and k not in listed]
+    top = bucket.most_common(3)
+    return {"unmatched_employer_keys": len(unmatched), "listed_org_keys": len(org_keys),
+            "largest_prefix_buckets": ", ".join(f"{p} {n:,}" for p, n in top),
+            "pairs_compared": sum(bucket[k[:2]] for k in unmatched)}
+
+
+def diagnose(db: Path, work: Path, tag: str, args, count) -> dict:
+    from pbtool.store import Store
+    store = Store.open(str(db), create=False)
+    try:
+        periods = [p for p in store.periods() if p <= PERIOD]
+    finally:
+        store.close()
+    figures: dict = {}
+    for p in periods[-2:]:
+        for k, v in near_miss_comparisons(db, p).items():
+            figures[f"{p} {k}"] = v
+    cmd = [sys.executable, "-c", NO_NEAR_MISS_CODE, "coverage", "--period", PERIOD, "--db", db, "--format", "json"]
+    out = work / f"coverage_{tag}.diag.json"
+    m = C.measure(cmd, stdout=out, timeout=args.timeout)
+    figures["coverage without near-miss search: seconds"] = m["seconds"]
+    figures["coverage without near-miss search: peak RSS (MB)"] = m["peak_rss_mb"]
+    figures["coverage without near-miss search: other procs' CPU s"] = m["other_cpu_s"]
+    count(m, out)
+    return {"note": "pbtool coverage with pbtool.coverage.find_near_misses replaced by a no-op in the benchmark's "
+                    "child process (findings do not depend on it; only the near_misses list does)",
+            "command": C.fmt_cmd(cmd), "run": m, "figures": figures}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--members", type=int, default=1_000_000, help="members in 2026Q3 (default 1,000,000)")
@@ -351,6 +404,10 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=900, help="kill a run after this many seconds (default 900)")
     ap.add_argument("--work", type=Path, default=C.DATA_DIR, help="directory for the store (default benchmarks/_data)")
     ap.add_argument("--json", type=Path, default=C.DATA_DIR / "coverage_bench.json", help="where to write the results")
+    ap.add_argument("--diagnose", action="store_true",
+                    help="also time coverage with the employer near-miss search switched off (in the benchmark's "
+                         "own process, pbtool unchanged) and count the comparisons that search makes; done "
+                         "automatically when the timed runs fail")
     ap.add_argument("--rebuild", action="store_true", help="build the store again even if it exists")
     ap.add_argument("--build-only", action="store_true", help="only build the store")
     args = ap.parse_args()
@@ -389,33 +446,43 @@ def main() -> int:
     for i in range(args.runs):
         m = C.measure(cmd, timeout=args.timeout)
         runs.append(m)
-        print(f"  run {i + 1}: {m['seconds']:.2f} s, peak RSS {m['peak_rss_mb']:.0f} MB, exit {m['returncode']}",
-              file=sys.stderr)
+        print(f"  run {i + 1}: {m['seconds']:.2f} s, peak RSS {m['peak_rss_mb']:.0f} MB, exit {m['returncode']}"
+              f"{' (killed after --timeout)' if m['timed_out'] else ''}, other processes' CPU meanwhile "
+              f"{m['other_cpu_s']} s", file=sys.stderr)
         if m["returncode"] != 0:
             print(m["stderr_tail"], file=sys.stderr)
             break
     after = C.machine_state()
     C.warn_if_busy(after)
 
-    # one more (untimed for the table) run that keeps the JSON, to count the findings
-    out = work / f"coverage_{tag}.out.json"
-    counted = C.measure(cmd, stdout=out, timeout=args.timeout)
-    findings = closed = near = None
+    ok_runs = [r for r in runs if r["returncode"] == 0]
+    findings = closed = near = out_bytes = None
     by_rule: dict = {}
     status: dict = {}
-    if counted["returncode"] == 0:
-        data = json.loads(out.read_text(encoding="utf-8"))
+    district: list = []
+
+    def count(run: dict, path: Path) -> None:
+        nonlocal findings, closed, near, by_rule, status, district, out_bytes
+        if run["returncode"] != 0:
+            print(run["stderr_tail"], file=sys.stderr)
+            return
+        data = json.loads(path.read_text(encoding="utf-8"))
         findings, closed, near = len(data["findings"]), len(data["closed"]), len(data.get("near_misses", []))
         by_rule = dict(Counter(f["rule"] for f in data["findings"]))
         status = dict(Counter(f["status"] for f in data["findings"]))
         district = [r for r in data["rates"] if r["scope"] == "district"]
-        out_bytes = out.stat().st_size
-        out.unlink()
-    else:
-        district, out_bytes = [], None
-        print(counted["stderr_tail"], file=sys.stderr)
+        out_bytes = path.stat().st_size
+        path.unlink()
 
-    ok_runs = [r for r in runs if r["returncode"] == 0]
+    # one more run that keeps the JSON, to count the findings (skipped when the timed runs failed)
+    out = work / f"coverage_{tag}.out.json"
+    counted = None
+    if len(ok_runs) == len(runs):
+        counted = C.measure(cmd, stdout=out, timeout=args.timeout)
+        count(counted, out)
+    diagnostic = None
+    if args.diagnose or len(ok_runs) < len(runs):
+        diagnostic = diagnose(db, work, tag, args, count)
     times = [r["seconds"] for r in runs]
     t_min, t_med = min(times), C.median(times)
     peak = max(r["peak_rss_mb"] for r in runs)
@@ -432,11 +499,14 @@ def main() -> int:
         ["measure"] + [f"run {i + 1}" for i in range(len(runs))] + ["min", "median / max", "target", "result"],
         [["wall seconds"] + times + [t_min, t_med, "< 10 s", "PASS" if time_ok else "FAIL"],
          ["peak RSS (MB)"] + [r["peak_rss_mb"] for r in runs] + [min(r["peak_rss_mb"] for r in runs), peak,
-                                                                 "< 2048 MB", "PASS" if rss_ok else "FAIL"]])
-    table3 = C.md_table(["findings", "by rule", "status", "closed", "near misses", "JSON bytes"],
+                                                                 "< 2048 MB", "PASS" if rss_ok else "FAIL"],
+         ["other procs' CPU s"] + [r["other_cpu_s"] for r in runs] + ["", "", "≈ 0", ""]])
+    source = "pbtool coverage" if counted and counted["returncode"] == 0 else \
+        "diagnostic run (no near-miss search)" if findings is not None else "none"
+    table3 = C.md_table(["findings", "by rule", "status", "closed", "near misses", "JSON bytes", "counted from"],
                         [(findings if findings is not None else "error",
                           ", ".join(f"{k} {v:,}" for k, v in by_rule.items()),
-                          ", ".join(f"{k} {v:,}" for k, v in status.items()), closed, near, out_bytes)])
+                          ", ".join(f"{k} {v:,}" for k, v in status.items()), closed, near, out_bytes, source)])
     print()
     print("command: " + C.fmt_cmd(cmd, "/dev/null"))
     print()
@@ -446,6 +516,10 @@ def main() -> int:
     print()
     print(table3)
     print()
+    if diagnostic:
+        print("diagnostic (not the target measurement): " + diagnostic["note"])
+        print(C.md_table(["measure", "value"], [(k, v) for k, v in diagnostic["figures"].items()]))
+        print()
     print(f"load average before/after: {before['loadavg']} / {after['loadavg']}; "
           f"other busy processes: {len(before['busy_processes']) + len(after['busy_processes'])}")
     result = {
@@ -454,6 +528,7 @@ def main() -> int:
         "targets": {"seconds_lt_10": time_ok, "rss_lt_2gb": rss_ok},
         "findings": findings, "findings_by_rule": by_rule, "findings_by_status": status, "closed": closed,
         "near_misses": near, "json_bytes": out_bytes, "district_rates": district, "count_run": counted,
+        "diagnostic": diagnostic,
         "machine_before": before, "machine_after": after, "environment": C.environment(),
         "markdown": table1 + "\n\n" + table2 + "\n\n" + table3,
     }

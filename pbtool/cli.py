@@ -1,6 +1,7 @@
 """Command line: argument parsing only; every command calls the Python API and renders its result."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from enum import Enum
@@ -166,6 +167,131 @@ def demo_cmd(
         run_demo(out, _console())
     except DemoError as exc:
         _fail(str(exc))
+
+
+report_app = typer.Typer(
+    help="生成 Word 文书：年度总结、季度通报、整改通知书（模板可在 Word/WPS 中修改）。",
+    no_args_is_help=True, rich_markup_mode="rich", context_settings={"help_option_names": ["-h", "--help"]})
+app.add_typer(report_app, name="report")
+
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="文书输出文件夹。")]
+TemplateOpt = Annotated[Optional[Path], typer.Option(
+    "--template", help="使用自己修改过的 .docx 模板（可用变量见 pbtool report vars）。", show_default=False)]
+OrgOpt = Annotated[str, typer.Option("--org-name", help="发文机关署名。")]
+PdfOpt = Annotated[bool, typer.Option("--pdf", help="同时用 LibreOffice 转成 PDF（需已安装 LibreOffice）。")]
+
+
+def _report(call) -> None:  # type: ignore[no-untyped-def]
+    from .coverage import CoverageError
+    from .importer import ImportError_
+    from .report import ReportError
+    from .store import StoreError
+
+    console = _console()
+    try:
+        result = call()
+    except (ReportError, CoverageError, ImportError_, StoreError) as exc:
+        _fail(str(exc))
+        return
+    for f in result.files + result.pdf_files:
+        console.print(f"已生成：{f}")
+    for w in result.warnings:
+        console.print(f"[yellow]提示[/]：{w}")
+    if result.missing:
+        console.print("数据库中没有以下数字，文书中已留空为【待填写】：")
+        for m in result.missing:
+            console.print(f"  - {m}")
+
+
+@report_app.command("annual")
+def report_annual(
+    year: Annotated[int, typer.Option("--year", "-y", help="年度，例如 2026。", show_default=False)],
+    db: DbOpt = None, out: OutOpt = Path("."), template: TemplateOpt = None, org_name: OrgOpt = "中共青湖区委组织部",
+    pdf: PdfOpt = False,
+) -> None:
+    """生成年度城市基层党建工作总结（基本情况、做法成效、存在问题、下一步打算，含表格和图表）。
+
+    示例：pbtool report annual --year 2026 --out 文书
+    """
+    from .report import render_annual
+    _report(lambda: render_annual(db, year, out, org_name=org_name, template=template, pdf=pdf))
+
+
+@report_app.command("quarterly")
+def report_quarterly(
+    period: PeriodOpt, db: DbOpt = None, out: OutOpt = Path("."), template: TemplateOpt = None,
+    org_name: OrgOpt = "中共青湖区委组织部", pdf: PdfOpt = False,
+) -> None:
+    """生成季度通报：各街道覆盖率排名、新增/持续/已消除的空白点、覆盖率较上季度变化。
+
+    示例：pbtool report quarterly --period 2026Q3 --out 文书
+    """
+    from .report import render_quarterly
+    _report(lambda: render_quarterly(db, period, out, org_name=org_name, template=template, pdf=pdf))
+
+
+@report_app.command("notices")
+def report_notices(
+    period: PeriodOpt, db: DbOpt = None,
+    street: Annotated[Optional[str], typer.Option("--street", "-s", help="只生成这个街道的通知书。",
+                                                  show_default=False)] = None,
+    deadline: Annotated[Optional[str], typer.Option(
+        "--deadline", help="整改时限，如 2026-12-31（默认为期末后 30 天）。", show_default=False)] = None,
+    out: OutOpt = Path("."), template: TemplateOpt = None, org_name: OrgOpt = "中共青湖区委组织部", pdf: PdfOpt = False,
+) -> None:
+    """为每个有空白点的街道生成一份整改通知书（空白点清单、整改建议、整改时限、落款和成文日期）。
+
+    示例：pbtool report notices --period 2026Q3 --deadline 2026-12-31 --out 文书
+    """
+    from .clean import clean_date
+    from .report import render_notices
+
+    due = None
+    if deadline:
+        iso, code, _ = clean_date(deadline)
+        if code or not iso or len(iso) != 10:
+            _fail(f"--deadline “{deadline}”不是有效日期，请写成 2026-12-31。")
+        due = dt.date.fromisoformat(iso)
+    _report(lambda: render_notices(db, period, out, street=street, deadline=due, org_name=org_name,
+                                   template=template, pdf=pdf))
+
+
+class TemplateKind(str, Enum):
+    annual = "annual"
+    quarterly = "quarterly"
+    notice = "notice"
+
+
+@report_app.command("vars")
+def report_vars(
+    kind: Annotated[TemplateKind, typer.Argument(help="模板类型：annual（年度总结）、quarterly（季度通报）、notice（整改通知书）。")],
+    db: DbOpt = None,
+    period: Annotated[Optional[str], typer.Option(
+        "--period", "-p", help="给出期别（年度总结给年份）时同时显示各变量在该期的取值。", show_default=False)] = None,
+) -> None:
+    """列出模板中可用的每个变量和循环：名称、类型、含义，以及（给出期别时）当前取值。
+
+    示例：pbtool report vars notice --period 2026Q3
+    """
+    from rich.table import Table
+
+    from .report import ReportError, template_vars
+    from .store import StoreError
+
+    try:
+        items = template_vars(kind.value, db if period else None, period)
+    except (ReportError, StoreError) as exc:
+        _fail(str(exc))
+        return
+    t = Table(title=f"{kind.value} 模板变量（在 .docx 中写作 {{{{ 变量名 }}}}）", title_justify="left")
+    for h in ("变量", "类型", "含义") + (("取值",) if period else ()):
+        t.add_column(h, overflow="fold")
+    for v in items:
+        row = [v.name, v.type, v.meaning]
+        if period:
+            row.append("" if v.value is None else str(v.value))
+        t.add_row(*row)
+    _console().print(t)
 
 
 class _progress:

@@ -241,8 +241,9 @@ def _has_calc() -> bool:
 def test_ledger_opens_in_libreoffice(tmp_path, db, lists):
     out = write_ledger(district(tmp_path, db, lists, residents(3)), tmp_path / "台账.xlsx")
     exe = shutil.which("soffice") or shutil.which("libreoffice")
-    proc = subprocess.run([exe, "--headless", "--convert-to", "csv", "--outdir", str(tmp_path), str(out)],
-                          capture_output=True, timeout=180)
+    # CSV filter options 44,34,76: comma, double quote, UTF-8
+    proc = subprocess.run([exe, "--headless", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76",
+                           "--outdir", str(tmp_path), str(out)], capture_output=True, timeout=180)
     assert proc.returncode == 0
-    text = (tmp_path / "台账.csv").read_text(encoding="utf-8", errors="replace")
-    assert "范围" in text
+    text = (tmp_path / "台账.csv").read_text(encoding="utf-8")
+    assert "范围" in text and "组织覆盖率" in text

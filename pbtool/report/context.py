@@ -10,7 +10,6 @@ from typing import Any
 
 from .. import store as st
 from ..config import load_config
-from . import charts
 from .figures import PeriodFigures, StreetFigures, new_organizations, period_figures
 from .fmt import (
     MISSING,
@@ -256,6 +255,7 @@ def _problems(findings: list[dict[str, Any]], order: dict[str, int]) -> tuple[li
 
 
 def _charts(ctx: dict[str, Any], rows: list[tuple], members: list[tuple], built: Built, miss: Missing) -> None:
+    from . import charts  # matplotlib loads only when a document has charts: the CLI starts faster
     font = charts.find_cjk_font(charts.FONT_CANDIDATES)
     specs = (("chart_coverage", charts.coverage_rows(rows), charts.coverage_png, "两新组织覆盖率"),
              ("chart_members", charts.members_rows(members), charts.members_png, "党员人数"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,16 @@ def safe_filename(name: str) -> str:
     return _UNSAFE_FILENAME.sub("_", name).strip(" .") or "未命名"
 
 
+def shipped_template(kind: str) -> Path:
+    """The shipped template of a kind: inside the installed package (pbtool/templates/, package data)
+    when it is there, else the repository's templates/ folder (a source checkout)."""
+    name = TEMPLATE_FILES[kind]
+    packaged = Path(str(resources.files("pbtool"))) / "templates" / name
+    return packaged if packaged.is_file() else TEMPLATE_DIR / name
+
+
 def template_path(kind: str, template: str | Path | None) -> Path:
-    path = Path(template) if template else TEMPLATE_DIR / TEMPLATE_FILES[kind]
+    path = Path(template) if template else shipped_template(kind)
     if not path.is_file():
         if template:
             raise ReportError(f"找不到模板文件“{path}”。")
@@ -58,7 +67,7 @@ class Renderer:
         tpl = DocxTemplate(io.BytesIO(self.data))
         try:
             tpl.init_docx()
-        except Exception as exc:  # python-docx raises several types for a damaged package
+        except Exception as exc:  # noqa: BLE001 - python-docx raises several types for a damaged package
             raise ReportError(f"模板{self.where}无法打开（{exc}），请在 Word/WPS 中打开检查后另存为 .docx。") from None
         xmls = [tpl.patch_xml(tpl.get_xml())]
         for uri in (tpl.HEADER_URI, tpl.FOOTER_URI):
@@ -97,7 +106,7 @@ class Renderer:
         except etree.XMLSyntaxError as exc:
             raise ReportError(f"模板{self.where}渲染后不是合法的 Word 文档（{exc}）。常见原因：{{%p %}}、{{%tr %}} "
                               "标签与其他文字写在了同一段落或同一行，请让这类标签单独占一段（一行）。") from None
-        except Exception as exc:  # any template failure becomes a Chinese ReportError
+        except Exception as exc:  # noqa: BLE001 - any template failure becomes a Chinese ReportError
             raise sandbox.runtime_error(exc, self.tags, self.kind) from None
         try:
             tpl.save(out)

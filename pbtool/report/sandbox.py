@@ -12,7 +12,7 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta
 from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 
 from .model import ReportError
@@ -48,8 +48,22 @@ class ReportSandbox(ImmutableSandboxedEnvironment):
 
     def __init__(self) -> None:
         super().__init__(undefined=ReportUndefined, autoescape=True)
-        self.globals = {"range": range}
+        self.globals = {"range": self.globals["range"]}   # the sandbox's range, capped at MAX_RANGE items
         self._compiled: dict[str, Any] = {}
+
+    # Arithmetic that could exhaust memory or time ('x' * 10**9, 9 ** 999999) is refused.
+    intercepted_binops = frozenset({"*", "**"})
+    MAX_REPEAT = 100_000
+    MAX_EXPONENT = 64
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, (int, float)) and abs(right) > self.MAX_EXPONENT:
+            raise SecurityError(f"乘方的指数过大（最多 {self.MAX_EXPONENT}）")
+        if operator == "*":
+            for seq, n in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and len(seq) * n > self.MAX_REPEAT:
+                    raise SecurityError(f"重复生成的文字或列表过长（最多 {self.MAX_REPEAT} 项）")
+        return super().call_binop(context, operator, left, right)
 
     def from_string(self, source: Any, globals: Any = None, template_class: Any = None) -> Any:
         if globals is not None or template_class is not None or not isinstance(source, str):
@@ -87,8 +101,12 @@ def _vars_hint(kind: str) -> str:
 
 
 def _suggest(name: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
-    return f"是否应为“{close[0]}”？" if close else ""
+    """The documented name closest to a misspelled one ('stret_name' -> 'street'), if any is close."""
+    def score(c: str) -> float:
+        return max(difflib.SequenceMatcher(None, name, c).ratio(),
+                   difflib.SequenceMatcher(None, name.split("_")[0], c).ratio())
+    best = max(choices, key=score, default=None)
+    return f"是否应为“{best}”？" if best is not None and score(best) >= 0.6 else ""
 
 
 def unknown_names_error(names: list[str], tags: list[str], available: Iterable[str], kind: str) -> ReportError:
@@ -147,6 +165,8 @@ def runtime_error(exc: Exception, tags: list[str], kind: str) -> ReportError:
     lookup = exc.args[0] if exc.args else None
     name = getattr(lookup, "name", None)
     obj = getattr(lookup, "obj", None)
+    if isinstance(exc, SecurityError) and name is None and _attr_from(str(exc)) is None:
+        return ReportError(f"模板中的表达式出于安全考虑已拒绝：{exc}。{_vars_hint(kind)}。")
     if isinstance(exc, SecurityError) or (isinstance(exc, UndefinedError) and str(name or "").startswith("_")):
         attr = str(name or _attr_from(str(exc)) or "?")
         tag = _tag_with(attr, tags)
@@ -169,6 +189,8 @@ def runtime_error(exc: Exception, tags: list[str], kind: str) -> ReportError:
         if obj is not None:
             return ReportError(f"{where}对“{obj}”取“{name}”，但它不是可取字段的对象。{_vars_hint(kind)}。")
         return unknown_names_error([str(name)], tags, [], kind)
+    if isinstance(exc, OverflowError):
+        return ReportError(f"模板中的循环次数过多（range 最多 {MAX_RANGE} 次），已停止渲染。{_vars_hint(kind)}。")
     if isinstance(exc, TypeError) and "no loader" in str(exc):
         return ReportError(f"模板不能引用其他文件（include、import、extends 不可用）。{_vars_hint(kind)}。")
     if isinstance(exc, TemplateError):
