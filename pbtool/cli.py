@@ -45,6 +45,13 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=False)
 
 
+def _print_json(data: object) -> None:
+    """JSON is always UTF-8, also when Windows redirects stdout in its ANSI code page."""
+    if hasattr(sys.stdout, "reconfigure") and not sys.stdout.isatty():
+        sys.stdout.reconfigure(encoding="utf-8")
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
 def _fail(message: str, code: int = 2) -> None:
     Console(stderr=True, highlight=False).print(f"[red]错误：[/]{message}")
     raise typer.Exit(code)
@@ -104,7 +111,7 @@ def import_cmd(
         from .outputs.problems_xlsx import write_problem_workbook
         write_problem_workbook(result, list(files), problems)
     if fmt == OutputFormat.json:
-        print(json.dumps(result.as_dict(mask=not show_personal), ensure_ascii=False, indent=2))
+        _print_json(result.as_dict(mask=not show_personal))
     else:
         print_import(result, console, mask=not show_personal)
         if problems:
@@ -144,7 +151,7 @@ def coverage_cmd(
         from .outputs.ledger_xlsx import write_ledger
         write_ledger(result, xlsx)
     if fmt == OutputFormat.json:
-        print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        _print_json(result.as_dict())
     else:
         console = _console()
         print_coverage(result, console)
@@ -313,9 +320,10 @@ class _progress:
         return self.update
 
     def update(self, label: str, done: int, total: int) -> None:
+        # total 0 = size not known yet (a workbook being parsed): an indeterminate bar
         if label not in self.tasks:
-            self.tasks[label] = self.bar.add_task(label, total=total)
-        self.bar.update(self.tasks[label], completed=done, total=total)
+            self.tasks[label] = self.bar.add_task(label, total=total or None)
+        self.bar.update(self.tasks[label], completed=done, total=total or None)
 
     def __exit__(self, *exc) -> None:
         if self.bar is not None:

@@ -522,7 +522,11 @@ def import_files(paths: Sequence[str | Path], period: str, db: str | None = None
     result = ImportResult(period, dry_run)
     problems: list[Problem] = []
     parsed: list[ParsedSheet] = []
-    files = [read_file(Path(p)) for p in paths]
+    files = []
+    for p in paths:
+        if progress:  # parsing a large workbook takes seconds before the first row can be counted
+            progress(f"读取 {Path(p).name}", 0, 0)
+        files.append(read_file(Path(p)))
     seen_hash: dict[str, str] = {}
     for f in files:
         if f.sha256 in seen_hash:
