@@ -4,10 +4,11 @@ behind `pbtool coverage`; terminal, JSON, xlsx and docx renderers all read its C
 from __future__ import annotations
 
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 
 from . import store as st
 from .config import Config, load_config
@@ -140,44 +141,56 @@ class CoverageResult:
 # ------------------------------------------------------------------------------------ reading the store
 
 
-def _group(conn, table, keys: list, where) -> list[tuple]:
+def _grouped(store: st.Store, keys: list, where) -> list[tuple]:
     """(keys..., category, count, rows with errors) grouped in SQL: portable, and light on memory."""
     m = st.members
     q = (select(*keys, m.c.category, func.count(), func.sum(case((m.c.has_error, 1), else_=0)))
          .where(where).group_by(*keys, m.c.category))
-    return list(conn.execute(q))
-
-
-def _period_state(store: st.Store, period: str, config: Config) -> PeriodState:
-    m, c, e, o = st.members, st.communities, st.estates, st.orgs
     with store.engine.connect() as conn:
-        comms = list(conn.execute(select(c.c.street, c.c.name, c.c.party_org).where(c.c.period == period)))
-        ests = list(conn.execute(select(e.c.street, e.c.community, e.c.name, e.c.party_org).where(e.c.period == period)))
-        orgs = list(conn.execute(select(o.c.street, o.c.community, o.c.name, o.c.name_key, o.c.uscc, o.c.org_type,
-                                        o.c.org_status, o.c.instructor).where(o.c.period == period)))
-        here = and_(m.c.period == period)
-        resident = and_(here, m.c.place_status == "ok")
-        by_estate = _group(conn, m, [m.c.street, m.c.community, m.c.estate], resident)
-        by_employer = _group(conn, m, [m.c.employer_key], and_(here, m.c.employer_key.is_not(None)))
-        by_uscc = _group(conn, m, [m.c.employer_uscc], and_(here, m.c.employer_uscc.is_not(None)))
-        by_branch = _group(conn, m, [m.c.street, m.c.branch], and_(here, m.c.branch.is_not(None)))
-        totals = _group(conn, m, [m.c.street], here)
-        unmatched = list(conn.execute(select(m.c.employer, m.c.employer_key, m.c.street, func.count())
-                                      .where(and_(here, m.c.employer_key.is_not(None)))
-                                      .group_by(m.c.employer, m.c.employer_key, m.c.street)))
+        return [tuple(r) for r in conn.execute(q)]
+
+
+def _period_state(store: st.Store, period: str, config: Config, near_check: bool = True) -> PeriodState:
+    m, c, e, o = st.members, st.communities, st.estates, st.orgs
+    # Three scans of the period's members, each grouped in SQL; the finer groups are summed below into
+    # every count the rules and the summary need. The scans run on their own connections at once: the
+    # database does the work (SQLite releases the GIL while it runs a query), so two cores both help.
+    here = m.c.period == period
+    scans = {
+        "place": ([m.c.street, m.c.community, m.c.estate, m.c.place_status], here),
+        "employer": ([m.c.employer, m.c.employer_key, m.c.employer_uscc, m.c.street],
+                     and_(here, or_(m.c.employer_key.is_not(None), m.c.employer_uscc.is_not(None)))),
+        "branch": ([m.c.street, m.c.branch], and_(here, m.c.branch.is_not(None))),
+    }
+    with ThreadPoolExecutor(max_workers=len(scans)) as pool:
+        futures = {name: pool.submit(_grouped, store, keys, where) for name, (keys, where) in scans.items()}
+        with store.engine.connect() as conn:
+            comms = list(conn.execute(select(c.c.street, c.c.name, c.c.party_org).where(c.c.period == period)))
+            ests = list(conn.execute(select(e.c.street, e.c.community, e.c.name, e.c.party_org)
+                                     .where(e.c.period == period)))
+            orgs = list(conn.execute(select(o.c.street, o.c.community, o.c.name, o.c.name_key, o.c.uscc,
+                                            o.c.org_type, o.c.org_status, o.c.instructor).where(o.c.period == period)))
+        by_place, by_employer, by_branch = (futures[k].result() for k in ("place", "employer", "branch"))
 
     est_counts: dict[tuple, Counts] = defaultdict(Counts)
     comm_counts: dict[tuple, Counts] = defaultdict(Counts)
-    for street, community, estate, cat, n, errs in by_estate:
+    totals: list[tuple] = []
+    for street, community, estate, status, cat, n, errs in by_place:
+        totals.append((street, cat, n, errs))
+        if status != "ok":
+            continue
         if estate:
             est_counts[(street, community, estate)].add(cat, n, errs or 0)
         comm_counts[(street, community)].add(cat, n, errs or 0)
     emp_counts: dict[str, Counts] = defaultdict(Counts)
-    for key, cat, n, errs in by_employer:
-        emp_counts[key].add(cat, n, errs or 0)
     uscc_counts: dict[str, Counts] = defaultdict(Counts)
-    for key, cat, n, errs in by_uscc:
-        uscc_counts[key].add(cat, n, errs or 0)
+    unmatched: dict[tuple[str, str, str], int] = defaultdict(int)
+    for employer, key, uscc, street, cat, n, errs in by_employer:
+        if key:
+            emp_counts[key].add(cat, n, errs or 0)
+            unmatched[(employer, key, street)] += n
+        if uscc:
+            uscc_counts[uscc].add(cat, n, errs or 0)
     branch_counts: dict[tuple, Counts] = defaultdict(Counts)
     for street, branch, cat, n, errs in by_branch:
         if branch:
@@ -216,9 +229,9 @@ def _period_state(store: st.Store, period: str, config: Config) -> PeriodState:
     estates = _estate_rates(ests)
     summary = _summary(totals)
     org_names = {r.name_key: r.name for r in orgs if r.name_key}
-    near = find_near_misses({k for _, k, _, _ in unmatched if k not in org_names}, org_names)
+    near = find_near_misses({k for _, k, _ in unmatched if k not in org_names}, org_names) if near_check else {}
     near_misses = [{"street": s, "employer": emp, "org": org_names[near[k]], "members": n}
-                   for emp, k, s, n in unmatched if near.get(k)]
+                   for (emp, k, s), n in sorted(unmatched.items()) if near.get(k)]
     return PeriodState(period, findings, rates, estates, summary, near_misses)
 
 
@@ -345,12 +358,12 @@ def compute_coverage(db: str | None, period: str, street: str | None = None,
             raise CoverageError(f"{period} 缺少{'、'.join(missing)}，无法排查空白点。请导入区域化党建资源清单后重试。")
         cur = _period_state(store, period, config)
         earlier = [p for p in periods if p < period]
-        prev = _period_state(store, earlier[-1], config) if earlier else None
+        prev = _period_state(store, earlier[-1], config, near_check=False) if earlier else None
         open_keys = {f.key for f in cur.findings}
         streak = {k: 1 for k in open_keys}
         history = prev
         for p in reversed(earlier):
-            state = history if history is not None and history.period == p else _period_state(store, p, config)
+            state = history if history is not None and history.period == p else _period_state(store, p, config, near_check=False)
             history = None
             keys = {f.key for f in state.findings} & open_keys
             if not keys:

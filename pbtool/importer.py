@@ -4,7 +4,6 @@
 terminal, JSON and workbook renderers all read."""
 from __future__ import annotations
 
-import difflib
 import itertools
 import json
 import re
@@ -408,23 +407,47 @@ def employer_key(name: str | None) -> str | None:
     return org_key(re.split(r"[\s,，;；/、]", name.strip(), maxsplit=1)[0]) or None
 
 
-def find_near_misses(keys: set[str], org_names: dict[str, str], cutoff: float = 0.8) -> dict[str, str]:
-    """Employer key -> the org key it almost matches (same first two characters, similarity >= cutoff).
-    Only warned about, never merged: normalization could not settle them."""
-    by_prefix: dict[str, list[str]] = defaultdict(list)
-    for k in org_names:
-        by_prefix[k[:2]].append(k)
+LEGAL_FORMS = ("股份有限公司", "有限责任公司", "有限公司", "集团公司", "分公司", "公司", "集团")
+
+
+def _legal_core(key: str) -> str:
+    for form in LEGAL_FORMS:
+        if key.endswith(form) and len(key) > len(form) + 1:
+            return key[: -len(form)]
+    return key
+
+
+def _one_deletions(key: str) -> set[str]:
+    return {key[:i] + key[i + 1:] for i in range(len(key))}
+
+
+def find_near_misses(keys: set[str], org_names: dict[str, str]) -> dict[str, str]:
+    """Employer key -> the org key it almost matches: the same name with another legal form
+    (有限公司 / 有限责任公司 …) or one character added, dropped or changed.
+    Only warned about, never merged: normalization could not settle them. Candidates come from
+    an index (legal-form core and one-character deletions), so 100,000 organizations stay fast."""
+    unmatched = {k for k in keys if k and k not in org_names}
+    if not unmatched or not org_names:
+        return {}
+    wanted_cores = {_legal_core(k) for k in unmatched}
+    wanted_dels = set().union(*(_one_deletions(k) | {k} for k in unmatched))
+    by_core: dict[str, list[str]] = defaultdict(list)
+    by_del: dict[str, list[str]] = defaultdict(list)
+    for org in org_names:
+        core = _legal_core(org)
+        if core in wanted_cores:
+            by_core[core].append(org)
+        for d in _one_deletions(org) | {org}:
+            if d in wanted_dels:
+                by_del[d].append(org)
     out: dict[str, str] = {}
-    for k in keys:
-        if not k or k in org_names:
-            continue
-        best, best_ratio = None, 0.0
-        for cand in by_prefix.get(k[:2], ()):
-            sm = difflib.SequenceMatcher(None, k, cand)
-            if sm.quick_ratio() >= cutoff and (ratio := sm.ratio()) >= cutoff and ratio > best_ratio:
-                best, best_ratio = cand, ratio
-        if best:
-            out[k] = best
+    for k in unmatched:
+        core = set(by_core.get(_legal_core(k), ()))
+        cands = core | {o for d in _one_deletions(k) | {k} for o in by_del.get(d, ())}
+        # one edit apart (or another legal form): close by construction; very short names are too risky
+        cands = [o for o in cands if min(len(o), len(k)) >= 4]
+        if cands:
+            out[k] = min(cands, key=lambda o: (o not in core, abs(len(o) - len(k)), o))
     return out
 
 
