@@ -328,10 +328,11 @@ def _clean_id_column(values: list[Any]) -> tuple[list[Any], ColumnIssues]:
               & (day >= 1) & (day <= dim))
     cleaned: list[Any] = list(values)
     issues: ColumnIssues = []
-    good = set(np.asarray(fast)[ok].tolist()) if fast else set()
-    for i, v in enumerate(values):
-        if i in good:
-            continue
+    is_good = np.zeros(len(values), dtype=bool)
+    if fast:
+        is_good[np.asarray(fast)[ok]] = True
+    for i in np.flatnonzero(~is_good).tolist():   # only the cells the vector check did not settle
+        v = values[i]
         value, code, details = clean_id_number(v)
         cleaned[i] = value
         if code:
