@@ -34,7 +34,7 @@ FOOTER_ANY = ("填表人", "审核人", "制表人", "填报人", "负责人签�
 FOOTER_RE = re.compile("^\\s*(?:" + "|".join(FOOTER_FIRST) + ")|" + "|".join(FOOTER_ANY))
 PROGRESS_MIN_ROWS = 3000
 PROBLEM_COLUMNS = ["import_id", "period", "kind", "street", "code", "severity", "file", "sheet", "row", "column",
-                   "value", "message"]
+                   "value", "message", "expected"]
 
 
 class ImportError_(Exception):
@@ -525,7 +525,7 @@ def _write(store: st.Store, result: ImportResult, sheets: list[ParsedSheet], pro
             store.insert_rows(conn, table, columns, rows, report)
             store.insert_rows(conn, st.problems, PROBLEM_COLUMNS, (
                 (import_id, period, p.kind or ps.kind, p.street or "", p.code, p.severity, p.file, p.sheet, p.row,
-                 p.column, p.value, p.message) for p in sheet_problems))
+                 p.column, p.value, p.message, p.expected) for p in sheet_problems))
             result.imported[ps.kind] = result.imported.get(ps.kind, 0) + total
 
 

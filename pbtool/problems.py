@@ -23,6 +23,7 @@ class Problem:
     message: str             # Chinese: what is wrong and what to do
     kind: str = ""           # roster / community / estate / org / unit
     street: str = ""
+    expected: str = ""       # what the value should be, where the check knows (check character, list name …)
 
     def as_dict(self, mask: bool = True) -> dict[str, Any]:
         d = asdict(self)
@@ -46,7 +47,9 @@ def make_problem(code: str, *, file: str, sheet: str, row: int | None, column: s
     else:
         lead = ""
     message = f"{spec['title']}：{lead}。{fix}" if lead else f"{spec['title']}。{fix}"
-    return Problem(code, spec["severity"], file, sheet, row, column, value_text, message, kind, street)
+    expected = details.get("expected")
+    return Problem(code, spec["severity"], file, sheet, row, column, value_text, message, kind, street,
+                   "" if expected is None else str(expected))
 
 
 class _Blank(dict):

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text, and_,
-                        create_engine, delete, event, func, insert, not_, or_, select, update)
+                        create_engine, delete, event, func, insert, inspect, not_, or_, select, text, update)
 from sqlalchemy.engine import Connection, Engine
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_DB = "pbtool.db"
 INSERT_CHUNK = 20_000
 
@@ -109,15 +109,28 @@ problems = Table(
     Column("column", String(255), nullable=False, default=""),
     Column("value", Text, nullable=False, default=""),
     Column("message", Text, nullable=False),
+    Column("expected", Text, nullable=False, default=""),
 )
 
 KIND_TABLES: dict[str, Table] = {
     "roster": members, "community": communities, "estate": estates, "org": orgs, "unit": units,
 }
 
-# Schema migrations: version -> list of SQLAlchemy-portable callables run in order. Version 1 is the
-# first schema, so the list is empty; a later change appends `2: [add_column(...)]` here.
-MIGRATIONS: dict[int, list[Any]] = {}
+def _add_column(table: str, column: str, sql_type: Any, default: str) -> Callable[[Connection], None]:
+    """A migration step: ALTER TABLE … ADD COLUMN, in the SQL SQLite and PostgreSQL share."""
+    def step(conn: Connection) -> None:
+        existing = {c["name"] for c in inspect(conn).get_columns(table)}
+        if column not in existing:
+            type_sql = sql_type.compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {type_sql} NOT NULL DEFAULT '{default}'"))
+    return step
+
+
+# Schema migrations: the steps that bring a store of version N-1 to version N, run in order inside the
+# transaction that opens the store. Version 1 was the first schema.
+MIGRATIONS: dict[int, list[Callable[[Connection], None]]] = {
+    2: [_add_column("problems", "expected", Text(), "")],   # what a value should be (NAME_NEAR_MISS: the listed name)
+}
 
 
 class StoreError(Exception):
