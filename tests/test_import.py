@@ -379,3 +379,18 @@ def test_bad_workspace_config_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match="没有字段"):
         load_config()
+
+
+def test_chunked_reading_gives_the_same_rows_as_row_by_row(tmp_path, db, monkeypatch):
+    """Plain chunks are taken whole; chunks with blank, footer or merged rows go row by row."""
+    import pbtool.importer as imp
+    rows = [member(i) for i in range(1, 12)]
+    rows.insert(5, {h: "" for h in ROSTER_HEADER})
+    f = write_xlsx(tmp_path / "东湖街道花名册.xlsx", {"花名册": (ROSTER_HEADER, rows)}, title="东湖街道党员花名册",
+                   footer=True)
+    whole = import_files([f], "2026Q3", db, dry_run=True)
+    monkeypatch.setattr(imp, "PARSE_CHUNK", 3)
+    chunked = import_files([f], "2026Q3", db)
+    assert whole.sheets == chunked.sheets
+    assert chunked.sheets[0].rows == 11 and chunked.sheets[0].blank_rows == 1 and chunked.sheets[0].footer_rows == 2
+    assert [r for (r,) in stored(db, "select row from members order by row")] == [4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15]
