@@ -288,6 +288,8 @@ def clean_column(ftype: str, clean: Callable[[Any], Cleaned], values: list[Any])
     and (row index, code, details) for each cell with a problem."""
     if ftype == "id_number":
         return _clean_id_column(values)
+    if ftype in DISTINCT_TYPES and _already_clean(ftype, values):
+        return list(values), []
     cache: dict[Any, Cleaned] = {} if ftype in DISTINCT_TYPES else dict.fromkeys(values)  # type: ignore[assignment]
     if not cache or any(type(k) is bool for k in cache):
         # Distinct by nature (names, phones), or holding True (== 1 == 1.0, which would share an entry).
@@ -302,6 +304,20 @@ def clean_column(ftype: str, clean: Callable[[Any], Cleaned], values: list[Any])
     return cleaned, [(i, cache[v][1], cache[v][2]) for i, v in enumerate(values) if v in bad]
 
 
+def _already_clean(ftype: str, values: list[Any]) -> bool:
+    """True when a whole column is plain text its cleaner would return unchanged (every phone ASCII
+    digits, every name plain CJK or Latin letters): tested on the joined column at C speed."""
+    if not values or "" in values:
+        return False
+    try:
+        joined = "".join(values)
+    except TypeError:  # a number or date cell among them: clean cell by cell
+        return False
+    if ftype == "phone":
+        return joined.isascii() and joined.isdigit()
+    return ftype == "person_name" and _PLAIN_NAME_RE.match(joined) is not None
+
+
 _ID_WEIGHT_VECTOR = np.array(_ID_WEIGHTS, dtype=np.int64)
 _ID_CHECK_BYTES = np.frombuffer(_ID_CHECK.encode("ascii"), dtype=np.uint8)
 _DAYS_IN_MONTH = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
@@ -310,7 +326,14 @@ _DAYS_IN_MONTH = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 def _clean_id_column(values: list[Any]) -> tuple[list[Any], ColumnIssues]:
     """The common case (18 ASCII characters, valid date and check character) is decided for the
     whole column at once with numpy; every other cell goes through clean_id_number one by one."""
-    fast = [i for i, v in enumerate(values) if type(v) is str and len(v) == 18 and v.isascii()]
+    try:  # the usual column: all text, all 18 characters long
+        uniform = set(map(len, values)) == {18} and all(type(v) is str for v in values)
+    except TypeError:
+        uniform = False
+    fast = list(range(len(values))) if uniform else [
+        i for i, v in enumerate(values) if type(v) is str and len(v) == 18 and v.isascii()]
+    if uniform and not "".join(values).isascii():
+        fast = [i for i in fast if values[i].isascii()]
     ok = np.zeros(len(fast), dtype=bool)
     if fast:
         arr = np.frombuffer("".join(values[i] for i in fast).encode("ascii"), dtype=np.uint8).reshape(-1, 18)

@@ -5,13 +5,12 @@ terminal, JSON and workbook renderers all read."""
 from __future__ import annotations
 
 import gc
-import itertools
 import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import islice, repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -62,7 +61,6 @@ class ParsedSheet:
     street_source: str                   # 命令行参数 / 街道列 / 标题行 / 文件名 / 工作表名 / 无
     rows: list[int] = field(default_factory=list)          # Excel row numbers
     values: dict[str, list[Any]] = field(default_factory=dict)
-    raw: dict[str, list[Any]] = field(default_factory=dict)  # raw cells of fields whose problems need them
     extra: list[str | None] | None = None
     row_error: list[bool] = field(default_factory=list)
     footer_rows: int = 0
@@ -389,8 +387,6 @@ def _resolve_places(ps: ParsedSheet, places: PlaceIndex, problems: list[Problem]
                 p = make_problem(code, file=ps.file.name, sheet=ps.sheet.name, row=ps.rows[i],
                                  column=col.header if col else ("工作表名" if fld == "community" else fld),
                                  value=value, kind="roster", street=streets[i], detail=res.detail)
-                if res.detail and code == "UNKNOWN_PLACE":
-                    p.message = p.message.replace("。", f"。{res.detail}", 1)
                 problems.append(p)
                 if p.severity == ERROR:
                     ps.row_error[i] = True
@@ -411,7 +407,7 @@ def _check_duplicates(rosters: list[ParsedSheet], stored: dict[str, tuple[str, s
         present = [i for i, idn in enumerate(ids) if idn]
         fresh = {ids[i] for i in present}
         if len(fresh) == len(present) and fresh.isdisjoint(where) and fresh.isdisjoint(stored):
-            where.update(zip((ids[i] for i in present), zip(itertools.repeat(k), present)))
+            where.update(zip((ids[i] for i in present), zip(repeat(k), present)))
             continue
         col = ps.layout.fields["id_number"].header
         for i in present:
@@ -524,7 +520,7 @@ def _records(ps: ParsedSheet, period: str, import_id: int, table_cols: list[str]
     columns = [c for c in table_cols if c in provided or c in ps.values]
     # A field that is empty on every row is left to its column default rather than bound a million times.
     columns = [c for c in columns if c in provided or any(v is not None for v in ps.values[c])]
-    series = [itertools.repeat(const[c], n) if c in const else (provided[c] if c in provided else ps.values[c])
+    series = [repeat(const[c], n) if c in const else (provided[c] if c in provided else ps.values[c])
               for c in columns]
     return columns, zip(*series)
 
@@ -632,7 +628,8 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
         streets, files = replace.setdefault(ps.kind, (set(), set()))
         streets.update(ps.values["street"])
         files.add(ps.file.name)
-    store = st.Store.open(db)
+    # A dry run of a first import must not leave a store behind: an empty in-memory one stands in.
+    store = st.Store.open(db if not dry_run or st.store_exists(db) else "sqlite://")
     try:
         stored = {}
         with store.engine.connect() as conn:

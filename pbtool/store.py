@@ -156,6 +156,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def store_exists(db: str | os.PathLike | None) -> bool:
+    """Whether the store named by --db is already there (a server database is taken to exist)."""
+    url = db_url(db)
+    return not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).exists()
+
+
 class Store:
     """A workspace store. Open it with `Store.open(db)`; it creates or migrates the schema."""
 

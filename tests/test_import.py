@@ -337,7 +337,12 @@ def test_dry_run_reports_but_writes_nothing(tmp_path, db):
     f = roster(tmp_path, [member(1, category="党员")])
     r = import_files([f], "2026Q3", db, dry_run=True)
     assert r.imported == {"roster": 1} and codes(r) == [("BAD_VALUE", 2, "人员类别")]
-    assert stored(db, "select count(*) from members")[0][0] == 0
+    assert not Path(db).exists()   # a first dry run leaves no store behind
+    import_files([f], "2026Q3", db)
+    before = _snapshot(db)
+    again = import_files([f], "2026Q3", db, dry_run=True)
+    assert again.replaced == {("roster", "东湖街道"): 1}   # says what a real run would replace
+    assert _snapshot(db) == before
 
 
 def test_bad_period_and_unreadable_file_are_refused(tmp_path, db):
