@@ -5,6 +5,7 @@ and peak RSS), a machine-idle check and Markdown tables.
 Not part of the pbtool package and not a test: run the scripts next to this file by hand."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -16,8 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import psutil
 
@@ -211,38 +213,36 @@ def measure(cmd: Sequence[str], *, stdout: str | os.PathLike | None = None, cwd:
     any descendants it waited for; not RUSAGE_CHILDREN, which is the max over every child this
     process ever waited for), cross-checked by sampling the RSS of the child's whole process tree with
     psutil every `poll` seconds. `stdout=None` sends the output to /dev/null."""
-    out = open(stdout, "wb") if stdout else subprocess.DEVNULL
-    err = tempfile.TemporaryFile()
-    cpu0 = psutil.cpu_times()
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(list(map(str, cmd)), stdout=out, stderr=err, cwd=cwd, env=env)
-    ps = psutil.Process(proc.pid)
-    polled_peak = 0
-    status = rusage = None
-    timed_out = False
-    while True:
-        pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        try:
-            rss = ps.memory_info().rss + sum(c.memory_info().rss for c in ps.children(recursive=True))
-            polled_peak = max(polled_peak, rss)
-        except psutil.Error:
-            pass
-        if timeout and not timed_out and time.perf_counter() - t0 > timeout:
-            proc.kill()
-            timed_out = True
-        time.sleep(poll)
-    seconds = time.perf_counter() - t0
-    cpu1 = psutil.cpu_times()
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(open(stdout, "wb")) if stdout else subprocess.DEVNULL
+        err = stack.enter_context(tempfile.TemporaryFile())
+        cpu0 = psutil.cpu_times()
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(list(map(str, cmd)), stdout=out, stderr=err, cwd=cwd, env=env)
+        ps = psutil.Process(proc.pid)
+        polled_peak = 0
+        status = rusage = None
+        timed_out = False
+        while True:
+            pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            try:
+                rss = ps.memory_info().rss + sum(c.memory_info().rss for c in ps.children(recursive=True))
+                polled_peak = max(polled_peak, rss)
+            except psutil.Error:
+                pass
+            if timeout and not timed_out and time.perf_counter() - t0 > timeout:
+                proc.kill()
+                timed_out = True
+            time.sleep(poll)
+        seconds = time.perf_counter() - t0
+        cpu1 = psutil.cpu_times()
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4; keep Popen from waiting again
+        err.seek(0)
+        stderr = err.read().decode("utf-8", errors="replace")
     busy = sum(getattr(cpu1, f) - getattr(cpu0, f) for f in ("user", "nice", "system", "irq", "softirq", "steal")
                if hasattr(cpu1, f))
-    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4; keep Popen from waiting again
-    if stdout:
-        out.close()
-    err.seek(0)
-    stderr = err.read().decode("utf-8", errors="replace")
-    err.close()
     kernel_peak = rusage.ru_maxrss * 1024          # Linux: KiB
     return {
         "seconds": round(seconds, 3),
@@ -258,6 +258,56 @@ def measure(cmd: Sequence[str], *, stdout: str | os.PathLike | None = None, cwd:
         "timed_out": timed_out,
         "stderr_tail": stderr[-2000:],
     }
+
+
+def wait_until_idle(max_wait: float, quiet_for: float = 10.0, cpu_limit: float = 20.0) -> float:
+    """Wait (at most max_wait seconds) until no other process has used more than cpu_limit % of a CPU
+    for quiet_for seconds in a row; returns the seconds waited."""
+    t0 = time.perf_counter()
+    me = os.getpid()
+    quiet = 0.0
+    while time.perf_counter() - t0 < max_wait:
+        procs = []
+        for p in psutil.process_iter():
+            if p.pid == me:
+                continue
+            try:
+                p.cpu_percent(None)
+                procs.append(p)
+            except psutil.Error:
+                pass
+        time.sleep(2)
+        busy = False
+        for p in procs:
+            try:
+                busy = busy or p.cpu_percent(None) > cpu_limit
+            except psutil.Error:
+                pass
+        quiet = 0.0 if busy else quiet + 2
+        if quiet >= quiet_for:
+            break
+    return round(time.perf_counter() - t0, 1)
+
+
+def measure_quiet(cmd: Sequence[str], *, attempts: int = 3, max_wait: float = 600, before=None,
+                  **kw: Any) -> dict[str, Any]:
+    """measure(), on an idle machine: wait for other processes to go quiet, run, and run again (up to
+    `attempts` times) when other processes used more than 1 s + 5% of the step's time in CPU meanwhile.
+    The last attempt is returned, with the figures of the discarded ones under "discarded"."""
+    discarded = []
+    for i in range(attempts):
+        waited = wait_until_idle(max_wait) if max_wait else 0.0
+        if before:
+            before()
+        m = measure(cmd, **kw)
+        m["waited_for_idle_s"] = waited
+        if m["returncode"] != 0 or m["other_cpu_s"] <= 1 + 0.05 * m["seconds"] or i + 1 == attempts:
+            m["discarded"] = discarded
+            return m
+        print(f"    other processes used {m['other_cpu_s']} s of CPU during this run "
+              f"({m['seconds']:.1f} s): run again", file=sys.stderr)
+        discarded.append({k: m[k] for k in ("seconds", "peak_rss_mb", "other_cpu_s")})
+    raise AssertionError("unreachable")
 
 
 def machine_state(exclude_pids: set[int] | None = None, sample: float = 1.0) -> dict[str, Any]:
@@ -305,7 +355,15 @@ def environment() -> dict[str, Any]:
             versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
             versions[pkg] = None
+    def git(*a: str) -> str:
+        try:
+            return subprocess.run(["git", *a], cwd=REPO, capture_output=True, text=True, timeout=10,
+                                  check=False).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
     return {"python": platform.python_version(), "platform": platform.platform(), "versions": versions,
+            "pbtool_commit": git("rev-parse", "--short", "HEAD"),
+            "pbtool_dirty": bool(git("status", "--porcelain", "--", "pbtool")),
             "date": dt.datetime.now().isoformat(timespec="seconds")}
 
 
