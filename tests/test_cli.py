@@ -103,3 +103,33 @@ def test_demo_runs_on_the_shipped_samples(tmp_path):
     assert (out / "2026Q3整改台账.xlsx").is_file() and (out / "2026Q3问题清单.xlsx").is_file()
     data = json.loads((out / "2026Q3覆盖情况.json").read_text(encoding="utf-8"))
     assert data["period"] == "2026Q3" and data["previous_period"] == "2026Q2" and data["findings"]
+
+
+@pytest.fixture(scope="module")
+def samples_store(tmp_path_factory):
+    from pbtool.demo import sample_periods
+    from pbtool.importer import import_files
+    db = str(tmp_path_factory.mktemp("cli") / "samples.db")
+    for period, files in sample_periods().items():
+        import_files(files, period, db)
+    return db
+
+
+def test_report_notices_via_cli(samples_store, tmp_path):
+    out = tmp_path / "文书"
+    res = runner.invoke(app, ["report", "notices", "-p", "2026Q3", "--db", samples_store, "--out", str(out),
+                              "--street", "东湖街道", "--deadline", "2026-12-31"])
+    assert res.exit_code == 0, res.output
+    [doc] = list(out.glob("*.docx"))
+    assert doc.name == "东湖街道整改通知书（2026Q3）.docx" and "已生成" in res.output
+    import docx
+    text = "\n".join(p.text for p in docx.Document(str(doc)).paragraphs)
+    assert "2026年12月31日" in text
+    bad = runner.invoke(app, ["report", "notices", "-p", "2026Q3", "--db", samples_store, "--deadline", "12月底"])
+    assert bad.exit_code == 2 and "不是有效日期" in bad.output
+
+
+def test_report_vars_lists_variables_with_values(samples_store):
+    res = runner.invoke(app, ["report", "vars", "notice", "--db", samples_store, "-p", "2026Q3"])
+    assert res.exit_code == 0
+    assert "deadline" in res.output and "2026年10月30日" in res.output
