@@ -22,7 +22,7 @@ from .checks import ROW_CHECKS
 from .clean import as_text, clean_column, cleaners, org_key
 from .config import Config, load_config
 from .detect import Layout, detect_layout, street_in_text
-from .mapping import SynonymIndex, normalize_header
+from .mapping import SynonymIndex
 from .places import PlaceIndex
 from .problems import ERROR, Problem, make_problem
 from .read import RawFile, RawSheet, ReadError, read_file

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from builders import ROSTER_HEADER, make_id, make_uscc, member, write_lists, write_xlsx
+from builders import ROSTER_HEADER, make_uscc, member, write_lists, write_xlsx
 from typer.testing import CliRunner
 
 from pbtool.cli import app

@@ -49,19 +49,6 @@ def open_store(db: Any) -> st.Store:
         raise ReportError(str(exc)) from None
 
 
-def require_period(store: st.Store, period: str) -> str:
-    p = (period or "").strip().upper()
-    try:
-        parse_period(p)
-    except ValueError:
-        raise ReportError(f"期别“{period}”格式不对，应写成 年份+Q+季度，例如 2026Q3。") from None
-    periods = store.periods()
-    if p not in periods:
-        have = "、".join(periods) or "无"
-        raise ReportError(f"数据库中没有 {p} 的数据（已有期别：{have}）。请先用 pbtool import --period {p} 导入该期花名册和资源清单。")
-    return p
-
-
 def year_period(store: st.Store, year: int) -> str | None:
     """A year's latest stored period (Q4 when there is one)."""
     ps = [p for p in store.periods() if p.startswith(f"{year}Q")]
@@ -69,11 +56,13 @@ def year_period(store: st.Store, year: int) -> str | None:
 
 
 def load_coverage(db: Any, period: str) -> dict[str, Any]:
-    """The coverage result of a period as the dict of issue 3; ReportError (Chinese) when it cannot be computed."""
+    """The coverage result of a period as the dict of issue 3 (its "period" normalized); ReportError
+    (Chinese) when it cannot be computed: no store, a malformed or unknown period, missing lists."""
     from ..coverage import CoverageError, compute_coverage  # the coverage stage, read here and nowhere earlier
+    from ..importer import ImportError_
     try:
         return compute_coverage(db, period).as_dict()
-    except CoverageError as exc:
+    except (CoverageError, ImportError_, st.StoreError) as exc:
         raise ReportError(str(exc)) from None
 
 
@@ -442,12 +431,8 @@ def _street_sections(streets: list[str], cov: dict, order: dict[str, int]) -> li
 
 
 def build_quarterly(db: Any, period: str, *, org_name: str, doc_date: dt.date | None) -> Built:
-    store = open_store(db)
-    try:
-        period = require_period(store, period)
-    finally:
-        store.close()
     cov = load_coverage(db, period)
+    period = cov["period"]
     miss, built = Missing(), Built({})
     rates, changes = _quarter_changes(period, cov, db, miss, built)
     ctx = common(org_name, doc_date, period)
@@ -493,12 +478,8 @@ def notice_base(period: str, deadline: dt.date | None, org_name: str, doc_date: 
 def build_notices(db: Any, period: str, *, street: str | None, deadline: dt.date | None, org_name: str,
                   doc_date: dt.date | None) -> tuple[list[Built], list[str]]:
     """One context per street with open blind spots (or only `street`); plus notes on streets left out."""
-    store = open_store(db)
-    try:
-        period = require_period(store, period)
-    finally:
-        store.close()
     cov = load_coverage(db, period)
+    period = cov["period"]
     rates = Rates(cov)
     by_street: dict[str, list] = defaultdict(list)
     closed = Counter(f["street"] or "" for f in cov["closed"])
