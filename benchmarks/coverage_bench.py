@@ -26,27 +26,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C
+from pbtool.report.fmt import cn_number
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3   # 3: branch numbers of 100 and over in Chinese numerals too
 PERIOD, PREVIOUS = "2026Q3", "2026Q2"
 CHUNK = 20_000
 BRANCH_SIZE = 38                     # average residential branch; most stay ≤ 50, a tail goes above
 ORG_STATUS = [("单独组建", 8), ("联合组建", 42), ("挂靠", 10), ("未建立", 28), (None, 12)]
 COVERED = ("单独组建", "联合组建", "挂靠")
 USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-CN_DIGITS = "零一二三四五六七八九"
-
-
-def cn_number(n: int) -> str:
-    if n < 10:
-        return CN_DIGITS[n]
-    if n < 20:
-        return "十" + (CN_DIGITS[n % 10] if n % 10 else "")
-    if n < 100:
-        return CN_DIGITS[n // 10] + "十" + (CN_DIGITS[n % 10] if n % 10 else "")
-    return str(n)
-
-
 def uscc(i: int, kind: str) -> str:
     from pbtool.clean import uscc_check_char
     code, n = "", i

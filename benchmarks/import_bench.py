@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C
+from pbtool.report.fmt import cn_number
 
 GENERATOR_VERSION = 2
 HEADER = ["序号", "姓名", "性别", "民族", "身份证号", "出生日期", "学历", "入党时间", "转正时间", "人员类别",
@@ -34,23 +35,6 @@ N_COMMUNITIES = 300
 N_ESTATES = 20_000
 N_COMPANIES = 110_000     # ~100,000 of them occur: the smallest employers are never drawn
 BRANCH_SIZE = 35          # average members of a residential branch (≤ 50 for most)
-CN_DIGITS = "零一二三四五六七八九"
-
-
-def cn_number(n: int) -> str:
-    """1..999 in Chinese numerals (第十二党支部)."""
-    if n < 10:
-        return CN_DIGITS[n]
-    if n < 20:
-        return "十" + (CN_DIGITS[n % 10] if n % 10 else "")
-    if n < 100:
-        return CN_DIGITS[n // 10] + "十" + (CN_DIGITS[n % 10] if n % 10 else "")
-    rest = n % 100
-    tail = "" if rest == 0 else ("零" + CN_DIGITS[rest] if rest < 10 else cn_number(rest) if rest >= 20
-                                 else "一" + cn_number(rest))
-    return CN_DIGITS[n // 100] + "百" + tail
-
-
 # ------------------------------------------------------------------------------------ the roster file
 
 
