@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C
+
 from pbtool.report.fmt import cn_number
 
 GENERATOR_VERSION = 3   # 3: branch numbers of 100 and over in Chinese numerals too

@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C
+
 from pbtool.report.fmt import cn_number
 
 GENERATOR_VERSION = 2

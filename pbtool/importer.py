@@ -449,6 +449,17 @@ def _one_deletions(key: str) -> set[str]:
     return {key[:i] + key[i + 1:] for i in range(len(key))}
 
 
+def _one_edit(a: str, b: str) -> bool:
+    """a and b differ by exactly one character changed, added or dropped."""
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) == 1
+    if abs(len(a) - len(b)) != 1:
+        return False
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = next((i for i, (x, y) in enumerate(zip(short, long_)) if x != y), len(short))
+    return short[i:] == long_[i + 1:]
+
+
 def find_near_misses(keys: set[str], org_names: dict[str, str]) -> dict[str, str]:
     """Employer key -> the org key it almost matches: the same name with another legal form
     (有限公司 / 有限责任公司 …) or one character added, dropped or changed.
@@ -471,9 +482,9 @@ def find_near_misses(keys: set[str], org_names: dict[str, str]) -> dict[str, str
     out: dict[str, str] = {}
     for k in unmatched:
         core = set(by_core.get(_legal_core(k), ()))
-        cands = core | {o for d in _one_deletions(k) | {k} for o in by_del.get(d, ())}
-        # one edit apart (or another legal form): close by construction; very short names are too risky
-        cands = [o for o in cands if min(len(o), len(k)) >= 4]
+        # Shared deletions also pair names two edits apart (星云 / 华星): keep only a true single edit.
+        edits = {o for d in _one_deletions(k) | {k} for o in by_del.get(d, ()) if _one_edit(k, o)}
+        cands = [o for o in core | edits if min(len(o), len(k)) >= 4]   # very short names are too risky
         if cands:
             out[k] = min(cands, key=lambda o: (o not in core, abs(len(o) - len(k)), o))
     return out

@@ -66,3 +66,16 @@ def test_column_cleaning_agrees_with_cell_cleaning():
     cleaned, issues = clean_column("date", reg["date"], values)
     assert cleaned == [clean_date(v)[0] for v in values]
     assert issues == [(1, "BAD_DATE", None)]
+
+
+def test_near_misses_are_another_legal_form_or_one_edit_not_two():
+    from pbtool.importer import find_near_misses
+    orgs = {org_key(n): n for n in ["杭州华星教育科技有限公司", "青湖智联科技有限公司", "南桥网络科技有限公司"]}
+    keys = {org_key(n) for n in ["杭州星云教育科技有限公司",      # two edits from 华星: a different firm
+                                 "青湖智联科技有限责任公司",      # another legal form
+                                 "南桥网络科枝有限公司",          # one character changed
+                                 "南桥网络科技有公司"]}           # one character dropped
+    assert find_near_misses(keys, orgs) == {
+        org_key("青湖智联科技有限责任公司"): org_key("青湖智联科技有限公司"),
+        org_key("南桥网络科枝有限公司"): org_key("南桥网络科技有限公司"),
+        org_key("南桥网络科技有公司"): org_key("南桥网络科技有限公司")}
