@@ -48,6 +48,16 @@ def _add(result: ReportResult, built: ctx.Built) -> None:
         result.add_warning(w)
 
 
+def _render_one(renderer: Renderer, built: ctx.Built, out_dir: str | Path, name: str, pdf: bool) -> ReportResult:
+    """One document from one context: check the template's names, render, collect what was missing."""
+    renderer.check_names(built.context)
+    out = _out_dir(out_dir)
+    result = ReportResult()
+    result.files.append(renderer.render(built.context, out / name))
+    _add(result, built)
+    return _finish(result, out, pdf)
+
+
 def render_annual(db: Any, year: int, out_dir: str | Path, *, org_name: str = DEFAULT_ORG_NAME,
                   template: str | Path | None = None, pdf: bool = False,
                   doc_date: dt.date | None = None) -> ReportResult:
@@ -55,12 +65,7 @@ def render_annual(db: Any, year: int, out_dir: str | Path, *, org_name: str = DE
     previous year's latest."""
     renderer = Renderer("annual", template)
     built = ctx.build_annual(db, int(year), org_name=org_name, doc_date=doc_date)
-    renderer.check_names(built.context)
-    out = _out_dir(out_dir)
-    result = ReportResult()
-    result.files.append(renderer.render(built.context, out / f"{int(year)}年度城市基层党建工作总结.docx"))
-    _add(result, built)
-    return _finish(result, out, pdf)
+    return _render_one(renderer, built, out_dir, f"{int(year)}年度城市基层党建工作总结.docx", pdf)
 
 
 def render_quarterly(db: Any, period: str, out_dir: str | Path, *, org_name: str = DEFAULT_ORG_NAME,
@@ -69,12 +74,7 @@ def render_quarterly(db: Any, period: str, out_dir: str | Path, *, org_name: str
     """The quarterly bulletin of `period`: streets ranked by coverage, their blind spots, rate changes."""
     renderer = Renderer("quarterly", template)
     built = ctx.build_quarterly(db, period, org_name=org_name, doc_date=doc_date)
-    renderer.check_names(built.context)
-    out = _out_dir(out_dir)
-    result = ReportResult()
-    result.files.append(renderer.render(built.context, out / f"{built.context['period']}季度通报.docx"))
-    _add(result, built)
-    return _finish(result, out, pdf)
+    return _render_one(renderer, built, out_dir, f"{built.context['period']}季度通报.docx", pdf)
 
 
 def render_notices(db: Any, period: str, out_dir: str | Path, *, street: str | None = None,
