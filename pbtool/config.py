@@ -9,6 +9,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .errors import InputError
+
 USER_CONFIG_NAME = "pbtool.toml"
 
 
@@ -39,7 +41,7 @@ class Config:
         return self.schema["kinds"][kind]["fields"]
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError, ValueError):
     pass
 
 

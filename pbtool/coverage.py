@@ -12,6 +12,7 @@ from sqlalchemy import and_, case, func, or_, select
 
 from . import store as st
 from .config import Config, load_config
+from .errors import PbtoolError
 from .importer import check_period
 
 ORG_COVERED = ("单独组建", "联合组建", "挂靠")
@@ -19,7 +20,7 @@ ORG_KINDS = ("非公企业", "社会组织")
 UNIT_TITLES = {"community": "社区", "estate": "小区", "org": "两新组织", "branch": "党支部"}
 
 
-class CoverageError(Exception):
+class CoverageError(PbtoolError):
     """The period or its lists are missing; Chinese message (exit code 2)."""
 
 

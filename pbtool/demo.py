@@ -8,10 +8,13 @@ from pathlib import Path
 
 from rich.console import Console
 
+from .errors import PbtoolError
+from .outputs.atomic import write_text
+
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
-class DemoError(Exception):
+class DemoError(PbtoolError):
     pass
 
 
@@ -58,7 +61,7 @@ def run_demo(out: Path, console: Console, samples: Path = SAMPLES) -> DemoResult
     print_coverage(coverage, console)
     result.files.append(write_ledger(coverage, out / f"{last}整改台账.xlsx"))
     json_path = out / f"{last}覆盖情况.json"
-    json_path.write_text(json.dumps(coverage.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    write_text(json_path, json.dumps(coverage.as_dict(), ensure_ascii=False, indent=2))
     result.files.append(json_path)
     result.files.extend(_reports(db, last, out, console))
     console.rule("演示完成")

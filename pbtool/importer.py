@@ -21,6 +21,7 @@ from . import store as st
 from .checks import ROW_CHECKS
 from .clean import as_text, clean_column, cleaners, org_key
 from .config import Config, load_config
+from .errors import InputError
 from .detect import Layout, detect_layout, street_in_text
 from .mapping import SynonymIndex
 from .places import PlaceIndex
@@ -39,7 +40,7 @@ PROBLEM_COLUMNS = ["import_id", "period", "kind", "street", "code", "severity", 
                    "value", "message", "expected"]
 
 
-class ImportError_(Exception):
+class ImportError_(InputError):
     """Input that cannot be imported at all (bad period, unreadable file); Chinese message."""
 
 
@@ -100,6 +101,8 @@ class ImportResult:
     imported: dict[str, int] = field(default_factory=dict)
     replaced: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, street) -> rows replaced
     notes: list[str] = field(default_factory=list)
+    run: int = 0          # the import run's number (pbtool history / undo)
+    store: str = ""       # the store written
 
     @property
     def errors(self) -> int:
@@ -113,6 +116,8 @@ class ImportResult:
         return {
             "period": self.period,
             "dry_run": self.dry_run,
+            "run": self.run,
+            "store": self.store,
             "imported": self.imported,
             "replaced": [{"kind": k, "street": s, "rows": n} for (k, s), n in self.replaced.items()],
             "sheets": [vars(s) for s in self.sheets],
@@ -513,6 +518,41 @@ def _check_employers(rosters: list[ParsedSheet], org_names: dict[str, str], prob
                                              street=ps.values["street"][i], expected=org_names[near[k]]))
 
 
+# ------------------------------------------------------------------------------------ replacement policy
+
+SUPPLEMENT_RE = re.compile("补充|新增|增补")
+
+
+def check_replacement(conn: Any, store: st.Store, period: str, parsed: list[ParsedSheet],
+                      replace: dict[str, tuple[set[str], set[str]]], config: Config) -> None:
+    """No silent replacement: a file that would replace a street's rows with under half as many, or
+    that calls itself a supplement (补充/新增/增补), is refused unless --replace or --append is given."""
+    new_counts: Counter[tuple[str, str]] = Counter()
+    supplement: dict[tuple[str, str], str] = {}
+    for ps in parsed:
+        for s in ps.values["street"]:
+            new_counts[(ps.kind, s or "")] += 1
+        texts = [ps.file.path.stem, ps.sheet.name, *ps.layout.title_lines]
+        if any(SUPPLEMENT_RE.search(t or "") for t in texts):
+            for s in set(ps.values["street"]):
+                supplement.setdefault((ps.kind, s or ""), ps.file.name)
+    for kind, (streets, files) in replace.items():
+        title = config.kind(kind).get("title", kind)
+        for street, old in store.replaced_counts(conn, period, kind, streets, files).items():
+            if not street:   # rows naming no street are replaced only by their own file again
+                continue
+            new = new_counts.get((kind, street), 0)
+            where = street
+            if (kind, street) in supplement:
+                raise ImportError_(
+                    f"“{supplement[(kind, street)]}”看起来是补充名单，若导入将用 {new} 行替换{where} {period} 已有的 "
+                    f"{old} 行{title}。补充名单请加 --append 追加；如确为完整的新名单，请加 --replace。", saved=False)
+            if new * 2 < old:
+                raise ImportError_(
+                    f"导入将用 {new} 行替换{where} {period} 已有的 {old} 行{title}（不到一半）。"
+                    f"如确为完整的新名单，请加 --replace；如是补充名单，请加 --append 追加。", saved=False)
+
+
 # ------------------------------------------------------------------------------------ writing
 
 
@@ -536,35 +576,37 @@ def _records(ps: ParsedSheet, period: str, import_id: int, table_cols: list[str]
     return columns, zip(*series)
 
 
-def _write(store: st.Store, result: ImportResult, sheets: list[ParsedSheet], problems: list[Problem],
+def _write(store: st.Store, conn: Any, result: ImportResult, sheets: list[ParsedSheet], problems: list[Problem],
            replace: dict[str, tuple[set[str], set[str]]], progress: ProgressFn | None) -> None:
+    """Inside the import's write transaction: replaced rows move aside (kept for undo), new rows go in."""
     period = result.period
-    with store.transaction() as conn:
-        for kind, (streets, files) in replace.items():
-            for street, n in store.replace_rows(conn, period, kind, streets, files).items():
-                result.replaced[(kind, street)] = n
-        by_sheet: dict[tuple[str, str], list[Problem]] = defaultdict(list)
-        for p in problems:
-            by_sheet[(p.file, p.sheet)].append(p)
-        for ps in sheets:
-            sheet_problems = by_sheet.pop((ps.file.name, ps.sheet.name), [])
-            import_id = store.add_import(conn, period=period, kind=ps.kind, street=ps.street, file=ps.file.name,
-                                         sha256=ps.file.sha256, sheet=ps.sheet.name, rows=len(ps),
-                                         problems=len(sheet_problems),
-                                         replaced_rows=sum(n for (k, s), n in result.replaced.items()
-                                                           if k == ps.kind and s == ps.street))
-            table = st.KIND_TABLES[ps.kind]
-            if ps.kind == "org":
-                ps.values["name_key"] = [org_key(n) if n else None for n in ps.values.get("name", [None] * len(ps))]
-            total = len(ps)
-            columns, rows = _records(ps, period, import_id, list(table.c.keys()))
-            label = f"写入 {ps.file.name} / {ps.sheet.name}"
-            report = (lambda done: progress(label, done, total)) if progress and total >= PROGRESS_MIN_ROWS else None
-            store.insert_rows(conn, table, columns, rows, report)
-            store.insert_rows(conn, st.problems, PROBLEM_COLUMNS, (
-                (import_id, period, p.kind or ps.kind, p.street or "", p.code, p.severity, p.file, p.sheet, p.row,
-                 p.column, p.value, p.message, p.expected) for p in sheet_problems))
-            result.imported[ps.kind] = result.imported.get(ps.kind, 0) + total
+    run_id = store.next_run_id(conn)
+    result.run = run_id
+    for kind, (streets, files) in replace.items():
+        for street, n in store.replace_rows(conn, period, kind, streets, files, run_id).items():
+            result.replaced[(kind, street)] = n
+    by_sheet: dict[tuple[str, str], list[Problem]] = defaultdict(list)
+    for p in problems:
+        by_sheet[(p.file, p.sheet)].append(p)
+    for ps in sheets:
+        sheet_problems = by_sheet.pop((ps.file.name, ps.sheet.name), [])
+        import_id = store.add_import(conn, period=period, kind=ps.kind, street=ps.street, file=ps.file.name,
+                                     sha256=ps.file.sha256, sheet=ps.sheet.name, rows=len(ps),
+                                     problems=len(sheet_problems),
+                                     replaced_rows=sum(n for (k, s), n in result.replaced.items()
+                                                       if k == ps.kind and s == ps.street), run_id=run_id)
+        table = st.KIND_TABLES[ps.kind]
+        if ps.kind == "org":
+            ps.values["name_key"] = [org_key(n) if n else None for n in ps.values.get("name", [None] * len(ps))]
+        total = len(ps)
+        columns, rows = _records(ps, period, import_id, list(table.c.keys()))
+        label = f"写入 {ps.file.name} / {ps.sheet.name}"
+        report = (lambda done: progress(label, done, total)) if progress and total >= PROGRESS_MIN_ROWS else None
+        store.insert_rows(conn, table, columns, rows, report)
+        store.insert_rows(conn, st.problems, PROBLEM_COLUMNS, (
+            (import_id, period, p.kind or ps.kind, p.street or "", p.code, p.severity, p.file, p.sheet, p.row,
+             p.column, p.value, p.message, p.expected) for p in sheet_problems))
+        result.imported[ps.kind] = result.imported.get(ps.kind, 0) + total
 
 
 # ------------------------------------------------------------------------------------ API
@@ -572,7 +614,8 @@ def _write(store: st.Store, result: ImportResult, sheets: list[ParsedSheet], pro
 
 def import_files(paths: Sequence[str | Path], period: str, db: str | None = None, *, street: str | None = None,
                  user_map: dict[str, str] | None = None, dry_run: bool = False, config: Config | None = None,
-                 progress: ProgressFn | None = None) -> ImportResult:
+                 progress: ProgressFn | None = None, mode: str = "auto",
+                 on_wait: Callable[[], None] | None = None) -> ImportResult:
     """Import rosters and resource lists for one period. Raises ImportError_/ReadError for input that
     cannot be imported at all (nothing is written then); row-level defects become Problems."""
     # Millions of cells become small objects that hold no reference cycles: the cyclic garbage
@@ -581,7 +624,7 @@ def import_files(paths: Sequence[str | Path], period: str, db: str | None = None
     gc.disable()
     try:
         return _import_files(paths, period, db, street=street, user_map=user_map, dry_run=dry_run,
-                             config=config, progress=progress)
+                             config=config, progress=progress, mode=mode, on_wait=on_wait)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -589,7 +632,8 @@ def import_files(paths: Sequence[str | Path], period: str, db: str | None = None
 
 def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, street: str | None,
                   user_map: dict[str, str] | None, dry_run: bool, config: Config | None,
-                  progress: ProgressFn | None) -> ImportResult:
+                  progress: ProgressFn | None, mode: str = "auto",
+                  on_wait: Callable[[], None] | None = None) -> ImportResult:
     period = check_period(period)
     config = config or load_config()
     all_fields = {f for k in config.schema["kinds"].values() for f in k["fields"]}
@@ -633,25 +677,28 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
         if ps.kind == "roster" and not ps.street and not ps.layout.fields.get("street"):
             result.notes.append(f"{ps.file.name}/{ps.sheet.name}：未能从命令行、街道列、标题行或文件名确定街道，"
                                 "将按社区/小区名称在清单中查找；重名时会报告 AMBIGUOUS_PLACE。可用 --street 指定。")
-    # A re-import replaces the period's earlier rows of the same kind from the same streets or files.
+    # A re-import replaces the period's earlier rows of the same kind from the same streets
+    # (--append: adds to them instead).
     replace: dict[str, tuple[set[str], set[str]]] = {}
-    for ps in parsed:
+    for ps in parsed if mode != "append" else ():
         streets, files = replace.setdefault(ps.kind, (set(), set()))
         streets.update(ps.values["street"])
         files.add(ps.file.name)
     # A dry run of a first import must not leave a store behind: an empty in-memory one stands in.
     store = st.Store.open(db if not dry_run or st.store_exists(db) else "sqlite://")
-    try:
+    result.store = store.where if store.where != "sqlite://" else ""
+
+    def analyse(conn: Any) -> None:
+        """Everything checked against stored rows; inside the write transaction for a real import."""
         stored = {}
-        with store.engine.connect() as conn:
-            for kind in ("community", "estate", "org"):
-                t = st.KIND_TABLES[kind]
-                cols = [t.c.street, t.c.name] + ([t.c.community] if kind == "estate" else [])
-                q = select(*cols).where(t.c.period == period)
-                if kind in replace:
-                    q = q.where(not_(store.replaced_where(t, period, *replace[kind])))
-                stored[kind] = [dict(r._mapping) for r in conn.execute(q)]
-            stored_ids = store.member_ids(conn, period, *replace.get("roster", (set(), set())))
+        for kind in ("community", "estate", "org"):
+            t = st.KIND_TABLES[kind]
+            cols = [t.c.street, t.c.name] + ([t.c.community] if kind == "estate" else [])
+            q = select(*cols).where(t.c.period == period)
+            if kind in replace:
+                q = q.where(not_(store.replaced_where(t, period, *replace[kind])))
+            stored[kind] = [dict(r._mapping) for r in conn.execute(q)]
+        stored_ids = store.member_ids(conn, period, *replace.get("roster", (set(), set())))
         places = _place_index(stored, parsed)
         rosters = [ps for ps in parsed if ps.kind == "roster"]
         for ps in rosters:
@@ -673,15 +720,22 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
                 sum(1 for p in problems if p.file == ps.file.name and p.sheet == ps.sheet.name and p.severity != ERROR)))
         problems.sort(key=lambda p: (p.file, p.sheet, p.row or 0))
         result.problems = problems
+        if mode == "auto":
+            check_replacement(conn, store, period, parsed, replace, config)
+
+    try:
         if dry_run:
-            for ps in parsed:
-                result.imported[ps.kind] = result.imported.get(ps.kind, 0) + len(ps)
             with store.engine.connect() as conn:
+                analyse(conn)
+                for ps in parsed:
+                    result.imported[ps.kind] = result.imported.get(ps.kind, 0) + len(ps)
                 for kind, (streets, files) in replace.items():
                     for s, n in store.replaced_counts(conn, period, kind, streets, files).items():
                         result.replaced[(kind, s)] = n
         else:
-            _write(store, result, parsed, problems, replace, progress)
+            with store.transaction(on_wait) as conn:
+                analyse(conn)
+                _write(store, conn, result, parsed, problems, replace, progress)
     finally:
         store.close()
     return result

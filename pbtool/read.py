@@ -11,12 +11,14 @@ from typing import Any
 
 import python_calamine as pc
 
+from .errors import InputError
+
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".txt"}
 HEAD_ROWS = 40
 
 
-class ReadError(Exception):
+class ReadError(InputError):
     """A file that cannot be read at all; the message is Chinese and says what to do."""
 
 

@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text, and_,
-                        create_engine, delete, event, func, insert, inspect, not_, or_, select, text, update)
+                        create_engine, delete, event, func, insert, inspect, literal, not_, or_, select, text, update)
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
-SCHEMA_VERSION = 2
+from . import errors
+
+SCHEMA_VERSION = 3
 DEFAULT_DB = "pbtool.db"
 INSERT_CHUNK = 20_000
 
@@ -51,6 +54,7 @@ imports = Table(
     Column("problems", Integer, nullable=False, default=0),
     Column("imported_at", DateTime, nullable=False),
     Column("replaced_rows", Integer, nullable=False, default=0),
+    Column("run_id", Integer, nullable=False, default=0),   # one `pbtool import` = one run (what undo reverts)
 )
 
 members = Table(
@@ -116,6 +120,20 @@ KIND_TABLES: dict[str, Table] = {
     "roster": members, "community": communities, "estate": estates, "org": orgs, "unit": units,
 }
 
+
+def _archive(table: Table) -> Table:
+    """Where a re-import moves the rows it replaces: the same columns (ids kept, so an undo puts back the
+    very same rows) plus the run that replaced them. Live tables hold live rows only, so no reader needs
+    a filter; `pbtool undo` moves the rows back. A live id can be reused once its row moved here, so the
+    key is (id, superseded_by)."""
+    cols = [Column(c.name, c.type, primary_key=c.primary_key, autoincrement=False) for c in table.columns]
+    return Table(f"{table.name}_replaced", metadata, *cols,
+                 Column("superseded_by", Integer, primary_key=True, autoincrement=False, index=True))
+
+
+ARCHIVES: dict[str, Table] = {kind: _archive(t) for kind, t in KIND_TABLES.items()}
+ARCHIVES["problems"] = _archive(problems)
+
 def _add_column(table: str, column: str, sql_type: Any, default: str) -> Callable[[Connection], None]:
     """A migration step: ALTER TABLE … ADD COLUMN, in the SQL SQLite and PostgreSQL share."""
     def step(conn: Connection) -> None:
@@ -130,10 +148,13 @@ def _add_column(table: str, column: str, sql_type: Any, default: str) -> Callabl
 # transaction that opens the store. Version 1 was the first schema.
 MIGRATIONS: dict[int, list[Callable[[Connection], None]]] = {
     2: [_add_column("problems", "expected", Text(), "")],   # what a value should be (NAME_NEAR_MISS: the listed name)
+    # reversible imports: runs, and *_replaced tables (created by create_all) for the rows a run replaced
+    3: [_add_column("imports", "run_id", Integer(), "0"),
+        lambda conn: conn.execute(update(imports).where(imports.c.run_id == 0).values(run_id=imports.c.id))],
 }
 
 
-class StoreError(Exception):
+class StoreError(errors.StoreError):
     """A store that cannot be opened or used; the message is Chinese."""
 
 
@@ -146,14 +167,28 @@ def db_url(db: str | os.PathLike | None) -> str:
     return f"sqlite:///{Path(db).expanduser().resolve()}"
 
 
+LOCK_WAIT_SECONDS = float(os.environ.get("PBTOOL_LOCK_WAIT", "600"))
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None          # SQLAlchemy's "begin" event emits BEGIN [IMMEDIATE] itself
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA page_size=8192")      # only takes effect in a new file: a fifth faster bulk inserts than 4096
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA synchronous=NORMAL")  # the rollback journal still makes each import atomic
+    cur.execute("PRAGMA busy_timeout=30000")  # readers wait out a checkpoint instead of failing
+    try:                                       # WAL: readers see a consistent snapshot while an import writes
+        cur.execute("PRAGMA journal_mode=WAL")
+    except Exception:                          # a read-only store keeps its journal mode
+        pass
+    cur.execute("PRAGMA synchronous=NORMAL")  # WAL still makes each import atomic
     cur.execute("PRAGMA cache_size=-262144")   # 256 MB of page cache: index inserts of a large import stay in memory
     cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # A writer takes the write lock first (BEGIN IMMEDIATE): what it checks against cannot change under it.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("pbtool_write") else "BEGIN")
 
 
 def store_exists(db: str | os.PathLike | None) -> bool:
@@ -162,35 +197,103 @@ def store_exists(db: str | os.PathLike | None) -> bool:
     return not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).exists()
 
 
+def _is_locked(exc: BaseException) -> bool:
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "locked" in text or "busy" in text
+
+
+def db_error_message(exc: BaseException, where: str) -> str:
+    """A database driver's error in Chinese (SQLite's and PostgreSQL's usual ones)."""
+    orig = getattr(exc, "orig", exc)
+    text = str(orig).lower()
+    if isinstance(orig, OSError):
+        return errors.os_error_message(orig, where)
+    if "locked" in text or "busy" in text:
+        return f"数据库“{where}”正被另一个 pbtool 命令（例如另一个导入）占用，等待超时。请等它结束后重试"
+    if "readonly" in text or "read-only" in text or "read only" in text:
+        return f"数据库“{where}”是只读的，无法写入。请检查文件权限，或用 --db 指定可写的数据库"
+    if "not a database" in text or "malformed" in text or "file is encrypted" in text:
+        return f"“{where}”不是 pbtool 数据库（或已损坏）。请用 --db 指定正确的数据库文件"
+    if "unable to open" in text:
+        return f"无法打开数据库“{where}”：文件夹不存在或没有权限。请检查路径"
+    if "disk is full" in text or "disk i/o" in text:
+        return f"磁盘空间不足或读写出错，数据库“{where}”未能写入。请清理磁盘后重试"
+    if "connection" in text or "could not connect" in text or "password" in text:
+        return f"连接数据库服务器失败（{where}）。请确认服务器已启动、网址和用户名密码正确"
+    return f"数据库“{where}”出错（{type(orig).__name__}）"
+
+
 class Store:
     """A workspace store. Open it with `Store.open(db)`; it creates or migrates the schema."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, where: str = ""):
         self.engine = engine
+        self.where = where or engine.url.render_as_string(hide_password=True)
 
     @classmethod
     def open(cls, db: str | os.PathLike | None = None, create: bool = True) -> "Store":
+        """Open (and with create=True create or migrate) a store. A read-only command passes create=False:
+        then nothing is created or migrated, and a missing or older store is refused with a message."""
         url = db_url(db)
-        if url.startswith("sqlite:///") and not create and not Path(url.removeprefix("sqlite:///")).exists():
-            raise StoreError(f"数据库“{url.removeprefix('sqlite:///')}”不存在，请先用 pbtool import 导入数据，或用 --db 指定数据库文件。")
-        engine = create_engine(url)
+        where = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
+        if url.startswith("sqlite:///"):
+            path = Path(where)
+            if path.is_dir():
+                raise StoreError(f"--db “{where}”是一个文件夹，不是数据库文件。请给出文件路径，例如 {path / DEFAULT_DB}。")
+            if not path.exists():
+                if not create:
+                    raise StoreError(f"数据库“{where}”不存在，请先用 pbtool import 导入数据，或用 --db 指定数据库文件。")
+                if not path.parent.is_dir():
+                    raise StoreError(f"数据库“{where}”所在的文件夹不存在，请先建立文件夹或换一个路径。", saved=False)
+                try:   # created readable by its owner only: it holds ID numbers and phones
+                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                except FileExistsError:
+                    pass
+                except OSError as exc:
+                    raise StoreError(errors.os_error_message(exc, where), saved=False) from None
+        try:
+            engine = create_engine(url, hide_parameters=True)
+        except (ImportError, sa_exc.ArgumentError, sa_exc.NoSuchModuleError) as exc:
+            raise StoreError(f"无法使用数据库网址“{url.split('@')[-1]}”（{exc.__class__.__name__}）。"
+                             "SQLite 写文件路径即可；PostgreSQL 需安装 psycopg 并写成 postgresql+psycopg://用户@主机/库名。") from None
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
-        store = cls(engine)
-        store._ensure_schema()
+            event.listen(engine, "begin", _sqlite_begin)
+        store = cls(engine, where)
+        try:
+            store._ensure_schema(create)
+        except StoreError:
+            engine.dispose()
+            raise
+        except (sa_exc.DBAPIError, OSError) as exc:
+            engine.dispose()
+            raise StoreError(db_error_message(exc, where)) from None
         return store
 
     def close(self) -> None:
         self.engine.dispose()
 
-    def _ensure_schema(self) -> None:
-        with self.engine.begin() as conn:
+    def _ensure_schema(self, create: bool = True) -> None:
+        if not create:
+            with self.engine.connect() as conn:
+                if not inspect(conn).has_table("meta"):
+                    raise StoreError(f"“{self.where}”不是 pbtool 数据库（没有结构版本）。请用 --db 指定正确的数据库文件。")
+                version = self._version(conn)
+                if version is None:
+                    raise StoreError(f"“{self.where}”不是 pbtool 数据库（没有结构版本）。请用 --db 指定正确的数据库文件。")
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"数据库由更新版本的 pbtool 创建（结构版本 {version}，本程序支持 {SCHEMA_VERSION}），请升级 pbtool。")
+            if version < SCHEMA_VERSION:
+                raise StoreError(f"数据库“{self.where}”是旧版本 pbtool 的（结构版本 {version}）。查看类命令不改动数据库："
+                                 "请先运行一次 pbtool import（会自动升级数据库结构），再重试。")
+            return
+        with self.engine.connect().execution_options(pbtool_write=True) as conn, conn.begin():
             metadata.create_all(conn)
-            row = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()
-            if row is None:
+            version = self._version(conn)
+            if version is None:
+                conn.execute(delete(meta_table).where(meta_table.c.key == "schema_version"))
                 conn.execute(insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION)))
                 return
-            version = int(row[0])
             if version > SCHEMA_VERSION:
                 raise StoreError(f"数据库由更新版本的 pbtool 创建（结构版本 {version}，本程序支持 {SCHEMA_VERSION}），请升级 pbtool。")
             for v in range(version + 1, SCHEMA_VERSION + 1):
@@ -200,22 +303,73 @@ class Store:
                 conn.execute(update(meta_table).where(meta_table.c.key == "schema_version")
                              .values(value=str(SCHEMA_VERSION)))
 
+    def _version(self, conn: Connection) -> int | None:
+        row = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()
+        if row is None:
+            return None
+        try:
+            return int(row[0])
+        except (TypeError, ValueError):
+            raise StoreError(f"数据库“{self.where}”的结构版本“{row[0]}”不是数字，文件可能被改动过。"
+                             "请用备份恢复，或用 --db 指定另一个数据库。") from None
+
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(meta_table.c.value).where(meta_table.c.key == "schema_version")).scalar_one())
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """One transaction: everything inside lands together or not at all."""
-        with self.engine.begin() as conn:
-            yield conn
+    def transaction(self, on_wait: Callable[[], None] | None = None) -> Iterator[Connection]:
+        """One write transaction: everything inside lands together or not at all. On SQLite it takes the
+        write lock first (BEGIN IMMEDIATE), so what is read inside is what the write is checked against;
+        while another import holds the lock, `on_wait` is called once and the command waits its turn."""
+        try:
+            conn = self._begin_write(on_wait)
+        except (sa_exc.DBAPIError, OSError) as exc:
+            raise StoreError(db_error_message(exc, self.where), saved=False) from None
+        try:
+            with conn:
+                trans = conn.get_transaction() or conn.begin()
+                try:
+                    yield conn
+                except BaseException:
+                    trans.rollback()
+                    raise
+                trans.commit()
+        except sa_exc.DBAPIError as exc:
+            raise StoreError(db_error_message(exc, self.where), saved=False) from None
+
+    def _begin_write(self, on_wait: Callable[[], None] | None) -> Connection:
+        if self.engine.dialect.name != "sqlite":
+            conn = self.engine.connect()
+            conn.begin()
+            return conn
+        waits = [(0.2, True), (LOCK_WAIT_SECONDS, False)]
+        for seconds, first in waits:
+            conn = self.engine.connect().execution_options(pbtool_write=True)
+            conn.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")
+            try:
+                conn.begin()
+                return conn
+            except sa_exc.OperationalError as exc:
+                conn.close()
+                if not (first and _is_locked(exc)):
+                    raise
+                if on_wait:
+                    on_wait()
+        raise AssertionError("unreachable")
 
     # ---------------------------------------------------------------- writing (inside a transaction)
 
     @staticmethod
     def replaced_where(table: Table, period: str, streets: set[str], files: set[str]) -> Any:
-        """The rows a re-import replaces: the same period and kind, from the same street or the same file."""
-        return and_(table.c.period == period, or_(table.c.street.in_(sorted(streets)), table.c.file.in_(sorted(files))))
+        """The rows a re-import replaces: the same period and kind from the same street (keyed by period,
+        street and kind, never by a bare file name). Rows that name no street are replaced only by the
+        same file again, as nothing else identifies them."""
+        named = sorted(s for s in streets if s)
+        cond = table.c.street.in_(named)
+        if files:
+            cond = or_(cond, and_(table.c.street == "", table.c.file.in_(sorted(files))))
+        return and_(table.c.period == period, cond)
 
     @classmethod
     def replaced_counts(cls, conn: Connection, period: str, kind: str, streets: set[str], files: set[str]) -> dict[str, int]:
@@ -225,14 +379,30 @@ class Store:
         return {street: n for street, n in conn.execute(q)}
 
     @classmethod
-    def replace_rows(cls, conn: Connection, period: str, kind: str, streets: set[str], files: set[str]) -> dict[str, int]:
-        """Delete a street's (or a file's) earlier rows of one kind for the period, and their problems."""
+    def replace_rows(cls, conn: Connection, period: str, kind: str, streets: set[str], files: set[str],
+                     run_id: int = 0) -> dict[str, int]:
+        """Move a street's earlier rows of one kind for the period, and their problems, into the
+        *_replaced tables, marked with the run that replaced them: nothing is deleted, undo puts them back."""
         counts = cls.replaced_counts(conn, period, kind, streets, files)
+        if not counts:
+            return counts
         table = KIND_TABLES[kind]
-        conn.execute(delete(table).where(cls.replaced_where(table, period, streets, files)))
-        conn.execute(delete(problems).where(and_(problems.c.kind == kind,
-                                                 cls.replaced_where(problems, period, streets, files))))
+        cls._move(conn, table, ARCHIVES[kind], cls.replaced_where(table, period, streets, files), run_id)
+        cls._move(conn, problems, ARCHIVES["problems"],
+                  and_(problems.c.kind == kind, cls.replaced_where(problems, period, streets, files)), run_id)
         return counts
+
+    @staticmethod
+    def _move(conn: Connection, table: Table, archive: Table, where: Any, run_id: int) -> None:
+        cols = list(table.c.keys())
+        conn.execute(insert(archive).from_select(
+            cols + ["superseded_by"], select(*table.c, literal(run_id, Integer)).where(where)))
+        conn.execute(delete(table).where(where))
+
+    @staticmethod
+    def next_run_id(conn: Connection) -> int:
+        """The number of the import run under way (taken under the write lock)."""
+        return (conn.execute(select(func.max(imports.c.run_id))).scalar() or 0) + 1
 
     @staticmethod
     def add_import(conn: Connection, **values: Any) -> int:
@@ -305,3 +475,62 @@ class Store:
         for idn, file, sheet, row, street in conn.execute(q):
             out.setdefault(idn, (file, sheet, row, street))
         return out
+
+    # ---------------------------------------------------------------- history and undo
+
+    def history(self, period: str | None = None) -> list[dict[str, Any]]:
+        """Every import run, newest first: its sheets (file, sha256, street, kind, counts) and the runs
+        whose rows it replaced."""
+        with self.engine.connect() as conn:
+            q = select(imports).order_by(imports.c.run_id.desc(), imports.c.id)
+            if period:
+                q = q.where(imports.c.period == period)
+            rows = [dict(r._mapping) for r in conn.execute(q)]
+            run_of = {r["id"]: r["run_id"] for r in conn.execute(select(imports.c.id, imports.c.run_id)).mappings()}
+            replaced: dict[int, set[int]] = {}
+            for archive in ARCHIVES.values():
+                for by, imp in conn.execute(select(archive.c.superseded_by, archive.c.import_id).distinct()):
+                    replaced.setdefault(by, set()).add(run_of.get(imp, 0))
+        runs: dict[int, dict[str, Any]] = {}
+        for r in rows:
+            run = runs.setdefault(r["run_id"], {"run": r["run_id"], "period": r["period"], "imported_at": r["imported_at"],
+                                                "sheets": [], "replaced_runs": sorted(replaced.get(r["run_id"], ()))})
+            run["sheets"].append({k: r[k] for k in ("file", "sha256", "sheet", "kind", "street", "rows", "problems",
+                                                    "replaced_rows")})
+        return list(runs.values())
+
+    def undo(self, run: int | None = None) -> dict[str, Any]:
+        """Revert one import run exactly: its rows and problems go, the rows it replaced come back."""
+        with self.transaction() as conn:
+            if run is None:
+                run = conn.execute(select(func.max(imports.c.run_id))).scalar()
+                if not run:
+                    raise StoreError("数据库中没有可撤销的导入。", saved=False)
+            ids = [r[0] for r in conn.execute(select(imports.c.id).where(imports.c.run_id == run))]
+            if not ids:
+                raise StoreError(f"没有编号为 {run} 的导入（可用 pbtool history 查看导入记录）。", saved=False)
+            later: set[int] = set()
+            for archive in ARCHIVES.values():
+                later.update(r[0] for r in conn.execute(
+                    select(archive.c.superseded_by).where(archive.c.import_id.in_(ids)).distinct()))
+            if later:
+                raise StoreError(f"导入 {run} 的数据已被之后的导入 {'、'.join(map(str, sorted(later)))} 替换，"
+                                 f"请先撤销导入 {'、'.join(map(str, sorted(later, reverse=True)))}。", saved=False)
+            period = conn.execute(select(imports.c.period).where(imports.c.id == ids[0])).scalar_one()
+            removed: dict[str, int] = {}
+            restored: dict[str, int] = {}
+            for kind, table in [*KIND_TABLES.items(), ("problems", problems)]:
+                archive = ARCHIVES[kind]
+                n = conn.execute(delete(table).where(table.c.import_id.in_(ids))).rowcount
+                back = archive.c.superseded_by == run
+                cols = list(table.c.keys())
+                m = conn.execute(select(func.count()).select_from(archive).where(back)).scalar_one()
+                if m:
+                    conn.execute(insert(table).from_select(cols, select(*(archive.c[c] for c in cols)).where(back)))
+                    conn.execute(delete(archive).where(back))
+                if n:
+                    removed[kind] = n
+                if m:
+                    restored[kind] = m
+            conn.execute(delete(imports).where(imports.c.run_id == run))
+        return {"run": run, "period": period, "removed": removed, "restored": restored}

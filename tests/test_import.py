@@ -10,7 +10,7 @@ import xlwt
 from builders import ROSTER_HEADER, make_id, make_uscc, member, write_csv, write_lists, write_xlsx
 
 from pbtool.importer import ImportError_, import_files
-from pbtool.store import Store
+from pbtool.store import SCHEMA_VERSION, Store
 
 
 def codes(result, code=None):
@@ -365,7 +365,7 @@ def test_every_stored_row_knows_its_provenance(tmp_path, db):
     [(sha,)] = stored(db, "select sha256 from imports")
     import hashlib
     assert sha == hashlib.sha256(f.read_bytes()).hexdigest()
-    assert stored(db, "select value from meta where key='schema_version'") == [("2",)]
+    assert stored(db, "select value from meta where key='schema_version'") == [(str(SCHEMA_VERSION),)]
 
 
 def test_header_synonyms_extend_from_workspace_config(tmp_path, db, lists, monkeypatch):

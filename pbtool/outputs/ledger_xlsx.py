@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import xlsxwriter
-
 from ..coverage import CoverageResult
+from . import atomic
 from .xlsxutil import fit_columns, safe_sheet_name, write_cell
 
 FINDING_HEADER = ["序号", "问题类型", "规则代码", "社区", "对象", "正式党员", "预备党员", "党员合计",
@@ -18,7 +17,7 @@ RATE_HEADER = ["范围", "街道", "社区", "组织类型", "组织总数", "�
 def write_ledger(result: CoverageResult, out: Path) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    wb = xlsxwriter.Workbook(str(out), {"strings_to_formulas": False, "strings_to_urls": False})
+    wb = atomic.Workbook(out, {"strings_to_formulas": False, "strings_to_urls": False})  # temp file + rename
     head = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1, "text_wrap": True,
                           "align": "center", "valign": "vcenter"})
     title = wb.add_format({"bold": True, "font_size": 14})

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-import xlsxwriter
-
 from ..importer import ImportResult
 from ..mapping import normalize_header
 from ..problems import ERROR, Problem
 from ..read import read_file
+from . import atomic
 from .xlsxutil import fit_columns, safe_sheet_name, write_cell
 
 SUMMARY_HEADER = ["文件", "工作表", "行号", "列", "问题代码", "严重程度", "原值", "问题及处理办法"]
@@ -19,7 +18,7 @@ SUMMARY_HEADER = ["文件", "工作表", "行号", "列", "问题代码", "严�
 def write_problem_workbook(result: ImportResult, paths: list[Path], out: Path) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    wb = xlsxwriter.Workbook(str(out), {"strings_to_formulas": False, "strings_to_urls": False})
+    wb = atomic.Workbook(out, {"strings_to_formulas": False, "strings_to_urls": False})  # temp file + rename
     head = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1, "text_wrap": True, "valign": "top"})
     err = wb.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006", "border": 1})
     warn = wb.add_format({"bg_color": "#FFEB9C", "font_color": "#9C5700", "border": 1})

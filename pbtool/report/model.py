@@ -5,10 +5,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import PbtoolError
 from .fmt import MISSING
 
 
-class ReportError(Exception):
+class ReportError(PbtoolError):
     """A report that cannot be made (missing period, bad template …); the message is Chinese."""
 
 

@@ -1,6 +1,7 @@
 """--pdf: conversion of rendered .docx files with LibreOffice, when it is installed."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -25,11 +26,13 @@ def to_pdf(files: list[Path], out_dir: Path) -> tuple[list[Path], list[str]]:
     made: list[Path] = []
     warnings: list[str] = []
     # A private profile: a LibreOffice the clerk has open would otherwise swallow the request.
-    with tempfile.TemporaryDirectory(prefix="pbtool-lo-") as profile:
+    # PDFs are converted into a temporary folder beside the target and renamed into place when complete.
+    with tempfile.TemporaryDirectory(prefix="pbtool-lo-") as profile, \
+            tempfile.TemporaryDirectory(prefix=".pbtool-pdf-", dir=out_dir) as staging:
         for i in range(0, len(files), BATCH):
             batch = files[i:i + BATCH]
             cmd = [exe, f"-env:UserInstallation={Path(profile).resolve().as_uri()}", "--headless", "--norestore",
-                   "--convert-to", "pdf", "--outdir", str(out_dir), *map(str, batch)]
+                   "--convert-to", "pdf", "--outdir", staging, *map(str, batch)]
             try:
                 subprocess.run(cmd, capture_output=True, timeout=60 + TIMEOUT_PER_FILE * len(batch), check=False)
             except (OSError, subprocess.TimeoutExpired) as exc:
@@ -37,7 +40,9 @@ def to_pdf(files: list[Path], out_dir: Path) -> tuple[list[Path], list[str]]:
                 continue
             for f in batch:
                 pdf = out_dir / (f.stem + ".pdf")
-                if pdf.is_file():
+                if (Path(staging) / pdf.name).is_file():
+                    os.chmod(Path(staging) / pdf.name, 0o600)
+                    os.replace(Path(staging) / pdf.name, pdf)
                     made.append(pdf)
                 else:
                     warnings.append(f"“{f.name}”未能转换为 PDF，请用 Word/WPS 打开后另存为 PDF。")

@@ -13,6 +13,7 @@ from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 from lxml import etree
 
+from ..outputs.atomic import atomic_path
 from . import sandbox
 from .model import ReportError
 from .variables import image_names, top_level_names
@@ -109,7 +110,8 @@ class Renderer:
         except Exception as exc:  # noqa: BLE001 - any template failure becomes a Chinese ReportError
             raise sandbox.runtime_error(exc, self.tags, self.kind) from None
         try:
-            tpl.save(out)
+            with atomic_path(out, "文书") as tmp:   # temp file + rename: never a truncated .docx
+                tpl.save(tmp)
         except PermissionError:
             raise ReportError(f"文件“{out}”无法写入，可能正在 Word/WPS 中打开，请关闭后重试。") from None
         return out

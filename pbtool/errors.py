@@ -1,0 +1,105 @@
+"""One exception hierarchy for every failure a user can meet, caught once at the CLI boundary.
+
+A PbtoolError carries a Chinese message (what happened), `saved` (True: the data was saved before the
+failure; False: the store is unchanged; None: nothing to say) and an optional `hint` (what to do).
+Library exceptions are translated into these at the edge of the module that calls the library."""
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import os
+import tempfile
+import traceback
+from pathlib import Path
+
+LOG_DIR_ENV = "PBTOOL_LOG_DIR"
+
+
+class PbtoolError(Exception):
+    """A failure on the user's side, told in one Chinese line; exit code 2."""
+
+    exit_code = 2
+    saved: bool | None = None
+
+    def __init__(self, message: str = "", *, saved: bool | None = None, hint: str = ""):
+        super().__init__(message)
+        if saved is not None:
+            self.saved = saved
+        self.hint = hint
+
+    def user_line(self) -> str:
+        """What happened, whether anything was saved, what to do."""
+        msg = str(self).rstrip()
+        parts = [msg]
+        if self.saved is False and "数据库" not in msg:
+            parts.append("数据库未改变。")
+        elif self.saved is True and "已保存" not in msg:
+            parts.append("此前的数据已保存。")
+        if self.hint and self.hint not in msg:
+            parts.append(self.hint)
+        out = parts[0]
+        for p in parts[1:]:
+            out += ("" if out.endswith(("。", "！", "？", "）")) else "。") + p
+        return out
+
+
+class InputError(PbtoolError):
+    """An input file or argument that cannot be used; nothing is written."""
+
+    saved = False
+
+
+class StoreError(PbtoolError):
+    """A store that cannot be opened, read or written; the message is Chinese."""
+
+
+class OutputError(PbtoolError):
+    """An output file that cannot or must not be written."""
+
+
+class LimitError(InputError):
+    """A file or template beyond a safety limit (size, cells, loop counts): refused before parsing."""
+
+
+# ------------------------------------------------------------------ translating library exceptions
+
+
+def os_error_message(exc: OSError, path: str | os.PathLike | None = None) -> str:
+    """An OSError in Chinese: full disk, permission, missing folder, a folder where a file belongs."""
+    where = f"“{path}”" if path is not None else (f"“{exc.filename}”" if exc.filename else "")
+    code = exc.errno
+    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        return f"磁盘空间已满，无法写入{where}。请清理磁盘后重试"
+    if code in (errno.EACCES, errno.EPERM):
+        return f"没有权限写入或读取{where}（可能正在 Word/WPS/Excel 中打开，或文件只读）。请关闭文件或检查权限后重试"
+    if code == errno.EROFS:
+        return f"{where}所在的磁盘是只读的，请换一个可写的位置"
+    if code == errno.ENOENT:
+        return f"找不到{where}或其所在文件夹，请检查路径"
+    if code == errno.EISDIR:
+        return f"{where}是一个文件夹，不是文件，请给出文件路径"
+    if code == errno.ENOTDIR:
+        return f"{where}路径中有一段不是文件夹，请检查路径"
+    return f"无法读写{where}（{exc.strerror or exc}）"
+
+
+# ------------------------------------------------------------------ masking and the crash log
+
+
+def crash_log_dir() -> Path:
+    return Path(os.environ.get(LOG_DIR_ENV) or Path(tempfile.gettempdir()) / "pbtool-logs")
+
+
+def write_crash_log(exc: BaseException) -> Path:
+    """The traceback of an unexpected error, personal data masked, in a file only the owner can read."""
+    from .problems import mask_value
+
+    folder = crash_log_dir()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = folder / f"pbtool-error-{stamp}-{os.getpid()}.log"
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(mask_value(text))
+    return path
