@@ -10,12 +10,61 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
 
 from . import __version__, i18n
 
 i18n.install()
 
+
+try:   # typer >= 0.20 vendors click; older versions use it as a dependency
+    from typer._click import exceptions as _click_exc  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover
+    from click import exceptions as _click_exc  # type: ignore[no-redef]
+# usage errors, --help and exits: click's own flow, not failures
+_CLICK_FLOW = (_click_exc.ClickException,)
+
+
+class _Boundary(TyperGroup):
+    """The one error boundary: every command runs inside it (also under typer's CliRunner)."""
+
+    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except (*_CLICK_FLOW, typer.Exit, typer.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            _err("已取消，数据库未改变（正在进行的导入整体撤回，不会留下一半数据）。")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # noqa: BLE001 - this is the boundary
+            from .errors import PbtoolError, translate
+            err = exc if isinstance(exc, PbtoolError) else translate(exc)
+            if err is not None:
+                _err(err.user_line())
+                raise typer.Exit(err.exit_code) from None
+            from .errors import write_crash_log
+            try:
+                log = write_crash_log(exc)
+                where = f"详细信息已写入：{log}"
+            except OSError:
+                where = "详细信息未能写入日志文件"
+            _err(f"pbtool 内部错误（{type(exc).__name__}），这是程序的缺陷，请把日志文件发给维护人员。{where}")
+            raise typer.Exit(3) from None
+
+
+def _err(message: str) -> None:
+    from .errors import clean_text
+    from .problems import mask_value
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]错误：[/]{escape(mask_value(clean_text(message)))}")
+
+
+def _err_wait() -> None:
+    Console(stderr=True, highlight=False, soft_wrap=True).print("另一个导入正在写入数据库，正在等待它完成……")
+
+
 app = typer.Typer(
+    cls=_Boundary,
     name="pbtool",
     help="城市基层党建数据工具：导入各街道党员花名册和资源清单，查找党组织覆盖空白点，生成总结、通报和整改通知书。\n\n"
          "新手先运行：pbtool demo",
@@ -56,7 +105,7 @@ def _print_json(data: object) -> None:
 
 
 def _fail(message: str, code: int = 2) -> None:
-    Console(stderr=True, highlight=False).print(f"[red]错误：[/]{message}")
+    _err(message)
     raise typer.Exit(code)
 
 
@@ -87,38 +136,59 @@ def import_cmd(
         "--problems", help="把全部问题写入此 Excel 文件，供街道对照修改。", show_default=False)] = None,
     fmt: FormatOpt = OutputFormat.text,
     show_personal: ShowPersonalOpt = False,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="确认用本次文件替换该街道本期已有的同类数据（新文件行数不到原来一半或标题为补充名单时需要）。")] = False,
+    append: Annotated[bool, typer.Option(
+        "--append", help="把本次文件作为补充名单追加到该街道已有数据中（与已有人员重复的会报告）。")] = False,
 ) -> None:
     """导入一个期别的党员花名册和资源清单，逐行检查并存入数据库。
 
-    同一街道同一期别重新导入时，替换该街道原有的同类数据，不会重复计入。
+    同一街道同一期别重新导入时，替换该街道原有的同类数据，不会重复计入；被替换的数据保留，可用 pbtool undo 撤销。
     有问题的行照常保存并标记；退出码：0 无错误，1 有“错误”级问题，2 文件无法导入（数据库不变）。
 
     示例：pbtool import 东湖街道花名册.xlsx 资源清单.xlsx --period 2026Q3 --problems 问题清单.xlsx
     """
-    from .importer import ImportError_, import_files
+    from .errors import InputError, OutputError
+    from .importer import import_files
     from .mapping import parse_user_map
+    from .outputs.atomic import output_path
+    from .outputs.safe import for_terminal
     from .outputs.terminal import print_import
-    from .read import ReadError
-    from .store import StoreError
+    from .store import db_url
 
     console = _console()
+    if replace and append:
+        _fail("--replace 与 --append 只能选一个。")
+    for f in files:
+        if f.is_dir():
+            _fail(f"“{f}”是一个文件夹，不是文件。请给出文件夹中的 .xlsx/.xls/.csv 文件，例如 {f}/*.xlsx。")
+    if problems:   # checked before any work: it must not overwrite an input file or the store
+        problems = output_path(problems, ".xlsx", label="问题清单", protect=[db_url(db), *files])
     try:
         user_map = parse_user_map(map_)
-        with _progress(console, fmt == OutputFormat.text) as progress:
-            result = import_files(files, period, db, street=street, user_map=user_map, dry_run=dry_run,
-                                  progress=progress)
-    except (ImportError_, ReadError, StoreError, ValueError) as exc:
-        _fail(str(exc))
-        return
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    with _progress(console, fmt == OutputFormat.text) as progress:
+        result = import_files(files, period, db, street=street, user_map=user_map, dry_run=dry_run,
+                              progress=progress, mode="replace" if replace else "append" if append else "auto",
+                              on_wait=lambda: _err_wait())
     if problems:
         from .outputs.problems_xlsx import write_problem_workbook
-        write_problem_workbook(result, list(files), problems)
+        try:
+            write_problem_workbook(result, list(files), problems)
+        except OutputError as exc:
+            exc.saved = not dry_run
+            exc.hint = "导入的数据已保存；问题清单可换个路径加 --dry-run 重新生成。" if not dry_run else ""
+            raise
     if fmt == OutputFormat.json:
         _print_json(result.as_dict(mask=not show_personal))
     else:
-        print_import(result, console, mask=not show_personal)
+        print_import(for_terminal(result), console, mask=not show_personal)
         if problems:
-            console.print(f"问题清单已写入：{problems}")
+            console.print(f"问题清单已写入：{escape(str(problems))}")
+        if not dry_run and result.store:
+            console.print(f"已写入数据库：{escape(result.store)}（导入编号 {result.run}，可用 pbtool undo {result.run} 撤销）",
+                          soft_wrap=True)
     raise typer.Exit(1 if result.errors else 0)
 
 
@@ -139,17 +209,15 @@ def coverage_cmd(
 
     示例：pbtool coverage --period 2026Q3 --xlsx 整改台账.xlsx
     """
-    from .config import ConfigError
-    from .coverage import CoverageError, compute_coverage
-    from .importer import ImportError_
+    from .coverage import compute_coverage
+    from .outputs.atomic import output_path
+    from .outputs.safe import for_terminal
     from .outputs.terminal import print_coverage
-    from .store import StoreError
+    from .store import db_url
 
-    try:
-        result = compute_coverage(db, period, street)
-    except (CoverageError, ImportError_, StoreError, ConfigError) as exc:
-        _fail(str(exc))
-        return
+    if xlsx:   # checked before any work: it must not overwrite the store
+        xlsx = output_path(xlsx, ".xlsx", label="整改台账", protect=[db_url(db)])
+    result = compute_coverage(db, period, street)
     if xlsx:
         from .outputs.ledger_xlsx import write_ledger
         write_ledger(result, xlsx)
@@ -157,9 +225,9 @@ def coverage_cmd(
         _print_json(result.as_dict())
     else:
         console = _console()
-        print_coverage(result, console)
+        print_coverage(for_terminal(result), console)
         if xlsx:
-            console.print(f"整改台账已写入：{xlsx}")
+            console.print(f"整改台账已写入：{escape(str(xlsx))}")
     raise typer.Exit(1 if fail_on_findings and result.findings else 0)
 
 
@@ -171,12 +239,11 @@ def demo_cmd(
 
     示例：pbtool demo --out 演示结果
     """
-    from .demo import DemoError, run_demo
+    from .demo import run_demo
 
-    try:
-        run_demo(out, _console())
-    except DemoError as exc:
-        _fail(str(exc))
+    if out.exists() and not out.is_dir():
+        _fail(f"--out “{out}”是一个文件，不是文件夹。请换一个文件夹名。")
+    run_demo(out, _console())
 
 
 report_app = typer.Typer(
@@ -192,25 +259,16 @@ PdfOpt = Annotated[bool, typer.Option("--pdf", help="同时用 LibreOffice 转�
 
 
 def _report(call) -> None:  # type: ignore[no-untyped-def]
-    from .coverage import CoverageError
-    from .importer import ImportError_
-    from .report import ReportError
-    from .store import StoreError
-
     console = _console()
-    try:
-        result = call()
-    except (ReportError, CoverageError, ImportError_, StoreError) as exc:
-        _fail(str(exc))
-        return
+    result = call()
     for f in result.files + result.pdf_files:
-        console.print(f"已生成：{f}")
+        console.print(f"已生成：{escape(str(f))}")
     for w in result.warnings:
-        console.print(f"[yellow]提示[/]：{w}")
+        console.print(f"[yellow]提示[/]：{escape(w)}")
     if result.missing:
         console.print("数据库中没有以下数字，文书中已留空为【待填写】：")
         for m in result.missing:
-            console.print(f"  - {m}")
+            console.print(f"  - {escape(m)}")
 
 
 @report_app.command("annual")
@@ -285,14 +343,11 @@ def report_vars(
     """
     from rich.table import Table
 
-    from .report import ReportError, template_vars
-    from .store import StoreError
+    from .report import template_vars
+    from .store import db_url
 
-    try:
-        items = template_vars(kind.value, db if period else None, period)
-    except (ReportError, StoreError) as exc:
-        _fail(str(exc))
-        return
+    # with --period the values come from --db, PBTOOL_DB or the default ./pbtool.db
+    items = template_vars(kind.value, db_url(db) if period else None, period)
     t = Table(title=f"{kind.value} 模板变量（在 .docx 中写作 {{{{ 变量名 }}}}）", title_justify="left")
     for h in ("变量", "类型", "含义") + (("取值",) if period else ()):
         t.add_column(h, overflow="fold")
@@ -300,7 +355,7 @@ def report_vars(
         row = [v.name, v.type, v.meaning]
         if period:
             row.append("" if v.value is None else str(v.value))
-        t.add_row(*row)
+        t.add_row(*map(escape, row))
     _console().print(t)
 
 
@@ -333,8 +388,73 @@ class _progress:
             self.bar.stop()
 
 
-def run() -> None:  # console-script entry point
-    app()
+# ---------------------------------------------------------------- issue 10: import history and undo
+
+
+@app.command("history")
+def history_cmd(
+    db: DbOpt = None,
+    period: Annotated[Optional[str], typer.Option("--period", "-p", help="只看这个期别。", show_default=False)] = None,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """列出数据库中的每次导入：编号、期别、文件及其 SHA-256、街道、类型、行数、问题数、替换了哪次导入、时间。
+
+    示例：pbtool history --period 2026Q3
+    """
+    from rich.table import Table
+
+    from .store import Store
+
+    store = Store.open(db, create=False)
+    try:
+        runs = store.history(period)
+    finally:
+        store.close()
+    if fmt == OutputFormat.json:
+        _print_json([{**r, "imported_at": str(r["imported_at"])} for r in runs])
+        return
+    t = Table(title=f"导入记录（{escape(store.where)}）", title_justify="left")
+    for h in ("编号", "期别", "时间", "文件", "工作表", "类型", "街道", "行数", "问题", "替换行数", "替换了导入", "SHA-256"):
+        t.add_column(h, overflow="fold")
+    for r in runs:
+        for i, sh in enumerate(r["sheets"]):
+            first = i == 0
+            t.add_row(str(r["run"]) if first else "", r["period"] if first else "",
+                      str(r["imported_at"])[:19] if first else "", *map(escape, (sh["file"], sh["sheet"])), sh["kind"],
+                      escape(sh["street"] or ""), str(sh["rows"]), str(sh["problems"]), str(sh["replaced_rows"]),
+                      "、".join(map(str, r["replaced_runs"])) if first else "", sh["sha256"][:16])
+    _console().print(t if runs else "数据库中还没有导入记录。")
+
+
+@app.command("undo")
+def undo_cmd(
+    run: Annotated[Optional[int], typer.Argument(help="要撤销的导入编号（见 pbtool history；不写则撤销最近一次）。",
+                                                 show_default=False)] = None,
+    db: DbOpt = None,
+) -> None:
+    """撤销一次导入：删除该次导入的数据和问题，恢复被它替换的原有数据。
+
+    示例：pbtool undo 3
+    """
+    from .store import Store
+
+    store = Store.open(db, create=False)
+    try:
+        done = store.undo(run)
+    finally:
+        store.close()
+    removed = "、".join(f"{k} {n} 行" for k, n in done["removed"].items()) or "无数据行"
+    restored = "、".join(f"{k} {n} 行" for k, n in done["restored"].items()) or "无"
+    _console().print(f"已撤销导入 {done['run']}（{done['period']}）：删除 {removed}；恢复被替换的 {restored}。"
+                     f"已写入数据库：{escape(store.where)}", soft_wrap=True)
+
+
+def run() -> None:  # console-script entry point; the error boundary is _Boundary.invoke
+    try:
+        app()
+    except KeyboardInterrupt:   # Ctrl-C while arguments are parsed, outside any command
+        _err("已取消，数据库未改变。")
+        sys.exit(130)
 
 
 if __name__ == "__main__":

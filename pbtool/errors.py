@@ -9,6 +9,7 @@ import datetime as dt
 import errno
 import os
 import tempfile
+import re
 import traceback
 from pathlib import Path
 
@@ -40,7 +41,7 @@ class PbtoolError(Exception):
         out = parts[0]
         for p in parts[1:]:
             out += ("" if out.endswith(("。", "！", "？", "）")) else "。") + p
-        return out
+        return out if out.endswith(("。", "！", "？", "）", "。）")) else out + "。"
 
 
 class InputError(PbtoolError):
@@ -103,3 +104,35 @@ def write_crash_log(exc: BaseException) -> Path:
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(mask_value(text))
     return path
+
+
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(text: str) -> str:
+    """A user-supplied string made safe for a terminal: control characters (ESC sequences, bidi
+    overrides) removed. Rich markup is escaped separately where it is printed (rich.markup.escape)."""
+    return _CONTROL_RE.sub("", str(text))
+
+
+def translate(exc: BaseException) -> PbtoolError | None:
+    """A library exception that reached the boundary, as the user-side failure it is; None = a bug."""
+    try:
+        from sqlalchemy import exc as sa_exc
+        if isinstance(exc, sa_exc.DBAPIError):
+            from .store import db_error_message
+            return StoreError(db_error_message(exc, "当前数据库"))
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(exc, UnicodeDecodeError):
+        return InputError("文件中有无法识别编码的文字，请用 Excel/WPS 另存为 .xlsx 或“CSV UTF-8”后重试。")
+    if isinstance(exc, OSError):
+        return PbtoolError(os_error_message(exc) + "。")
+    if isinstance(exc, MemoryError):
+        return LimitError("文件过大，内存不足，已停止。请把文件拆成几个较小的文件后分别导入。")
+    mod = type(exc).__module__ or ""
+    if mod.startswith("lxml"):
+        return InputError(f"文件内部的 XML 格式有误（{str(exc)[:120]}），请用 Excel/WPS/Word 打开后另存再试。")
+    if mod.startswith("xlsxwriter"):
+        return OutputError(f"Excel 文件未能写出（{str(exc)[:120]}）。")
+    return None

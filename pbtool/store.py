@@ -287,6 +287,10 @@ class Store:
                 raise StoreError(f"数据库“{self.where}”是旧版本 pbtool 的（结构版本 {version}）。查看类命令不改动数据库："
                                  "请先运行一次 pbtool import（会自动升级数据库结构），再重试。")
             return
+        with self.engine.connect() as conn:   # the usual case: a current store, nothing to write
+            insp = inspect(conn)
+            if all(insp.has_table(t) for t in metadata.tables) and self._version(conn) == SCHEMA_VERSION:
+                return
         with self.engine.connect().execution_options(pbtool_write=True) as conn, conn.begin():
             metadata.create_all(conn)
             version = self._version(conn)

@@ -19,10 +19,19 @@ def output_path(path: str | os.PathLike, suffix: str, *, label: str = "输出文
     p = Path(path).expanduser()
     if p.is_dir():
         raise OutputError(f"{label}“{p}”是一个文件夹，请给出文件名，例如 {p / ('结果' + suffix)}。")
+    protect = list(protect)
+    _refuse_same(p, protect, label)   # --problems pbtool.db is a slip even though pbtool.db.xlsx would be harmless
     if p.suffix.lower() != suffix.lower():
         p = p.with_name(p.name + suffix)
         if p.is_dir():
             raise OutputError(f"{label}“{p}”是一个文件夹，请给出文件名。")
+        _refuse_same(p, protect, label)
+    if not p.parent.is_dir():
+        raise OutputError(f"{label}“{p}”所在的文件夹不存在，请先建立文件夹或换一个路径。")
+    return p
+
+
+def _refuse_same(p: Path, protect: list, label: str) -> None:
     target = p.resolve()
     for other in protect:
         if other is None:
@@ -38,9 +47,6 @@ def output_path(path: str | os.PathLike, suffix: str, *, label: str = "输出文
             same = False
         if same:
             raise OutputError(f"{label}“{p}”与输入文件或数据库是同一个文件，写入会覆盖它。请换一个文件名。")
-    if not p.parent.is_dir():
-        raise OutputError(f"{label}“{p}”所在的文件夹不存在，请先建立文件夹或换一个路径。")
-    return p
 
 
 @contextmanager

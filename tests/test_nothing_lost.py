@@ -1,0 +1,328 @@
+"""Issue 10: nothing lost, never a traceback. Real files, real processes; every refusal checks its
+message, its exit code and that the store's content is unchanged (a full SQL dump)."""
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from builders import ROSTER_HEADER, make_id, member, write_csv, write_xlsx
+from typer.testing import CliRunner
+
+from pbtool.cli import app
+from pbtool.importer import ImportError_, import_files
+from pbtool.store import Store
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def dump(db: str) -> list[str]:
+    con = sqlite3.connect(db)
+    try:
+        return list(con.iterdump())
+    finally:
+        con.close()
+
+
+def roster(path: Path, rows) -> Path:
+    return write_xlsx(path, {"花名册": (ROSTER_HEADER, rows)})
+
+
+def cli(*args: str, env: dict | None = None):
+    return runner.invoke(app, list(args), env=env)
+
+
+def err(res) -> str:
+    return res.stderr if hasattr(res, "stderr") else res.output
+
+
+# ---------------------------------------------------------------- reversible imports
+
+
+def test_import_reimport_undo_restores_the_store_exactly(tmp_path, db):
+    f = roster(tmp_path / "东湖街道花名册.xlsx", [member(i) for i in range(1, 11)])
+    assert import_files([f], "2026Q3", db).run == 1
+    before = dump(db)
+    g = roster(tmp_path / "东湖街道花名册v2.xlsx", [member(i, category="党员") for i in range(1, 9)])
+    r = import_files([g], "2026Q3", db)
+    assert r.run == 2 and r.replaced == {("roster", "东湖街道"): 10}
+    assert dump(db) != before
+    # the replaced rows are kept, not deleted
+    con = sqlite3.connect(db)
+    assert con.execute("select count(*) from members_replaced where superseded_by = 2").fetchone() == (10,)
+    con.close()
+    res = cli("undo", "--db", db)
+    assert res.exit_code == 0, res.output
+    assert "已撤销导入 2" in res.output and "恢复被替换的 roster 10 行" in res.output and db in res.output
+    assert dump(db) == before
+
+
+def test_history_lists_runs_files_and_what_they_replaced(tmp_path, db):
+    f = roster(tmp_path / "东湖街道花名册.xlsx", [member(i) for i in range(1, 5)])
+    import_files([f], "2026Q3", db)
+    g = roster(tmp_path / "东湖街道花名册新.xlsx", [member(i) for i in range(1, 5)])
+    import_files([g], "2026Q3", db)
+    res = cli("history", "--db", db, "--format", "json")
+    assert res.exit_code == 0, res.output
+    import json
+    runs = json.loads(res.stdout)
+    assert [r["run"] for r in runs] == [2, 1] and runs[0]["replaced_runs"] == [1]
+    import hashlib
+    assert runs[0]["sheets"][0]["sha256"] == hashlib.sha256(g.read_bytes()).hexdigest()
+    assert runs[0]["sheets"][0]["street"] == "东湖街道" and runs[0]["sheets"][0]["replaced_rows"] == 4
+    res = cli("history", "--db", db, env={"COLUMNS": "300"})
+    assert res.exit_code == 0 and "东湖街道花名册新.xlsx" in res.output
+
+
+def test_undo_of_an_import_replaced_later_is_refused(tmp_path, db):
+    for i, name in enumerate(("a.xlsx", "b.xlsx", "c.xlsx")):
+        import_files([roster(tmp_path / f"东湖街道{name}", [member(j + i) for j in range(1, 5)])], "2026Q3", db)
+    before = dump(db)
+    res = cli("undo", "2", "--db", db)
+    assert res.exit_code == 2 and "已被之后的导入 3 替换" in res.output and "Traceback" not in res.output
+    assert dump(db) == before
+
+
+# ---------------------------------------------------------------- no silent replacement
+
+
+def test_a_much_smaller_file_is_refused_naming_both_counts(tmp_path, db):
+    import_files([roster(tmp_path / "东湖街道花名册.xlsx", [member(i) for i in range(1, 11)])], "2026Q3", db)
+    before = dump(db)
+    small = roster(tmp_path / "东湖街道名单.xlsx", [member(i) for i in range(20, 23)])
+    res = cli("import", str(small), "--period", "2026Q3", "--db", db)
+    assert res.exit_code == 2
+    assert "3 行" in res.output and "10 行" in res.output and "--replace" in res.output and "数据库未改变" in res.output
+    assert dump(db) == before
+    res = cli("import", str(small), "--period", "2026Q3", "--db", db, "--replace")
+    assert res.exit_code == 0, res.output
+    assert Store.open(db).count("roster", "2026Q3") == 3
+
+
+def test_a_supplement_is_refused_then_appended_with_duplicates_reported(tmp_path, db):
+    import_files([roster(tmp_path / "东湖街道花名册.xlsx", [member(i) for i in range(1, 7)])], "2026Q3", db)
+    before = dump(db)
+    sup = write_csv(tmp_path / "东湖街道补充名单.csv", ROSTER_HEADER, [member(50), member(1)])
+    res = cli("import", str(sup), "--period", "2026Q3", "--db", db)
+    assert res.exit_code == 2 and "补充名单" in res.output and "--append" in res.output
+    assert dump(db) == before
+    res = cli("import", str(sup), "--period", "2026Q3", "--db", db, "--append", "--format", "json")
+    import json
+    data = json.loads(res.stdout)
+    assert res.exit_code == 1   # the duplicate is an error-level problem
+    assert [p["code"] for p in data["problems"]] == ["DUPLICATE_PERSON"]
+    assert Store.open(db).count("roster", "2026Q3") == 8
+
+
+def test_same_file_name_in_two_streets_does_not_replace(tmp_path, db):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    head = ["所在街道", "姓名", "身份证号", "人员类别"]
+    a = write_csv(tmp_path / "a" / "花名册.csv", head,
+                  [{"所在街道": "东湖街道", "姓名": f"甲{i}", "身份证号": make_id(i), "人员类别": "正式党员"} for i in range(1, 6)])
+    b = write_csv(tmp_path / "b" / "花名册.csv", head,
+                  [{"所在街道": "西山街道", "姓名": f"乙{i}", "身份证号": make_id(i + 100), "人员类别": "正式党员"}
+                   for i in range(1, 5)])
+    import_files([a], "2026Q3", db)
+    r = import_files([b], "2026Q3", db)
+    assert r.replaced == {}
+    assert Store.open(db).count("roster", "2026Q3") == 9
+
+
+# ---------------------------------------------------------------- outputs cannot destroy anything
+
+
+def test_problems_output_naming_an_input_or_the_store_is_refused(tmp_path, db):
+    f = roster(tmp_path / "东湖街道花名册.xlsx", [member(1, category="党员")])
+    import_files([f], "2026Q3", db)
+    before, data = dump(db), f.read_bytes()
+    for target in (str(f), db):
+        res = cli("import", str(f), "--period", "2026Q3", "--db", db, "--problems", target)
+        assert res.exit_code == 2 and "会覆盖它" in res.output
+        assert dump(db) == before and f.read_bytes() == data
+    res = cli("import", str(f), "--period", "2026Q3", "--db", db, "--problems", str(tmp_path))
+    assert res.exit_code == 2 and "是一个文件夹" in res.output and dump(db) == before
+
+
+def test_ledger_name_gets_its_suffix_and_outputs_are_private(tmp_path, db, lists):
+    f = roster(tmp_path / "东湖街道花名册.xlsx", [member(i, community="朝阳社区") for i in range(1, 4)])
+    import_files([lists, f], "2026Q3", db)
+    res = cli("coverage", "--period", "2026Q3", "--db", db, "--xlsx", str(tmp_path / "台账"))
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "台账.xlsx"
+    import openpyxl
+    assert openpyxl.load_workbook(out).sheetnames[0] == "汇总"
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600 and stat.S_IMODE(os.stat(db).st_mode) == 0o600
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]   # no temp file left
+    res = cli("coverage", "--period", "2026Q3", "--db", db, "--xlsx", db)
+    assert res.exit_code == 2 and "会覆盖它" in res.output
+
+
+def test_failed_write_leaves_the_old_output_whole(tmp_path, monkeypatch):
+    from pbtool.errors import OutputError
+    from pbtool.outputs import atomic
+    target = tmp_path / "台账.xlsx"
+    target.write_bytes(b"old")
+    wb = atomic.Workbook(target, {})
+    wb.add_worksheet("汇总").write(0, 0, "x")
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+    import zipfile
+    monkeypatch.setattr(zipfile.ZipFile, "write", full)
+    with pytest.raises(OutputError, match="磁盘空间已满"):
+        wb.close()
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["台账.xlsx"]
+
+
+# ---------------------------------------------------------------- one error boundary
+
+
+@pytest.mark.parametrize("case", ["folder", "text", "xlsx", "missing_dir", "bad_version"])
+def test_a_bad_store_gives_one_chinese_line(tmp_path, case):
+    f = roster(tmp_path / "东湖街道花名册.xlsx", [member(1)])
+    if case == "folder":
+        db = str(tmp_path)
+    elif case == "text":
+        db = str(tmp_path / "notes.txt")
+        Path(db).write_text("hello " * 1000)
+    elif case == "xlsx":
+        db = str(f)
+    elif case == "missing_dir":
+        db = str(tmp_path / "nope" / "x.db")
+    else:
+        db = str(tmp_path / "s.db")
+        import_files([f], "2026Q3", db)
+        con = sqlite3.connect(db)
+        con.execute("update meta set value = 'abc' where key = 'schema_version'")
+        con.commit()
+        con.close()
+    before = Path(db).read_bytes() if Path(db).is_file() else None
+    for args in (["import", str(f), "--period", "2026Q3", "--db", db], ["coverage", "--period", "2026Q3", "--db", db]):
+        res = cli(*args)
+        assert res.exit_code == 2, (case, res.output)
+        assert "错误：" in res.output and "Traceback" not in res.output
+        assert len(res.output.strip().splitlines()) == 1
+        assert before is None or Path(db).read_bytes() == before
+
+
+def test_locked_and_read_only_store(tmp_path, db, monkeypatch):
+    f = roster(tmp_path / "东湖街道花名册.xlsx", [member(i) for i in range(1, 4)])
+    import_files([f], "2026Q3", db)
+    before = dump(db)
+    monkeypatch.setattr("pbtool.store.LOCK_WAIT_SECONDS", 0.5)
+    holder = sqlite3.connect(db)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        g = roster(tmp_path / "西山街道花名册.xlsx", [member(i) for i in range(10, 13)])
+        res = cli("import", str(g), "--period", "2026Q3", "--db", db)
+        assert res.exit_code == 2 and "正在等待" in res.output and "占用" in res.output
+    finally:
+        holder.rollback()
+        holder.close()
+    assert dump(db) == before
+    os.chmod(db, 0o400)
+    try:
+        if os.access(db, os.W_OK):
+            pytest.skip("running as a user who can write read-only files")
+        res = cli("import", str(g), "--period", "2026Q3", "--db", db)
+        assert res.exit_code == 2 and "只读" in res.output
+    finally:
+        os.chmod(db, 0o600)
+
+
+def test_read_only_command_never_creates_a_store(tmp_path):
+    db = tmp_path / "none.db"
+    res = cli("coverage", "--period", "2026Q3", "--db", str(db))
+    assert res.exit_code == 2 and "不存在" in res.output and not db.exists()
+    res = cli("history", "--db", str(db))
+    assert res.exit_code == 2 and not db.exists()
+
+
+def test_unexpected_error_goes_to_a_masked_log_and_exits_3(tmp_path, db, monkeypatch):
+    f = roster(tmp_path / "东湖街道花名册.xlsx", [member(1)])
+    idn = make_id(1)
+
+    def boom(*a, **k):
+        raise RuntimeError(f"bug with {idn}")
+    monkeypatch.setattr("pbtool.importer.import_files", boom)
+    res = cli("import", str(f), "--period", "2026Q3", "--db", db, env={"PBTOOL_LOG_DIR": str(tmp_path / "logs")})
+    assert res.exit_code == 3 and "内部错误" in res.output and "Traceback" not in res.output
+    [log] = (tmp_path / "logs").iterdir()
+    assert str(log) in res.output.replace("\n", "")
+    text = log.read_text(encoding="utf-8")
+    assert "Traceback" in text and "RuntimeError" in text and idn not in text and idn[:6] in text
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+
+
+def test_ctrl_c_says_nothing_was_saved(tmp_path, db, monkeypatch):
+    f = roster(tmp_path / "东湖街道花名册.xlsx", [member(1)])
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr("pbtool.importer.import_files", interrupted)
+    res = cli("import", str(f), "--period", "2026Q3", "--db", db)
+    assert res.exit_code == 130 and "已取消" in res.output and "数据库未改变" in res.output
+
+
+def test_folder_given_as_input_is_called_a_folder(tmp_path, db):
+    res = cli("import", str(tmp_path), "--period", "2026Q3", "--db", db)
+    assert res.exit_code == 2 and "是一个文件夹" in res.output and not Path(db).exists()
+
+
+def test_rich_markup_and_escapes_in_messages_are_shown_as_text(tmp_path, db):
+    f = roster(tmp_path / "东湖街道花名册.xlsx", [member(1)])
+    res = cli("import", str(f), "--period", "2026Q3", "--db", db, "--street", "[/]\x1b[31m街道[link=x]")
+    assert res.exit_code == 0, res.output
+    assert "\x1b" not in res.output
+
+
+# ---------------------------------------------------------------- writers wait their turn
+
+
+def test_parallel_imports_find_cross_street_duplicates(tmp_path, db):
+    """Four real processes import 3,000 rows each at once; every street shares 200 IDs with the next."""
+    n, shared = 3000, 200
+    streets = ["东湖街道", "西山街道", "南桥街道", "北关街道"]
+    files = []
+    for k, s in enumerate(streets):
+        ids = list(range(k * n, (k + 1) * n))
+        ids[:shared] = range(((k + 1) % 4) * n + n - shared, ((k + 1) % 4) * n + n)   # another street's last rows
+        files.append(write_csv(tmp_path / f"{s}花名册.csv", ROSTER_HEADER,
+                               [member(i, idn=make_id(i % 400, birth=f"{1960 + i // 4800}{1 + i // 400 % 12:02d}01"))
+                                for i in ids],
+                               encoding="utf-8"))
+    Store.open(db).close()
+    script = textwrap.dedent("""
+        import sys
+        from pbtool.importer import import_files
+        r = import_files([sys.argv[1]], "2026Q3", sys.argv[2], on_wait=lambda: print("WAIT", flush=True))
+        print("DUP", sum(p.code == "DUPLICATE_PERSON" for p in r.problems))
+    """)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(f), db], stdout=subprocess.PIPE, text=True, env=env)
+             for f in files]
+    outs = [p.communicate(timeout=300)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    dups = sum(int(line.split()[1]) for o in outs for line in o.splitlines() if line.startswith("DUP"))
+    # each shared ID is stored twice; whichever import came second reports it: 4 × 200 in all
+    assert dups == 4 * shared
+    con = sqlite3.connect(db)
+    assert con.execute("select count(*) from members").fetchone() == (4 * n,)
+    assert con.execute("select count(*) from problems where code = 'DUPLICATE_PERSON'").fetchone() == (4 * shared,)
+    assert con.execute("pragma journal_mode").fetchone() == ("wal",)
+    con.close()
+
+
+def test_import_api_refusal_leaves_store_unchanged(tmp_path, db):
+    import_files([roster(tmp_path / "东湖街道花名册.xlsx", [member(i) for i in range(1, 11)])], "2026Q3", db)
+    before = dump(db)
+    with pytest.raises(ImportError_, match="不到一半"):
+        import_files([roster(tmp_path / "东湖街道x.xlsx", [member(1)])], "2026Q3", db)
+    assert dump(db) == before
