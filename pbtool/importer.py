@@ -35,6 +35,7 @@ FOOTER_ANY = ("填表人", "审核人", "制表人", "填报人", "负责人签�
 # Tested on a row's first non-empty cell: 合计 rows, notes, and signature rows under the data.
 FOOTER_RE = re.compile("^\\s*(?:" + "|".join(FOOTER_FIRST) + ")|" + "|".join(FOOTER_ANY))
 PROGRESS_MIN_ROWS = 3000
+NEAR_MISS_MAX_LEN = 100      # longer employer names are not compared for near misses (no real name is this long)
 PARSE_CHUNK = 20_000
 PROBLEM_COLUMNS = ["import_id", "period", "kind", "street", "code", "severity", "file", "sheet", "row", "column",
                    "value", "message", "expected"]
@@ -470,7 +471,9 @@ def find_near_misses(keys: set[str], org_names: dict[str, str]) -> dict[str, str
     (有限公司 / 有限责任公司 …) or one character added, dropped or changed.
     Only warned about, never merged: normalization could not settle them. Candidates come from
     an index (legal-form core and one-character deletions), so 100,000 organizations stay fast."""
-    unmatched = {k for k in keys if k and k not in org_names}
+    # capped: deletions of a 32,767-character name would be 32,767 strings of that length (GBs)
+    unmatched = {k for k in keys if k and k not in org_names and len(k) <= NEAR_MISS_MAX_LEN}
+    org_names = {k: v for k, v in org_names.items() if len(k) <= NEAR_MISS_MAX_LEN + 1}
     if not unmatched or not org_names:
         return {}
     wanted_cores = {_legal_core(k) for k in unmatched}

@@ -12,6 +12,7 @@ from typing import Any
 import python_calamine as pc
 
 from .errors import InputError
+from .limits import check_workbook
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".txt"}
@@ -67,6 +68,8 @@ def read_file(path: Path) -> RawFile:
         return RawFile(path, path.name, digest, [sheet], encoding)
     if suffix not in SPREADSHEET_SUFFIXES:
         raise ReadError(f"“{path.name}”不是可导入的文件类型（支持 .xlsx .xlsm .xls .ods .csv），请另存为 .xlsx 后重试。")
+    if suffix in (".xlsx", ".xlsm"):
+        check_workbook(path)   # limits before parsing: calamine must never see a hostile workbook
     try:
         wb = pc.CalamineWorkbook.from_path(str(path))
     except pc.PasswordError as exc:
@@ -74,10 +77,14 @@ def read_file(path: Path) -> RawFile:
     except Exception as exc:  # calamine raises several types for a broken or mislabeled file
         raise ReadError(f"“{path.name}”无法打开（{exc}），文件可能已损坏或扩展名与实际格式不符，请用 Excel/WPS 另存为 .xlsx 后重试。") from exc
     sheets = []
-    for meta in wb.sheets_metadata:
-        if meta.typ != pc.SheetTypeEnum.WorkSheet:
-            continue
-        sheets.append(_calamine_sheet(wb, path.name, meta.name, meta.visible == pc.SheetVisibleEnum.Visible))
+    try:
+        for meta in wb.sheets_metadata:
+            if meta.typ != pc.SheetTypeEnum.WorkSheet:
+                continue
+            sheets.append(_calamine_sheet(wb, path.name, meta.name, meta.visible == pc.SheetVisibleEnum.Visible))
+    except Exception as exc:  # calamine's errors (broken XML, undefined entities) at the edge that calls it
+        raise ReadError(f"“{path.name}”的工作表无法读取（{str(exc)[:200]}），文件可能已损坏，"
+                        "请用 Excel/WPS 打开后另存为 .xlsx 再导入。") from None
     return RawFile(path, path.name, digest, sheets)
 
 

@@ -1,0 +1,4 @@
+"""python -m pbtool: the same entry point as the pbtool command."""
+from .cli import run
+
+run()
