@@ -22,15 +22,16 @@ MAX_PART_UNCOMPRESSED = 2 << 30         # one sheet or the shared strings
 MAX_SHARED_STRINGS = 512 << 20          # bytes of sharedStrings.xml
 MAX_RATIO = 500                         # inflated/compressed of a large part: rows of nothing
 RATIO_MIN_SIZE = 64 << 20               # ratios only matter for parts this large
-SCAN_LIMIT = 64 << 20                   # parts up to this size are scanned whole for cell references
+SCAN_LIMIT = 256 << 20                  # parts up to this size are scanned whole for cell references
 MAX_AREA_PER_CELL = 2_000               # bounding box cells per cell actually present
 MIN_AREA_CHECKED = 5_000_000            # smaller boxes are fine whatever they hold
 HEAD = 64 << 10
 
 _DIM_RE = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]+)?(\d+)?(?::([A-Z]+)(\d+))?\"")
 _CELL_RE = re.compile(rb"<(?:\w+:)?c\s[^>]*?r=\"([A-Z]{1,4})(\d{1,8})\"")
-_T_OPEN = re.compile(rb"<(?:\w+:)?t(?:\s[^>]*)?>")
-_T_CLOSE = re.compile(rb"</(?:\w+:)?t>")
+_ROW_R = re.compile(rb"<(?:\w+:)?row\s[^>]*?r=\"(\d+)\"")
+_WIDE_COL = re.compile(rb" r=\"([A-Z]{2,4})\d")
+_LONG_TEXT = re.compile(rb">([^<]{%d,})" % (MAX_CELL_CHARS + 1))   # a literal first: searched at C speed
 
 
 def _col_number(letters: bytes) -> int:
@@ -100,48 +101,38 @@ def _refuse_area(name: str, what: str, area: int, cells: int | None) -> None:
 
 
 def _scan_cells(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, what: str) -> None:
-    """The cells' own bounding box, for a part small enough to read: calamine sizes the sheet by it."""
+    """The cells' own bounding box, for a part small enough to read: calamine sizes the sheet by it.
+    Counted at C speed (bytes.count, regexes that match only outliers), not cell by cell."""
     with zf.open(info) as fh:
         data = fh.read()
-    min_r = min_c = 1 << 40
-    max_r = max_c = 0
-    cells = 0
-    for col, row in _CELL_RE.findall(data):
-        r, c = int(row), _col_number(col)
-        cells += 1
-        if r > max_r:
-            max_r = r
-        if r < min_r:
-            min_r = r
-        if c > max_c:
-            max_c = c
-        if c < min_c:
-            min_c = c
+    cells = data.count(b"<c ")
     if not cells:
         return
+    last = data.rfind(b"<row")
+    m = _ROW_R.match(data, last) if last >= 0 else None
+    max_r = max(int(m.group(1)) if m else 0, data.count(b"<row"))
+    # cell references with more row digits than the last row has: the only ones that can lie beyond it
+    outliers = re.findall(rb' r="[A-Z]{1,4}(\d{%d,})"' % (len(str(max_r)) + 1), data)
+    if outliers:
+        max_r = max(max_r, max(map(int, outliers)))
+    wide = set(_WIDE_COL.findall(data))   # columns of two or more letters (beyond Z)
+    max_c = max(map(_col_number, wide)) if wide else 26
     if max_r > MAX_ROWS or max_c > MAX_COLS:
         raise LimitError(f"“{name}”的{what}有单元格超出 Excel 上限 {MAX_ROWS:,} 行 × {MAX_COLS:,} 列，文件已损坏或被改动，未导入。")
-    area = (max_r - min_r + 1) * (max_c - min_c + 1)
+    area = max_r * max_c
     if area > MIN_AREA_CHECKED and area > cells * MAX_AREA_PER_CELL:
         _refuse_area(name, what, area, cells)
-    _check_texts(data, name, what)
+    if len(data) > cells * 200:   # text only worth a scan when the cells hold far more bytes than usual
+        _check_texts(data, name, what)
 
 
 def _check_texts(data: bytes, name: str, what: str) -> None:
-    """No text run (a shared or inline string) longer than Excel's 32,767 characters."""
-    pos = 0
-    while True:
-        m = _T_OPEN.search(data, pos)
-        if not m:
-            return
-        e = _T_CLOSE.search(data, m.end())
-        end = e.start() if e else len(data)
-        n = end - m.end()
-        if n > MAX_CELL_CHARS and (n > 5 * MAX_CELL_CHARS
-                                   or len(data[m.end():end].decode("utf-8", "replace")) > MAX_CELL_CHARS):
-            raise LimitError(f"“{name}”的{what}中有一个单元格超过 Excel 上限 {MAX_CELL_CHARS:,} 个字符，"
-                             "文件已损坏或被改动，未导入。请检查后另存再导入。")
-        pos = e.end() if e else len(data)
+    """No text (a shared or inline string, a value) longer than Excel's 32,767 characters: runs of
+    over 32,767 bytes without markup are found by a regex and only those are decoded and counted."""
+    for m in _LONG_TEXT.finditer(data):
+        n = m.end(1) - m.start(1)
+        if n > 5 * MAX_CELL_CHARS or len(m.group(1).decode("utf-8", "replace")) > MAX_CELL_CHARS:
+            _cell_too_long(name, what)
 
 
 def _check_shared_strings(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> None:
@@ -150,36 +141,20 @@ def _check_shared_strings(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str)
         raise LimitError(f"“{name}”的{what}解压后有 {info.file_size / 2**20:.0f} MB，超过上限 "
                          f"{MAX_SHARED_STRINGS >> 20} MB，未导入。请拆分为几个较小的文件。")
     _too_big(info, name, what)
-    # streamed in blocks: a single string longer than Excel allows is refused without holding it.
-    # 32,767 UTF-16 units are at most 5 bytes each in XML (an escaped &amp;): beyond that, refused unread.
-    run = -1         # bytes of the text run under way; -1 outside a run
-    tail = b""
+    # streamed in 1 MB blocks: a string longer than Excel allows is refused without holding it whole.
+    carry = 0        # bytes of markup-free text at the end of the blocks read so far
     with zf.open(info) as fh:
         while block := fh.read(1 << 20):
-            data = tail + block
-            pos = 0
-            while True:
-                if run < 0:
-                    m = _T_OPEN.search(data, pos)
-                    if not m:
-                        break
-                    pos, run = m.end(), 0
-                e = _T_CLOSE.search(data, pos)
-                if not e:
-                    keep = max(pos, len(data) - 16)
-                    run += keep - pos
-                    pos = keep
-                    break
-                run += e.start() - pos
-                if run > 5 * MAX_CELL_CHARS:
+            first = block.find(b"<")
+            if first < 0:
+                carry += len(block)
+            else:
+                if carry + first > 5 * MAX_CELL_CHARS:
                     _cell_too_long(name, what)
-                if run > MAX_CELL_CHARS and e.start() - run >= 0:
-                    if len(data[e.start() - run:e.start()].decode("utf-8", "replace")) > MAX_CELL_CHARS:
-                        _cell_too_long(name, what)
-                pos, run = e.end(), -1
-            if run > 5 * MAX_CELL_CHARS:
+                _check_texts(block, name, what)
+                carry = len(block) - block.rfind(b"<") - 1
+            if carry > 5 * MAX_CELL_CHARS:
                 _cell_too_long(name, what)
-            tail = data[max(pos, len(data) - 16):] if run < 0 else data[pos:]
 
 
 def _cell_too_long(name: str, what: str) -> None:

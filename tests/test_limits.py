@@ -103,7 +103,7 @@ def test_cell_over_32767_characters_is_refused(tmp_path, store):
     refused(p, store, "32,767")
     p = xlsx(tmp_path / "inline.xlsx", NS + "<sheetData>" + HEAD_ROW +
              f'<row r="2"><c r="A2" t="inlineStr"><is><t>{long}</t></is></c></row></sheetData></worksheet>')
-    refused(p, store, "32,767")
+    refused(p, store, "32,767")   # inline strings: checked when the sheet holds far more bytes than cells
 
 
 def test_a_string_of_exactly_32767_characters_passes(tmp_path):
