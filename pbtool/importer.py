@@ -24,8 +24,10 @@ from .config import Config, load_config
 from .detect import Layout, detect_layout, street_in_text
 from .mapping import SynonymIndex
 from .places import PlaceIndex
+from .profile import refine_layout
 from .problems import ERROR, Problem, make_problem
 from .read import RawFile, RawSheet, ReadError, read_file
+from .ticks import PREFIX as TICK_PREFIX, combine_ticks
 
 PERIOD_RE = re.compile(r"^(\d{4})Q([1-4])$")
 KIND_ORDER = ["community", "estate", "org", "unit", "roster"]   # lists before rosters: rosters resolve against them
@@ -301,6 +303,16 @@ def _clean_columns(ps: ParsedSheet, columns: dict[str, list[Any]], config: Confi
         if p.severity == ERROR:
             ps.row_error[i] = True
 
+    if any(k.startswith(TICK_PREFIX) for k in columns):  # tick-box sub-columns -> one value per group
+        tick_headers = {c.field: c.header for c in ps.layout.columns if c.field}
+        columns, tick_issues = combine_ticks(columns, tick_headers)
+        for i, code, fld, label, written in tick_issues:
+            p = make_problem(code, file=ps.file.name, sheet=ps.sheet.name, row=ps.rows[i], column=label,
+                             value=written, kind=kind, street=streets[i])
+            problems.append(p)
+            if p.severity == ERROR:
+                ps.row_error[i] = True
+
     for fld, raw_values in columns.items():
         if fld == "street":
             ps.values["street"] = streets
@@ -316,6 +328,8 @@ def _clean_columns(ps: ParsedSheet, columns: dict[str, list[Any]], config: Confi
                 if v is None and i not in flagged:
                     flag(i, "MISSING_REQUIRED", fld, raw_values[i], None)
     ps.values["street"] = streets
+    if kind == "estate":  # an estate listed without a community has community '' like its residents
+        ps.values["community"] = [c or "" for c in ps.values.get("community", [None] * nrows)]
     for fld, spec in fields.items():
         if spec.get("required") and fld not in columns:
             problems.append(make_problem(
@@ -624,6 +638,10 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
             if layout is None:
                 result.skipped.append((f.name, sheet.name, "没有找到花名册或资源清单的表头（如填表说明），未导入"))
                 continue
+            layout, _ = refine_layout(sheet, layout, index)   # columns judged by their values too
+            for c in layout.columns:
+                if c.note:
+                    result.notes.append(f"{f.name}/{sheet.name}：{c.note}")
             parsed.append(parse_sheet(f, sheet, layout, config, index, street, problems, progress))
     if not parsed:
         raise ImportError_("所给文件中没有可导入的花名册或资源清单。请确认表头包含“姓名”“身份证号”等列，"

@@ -365,7 +365,7 @@ def test_every_stored_row_knows_its_provenance(tmp_path, db):
     [(sha,)] = stored(db, "select sha256 from imports")
     import hashlib
     assert sha == hashlib.sha256(f.read_bytes()).hexdigest()
-    assert stored(db, "select value from meta where key='schema_version'") == [("2",)]
+    assert stored(db, "select value from meta where key='schema_version'") == [("3",)]
 
 
 def test_header_synonyms_extend_from_workspace_config(tmp_path, db, lists, monkeypatch):
