@@ -56,7 +56,8 @@ def _print_json(data: object) -> None:
 
 
 def _fail(message: str, code: int = 2) -> None:
-    Console(stderr=True, highlight=False).print(f"[red]错误：[/]{message}")
+    from rich.markup import escape  # file names such as [样表]花名册.xlsx are printed as written
+    Console(stderr=True, highlight=False).print(f"[red]错误：[/]{escape(message)}")
     raise typer.Exit(code)
 
 
@@ -83,6 +84,8 @@ def import_cmd(
     map_: Annotated[Optional[list[str]], typer.Option(
         "--map", help="指定列对应的字段，格式 原列名=字段，可多次使用，例如 --map 现居小区=estate。", show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="只检查并报告问题，不写入数据库。")] = False,
+    period_mismatch_ok: Annotated[bool, typer.Option(
+        "--period-mismatch-ok", help="文件名或标题写的年份/季度与 --period 不同时仍按 --period 导入（默认拒绝）。")] = False,
     problems: Annotated[Optional[Path], typer.Option(
         "--problems", help="把全部问题写入此 Excel 文件，供街道对照修改。", show_default=False)] = None,
     fmt: FormatOpt = OutputFormat.text,
@@ -106,7 +109,7 @@ def import_cmd(
         user_map = parse_user_map(map_)
         with _progress(console, fmt == OutputFormat.text) as progress:
             result = import_files(files, period, db, street=street, user_map=user_map, dry_run=dry_run,
-                                  progress=progress)
+                                  progress=progress, period_mismatch_ok=period_mismatch_ok)
     except (ImportError_, ReadError, StoreError, ValueError) as exc:
         _fail(str(exc))
         return
@@ -331,6 +334,39 @@ class _progress:
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+@app.command("inspect")
+def inspect_cmd(
+    files: Annotated[list[Path], typer.Argument(help="要查看的花名册或清单文件，可一次给多个。", show_default=False)],
+    map_: Annotated[Optional[list[str]], typer.Option(
+        "--map", help="试用列对应关系，格式 原列名=字段，可多次使用（与 import 相同）。", show_default=False)] = None,
+    fmt: FormatOpt = OutputFormat.text,
+    show_personal: ShowPersonalOpt = False,
+) -> None:
+    """查看 pbtool 如何识别文件（不写入任何内容）：每个工作表的类型、表头行，每列对应的字段、依据和示例值。
+
+    据此可用 --map 或 pbtool.toml 更正列的对应关系。退出码：0 有可导入的工作表；2 没有或文件无法读取。
+
+    示例：pbtool inspect 东湖街道花名册.xlsx --format json
+    """
+    from .config import ConfigError
+    from .mapping import parse_user_map
+    from .outputs.survey_text import print_survey
+    from .read import ReadError
+    from .survey import survey_files
+
+    try:
+        result = survey_files(list(files), parse_user_map(map_))
+    except (ReadError, ConfigError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    if fmt == OutputFormat.json:
+        _print_json(result.as_dict(mask=not show_personal))
+    else:
+        print_survey(result, _console(), mask=not show_personal)
+    importable = any(s.kind for f in result.files if not f.refused for s in f.sheets)
+    raise typer.Exit(0 if importable else 2)
 
 
 def run() -> None:  # console-script entry point

@@ -104,6 +104,10 @@ def diagnose_sheet(sheet: RawSheet, index: SynonymIndex) -> str:
         return "隐藏工作表，未导入。"
     if not sheet.height:
         return "空工作表。"
+    layout = detect_layout(sheet, index)
+    if layout is not None:
+        return (f"表头已认出（{KIND_TITLES.get(layout.kind, layout.kind)}，第{layout.header_row + 1}行），"
+                "但表头下没有数据行。")
     part = _best_partial(sheet, index)
     if part is None:
         return "看不出是哪种名单（没有认出任何列名，可能是填表说明或封面）。"
@@ -128,8 +132,6 @@ def diagnose_sheet(sheet: RawSheet, index: SynonymIndex) -> str:
         lines.append("如果表中有这些内容，可用 " + " ".join(maps) + " 指定后重新导入")
     elif missing:
         lines.append("表中没有像这些内容的列，请确认是否选错了文件")
-    if not missing:
-        lines.append("表头已认出，但表头下没有数据行")
     return "；".join(lines) + "。"
 
 
