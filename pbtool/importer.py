@@ -27,6 +27,7 @@ from .places import PlaceIndex
 from .profile import refine_layout
 from .survey import diagnose_file
 from .problems import ERROR, Problem, make_problem
+from .forms import form_as_table, form_pairs
 from .notdata import NOTE_MIN_COLUMNS, note_rows, own_output, period_mismatch
 from .read import RawFile, RawSheet, ReadError, read_file
 from .ticks import PREFIX as TICK_PREFIX, combine_ticks
@@ -667,7 +668,12 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
             if not sheet.height:
                 result.skipped.append((f.name, sheet.name, "空工作表"))
                 continue
-            layout = detect_layout(sheet, index)
+            pairs = form_pairs(sheet, index)   # a one-person form (党员基本信息采集表) is one roster row
+            if pairs:
+                sheet = form_as_table(sheet, pairs, index)
+                layout = detect_layout(sheet, index, "roster")
+            else:
+                layout = detect_layout(sheet, index)
             if layout is None:
                 result.skipped.append((f.name, sheet.name, "没有找到花名册或资源清单的表头（如填表说明），未导入"))
                 continue

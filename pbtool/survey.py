@@ -142,8 +142,12 @@ def diagnose_file(file: RawFile, index: SynonymIndex) -> str:
 
 
 def _sheet_view(file: RawFile, sheet: RawSheet, index: SynonymIndex) -> SheetView:
+    from .forms import form_as_table, form_pairs
     from .profile import describe, refine_layout, sample_values
-    layout = detect_layout(sheet, index) if sheet.visible and sheet.height else None
+    pairs = form_pairs(sheet, index) if sheet.visible else None
+    if pairs:   # a one-person form reads as a one-row roster
+        sheet = form_as_table(sheet, pairs, index)
+    layout = detect_layout(sheet, index, "roster" if pairs else None) if sheet.visible and sheet.height else None
     if layout is None:
         return SheetView(sheet.name, sheet.visible, None, "未识别", [], 0, [], diagnose_sheet(sheet, index))
     layout, _ = refine_layout(sheet, layout, index)

@@ -236,3 +236,46 @@ def test_national_system_export_layout(tmp_path, db):
         ("朝阳社区离退休党支部", None, "离退休人员", None)]
     assert stored(db, "select distinct community, estate, place_source from members") == [
         ("朝阳社区", "幸福里小区", "address")]
+
+
+# ---------------------------------------------------------------- 7. 党员基本信息采集表（一人一表）
+
+
+def person_form(ws, n: int, name: str, category: str, branch: str) -> None:
+    """The 全国党员管理信息系统 党员基本信息采集表 style: label cells beside value cells, one person per sheet."""
+    ws["A1"] = "党员基本信息采集表"
+    ws.merge_cells("A1:F1")
+    ws["A2"] = "填报单位：青湖区东湖街道朝阳社区党委"
+    ws.merge_cells("A2:F2")
+    cells = {"A3": "姓名", "B3": name, "C3": "性别", "D3": "男", "E3": "民族", "F3": "汉族",
+             "A4": "公民身份号码", "B4": make_id(n), "E4": "出生日期", "F4": "1980-01-01",
+             "A5": "学历", "B5": "本科", "C5": "人员类别", "D5": category, "E5": "入党日期", "F5": "2005-07-01",
+             "A6": "所在党支部", "B6": branch, "A7": "工作单位", "B7": "青湖智联科技有限公司",
+             "A8": "家庭住址", "B8": f"东湖街道幸福里小区{n}栋", "A9": "联系电话", "B9": "13800138000"}
+    for ref, v in cells.items():
+        ws[ref] = v
+    for rng in ("B4:D4", "B6:F6", "B7:F7", "B8:F8", "B9:F9"):
+        ws.merge_cells(rng)
+
+
+def test_one_person_forms_import_as_one_roster(tmp_path, db):
+    wb = openpyxl.Workbook()
+    person_form(wb.active, 1, "周一", "正式党员", "朝阳社区第一党支部")
+    wb.active.title = "周一"
+    person_form(wb.create_sheet("周二"), 2, "周二", "预备党员", "朝阳社区第一党支部")
+    a = tmp_path / "东湖街道党员基本信息采集表.xlsx"
+    wb.save(a)
+    wb = openpyxl.Workbook()
+    person_form(wb.active, 3, "周三", "正式党员", "朝阳社区第二党支部")
+    b = tmp_path / "东湖街道党员基本信息采集表-周三.xlsx"
+    wb.save(b)
+    r = import_files([district_lists(tmp_path), a, b], "2026Q3", db)
+    assert [(s.sheet, s.kind, s.rows) for s in r.sheets if s.kind == "roster"] == [
+        ("周一", "roster", 1), ("周二", "roster", 1), ("Sheet", "roster", 1)]
+    assert split(db) == {"正式": 2, "预备": 1}
+    # row = the Excel row of the name on the form
+    assert stored(db, "select name, branch, employer, estate, street, row from members order by name") == [
+        ("周一", "朝阳社区第一党支部", "青湖智联科技有限公司", "幸福里小区", "东湖街道", 3),
+        ("周三", "朝阳社区第二党支部", "青湖智联科技有限公司", "幸福里小区", "东湖街道", 3),
+        ("周二", "朝阳社区第一党支部", "青湖智联科技有限公司", "幸福里小区", "东湖街道", 3)]
+    assert not [p for p in r.problems if p.severity == "错误"]
