@@ -223,45 +223,58 @@ def _csv_sheet(path: Path, text: str) -> RawSheet:
 
 def _read_html(path: Path, text: str) -> list[RawSheet]:
     """Every <table> of an HTML page as a sheet (rowspan/colspan become merged ranges, the value in the
-    top-left cell as Excel keeps it). lxml directly: a tenth of pandas.read_html's time, and the spans
-    stay visible as merges."""
-    import lxml.html
+    top-left cell as Excel keeps it). lxml.etree directly rather than pandas.read_html: the spans stay
+    visible as merges, and IDs stay text (pandas turns an 18-digit ID column into numbers)."""
+    from lxml import etree
 
     try:
-        doc = lxml.html.document_fromstring(text)
-    except Exception as exc:  # lxml raises ParserError / ValueError for an empty or broken page
+        doc = etree.fromstring(text, etree.HTMLParser())
+    except Exception as exc:  # lxml raises XMLSyntaxError / ValueError for an empty or broken page
         raise ReadError(f"“{path.name}”是网页格式，但无法解析（{exc}），请用 Excel/WPS 打开后另存为 .xlsx 再导入。") from exc
+    if doc is None:
+        raise ReadError(f"“{path.name}”是网页格式，但其中没有表格，请确认导出的是名单。")
     sheets = []
-    tables = [t for t in doc.iter("table") if not any(p.tag == "table" for p in t.iterancestors())]
+    tables = [t for t in doc.iter("table") if not any(a.tag == "table" for a in t.iterancestors())]
+
+    def span(v: str | None) -> int:
+        return int(v) if v and v.strip().isdigit() and int(v) > 0 else 1
+
     for k, table in enumerate(tables):
-        grid: dict[tuple[int, int], str] = {}
+        nested = {id(tr) for inner in table.iter("table") if inner is not table for tr in inner.iter("tr")}
+        table_rows: list[list[Any]] = []
         merged: list[tuple[tuple[int, int], tuple[int, int]]] = []
-        taken: set[tuple[int, int]] = set()
-        nrows = ncols = 0
-        for r, tr in enumerate(x for x in table.iter("tr") if x.getparent() is not None
-                               and next((a for a in x.iterancestors() if a.tag == "table"), None) is table):
-            c = 0
+        pending: dict[int, set[int]] = {}           # row -> columns covered by a rowspan from above
+        for tr in table.iter("tr"):
+            if id(tr) in nested:
+                continue
+            r = len(table_rows)
+            covered = pending.pop(r, set())
+            row: list[Any] = []
             for cell in tr:
                 if cell.tag not in ("td", "th"):
                     continue
-                while (r, c) in taken:
-                    c += 1
-                rs = max(int(cell.get("rowspan", "1") or 1), 1) if str(cell.get("rowspan", "1")).isdigit() else 1
-                cs = max(int(cell.get("colspan", "1") or 1), 1) if str(cell.get("colspan", "1")).isdigit() else 1
-                grid[(r, c)] = " ".join(cell.text_content().split())
-                for dr in range(rs):
-                    for dc in range(cs):
-                        taken.add((r + dr, c + dc))
+                while len(row) in covered:
+                    row.append("")
+                c = len(row)
+                rs, cs = span(cell.get("rowspan")), span(cell.get("colspan"))
+                row.append(" ".join("".join(cell.itertext()).split()))
+                if cs > 1:
+                    row.extend([""] * (cs - 1))
                 if rs > 1 or cs > 1:
                     merged.append(((r, c), (r + rs - 1, c + cs - 1)))
-                c += cs
-                ncols = max(ncols, c)
-            nrows = r + 1
-        if not nrows:
+                    for dr in range(1, rs):
+                        pending.setdefault(r + dr, set()).update(range(c, c + cs))
+            while len(row) in covered:
+                row.append("")
+            table_rows.append(row)
+        if not table_rows:
             continue
-        table_rows = [[grid.get((r, c), "") for c in range(ncols)] for r in range(nrows)]
+        width = max(map(len, table_rows))
+        for row in table_rows:
+            if len(row) < width:
+                row.extend([""] * (width - len(row)))
         name = path.stem if len(tables) == 1 else f"{path.stem}-表{k + 1}"
-        sheets.append(RawSheet(path.name, name, True, table_rows[:HEAD_ROWS], merged, nrows,
+        sheets.append(RawSheet(path.name, name, True, table_rows[:HEAD_ROWS], merged, len(table_rows),
                                lambda rows=table_rows: iter(rows)))
     if not sheets:
         raise ReadError(f"“{path.name}”是网页格式，但其中没有表格，请确认导出的是名单。")
