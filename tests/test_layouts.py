@@ -279,3 +279,23 @@ def test_one_person_forms_import_as_one_roster(tmp_path, db):
         ("周三", "朝阳社区第二党支部", "青湖智联科技有限公司", "幸福里小区", "东湖街道", 3),
         ("周二", "朝阳社区第一党支部", "青湖智联科技有限公司", "幸福里小区", "东湖街道", 3)]
     assert not [p for p in r.problems if p.severity == "错误"]
+
+
+def test_header_normalization_reads_real_spellings(tmp_path, db):
+    """Prefixes 所属/所在/现, suffixes 名称/全称, bracketed notes, units, A/B alternatives, full width."""
+    header = ["序号", "姓　名", "身份证号码（18位）", "人员类别（正式党员或预备党员）", "所属党支部名称", "工作/学习单位",
+              "现居住小区名称", "所在社区", "出生时间", "手机", "联系地址", "街道名称"]
+    rows = [[1, "钱一", make_id(1), "正式党员", "第一党支部", "青湖智联科技有限公司", "幸福里小区", "朝阳社区",
+             "1980-01-01", "13800138000", "东湖街道幸福里小区1栋", "东湖街道"]]
+    f = write_xlsx(tmp_path / "花名册.xlsx", {"花名册": (header, rows)})
+    r = import_files([district_lists(tmp_path), f], "2026Q3", db)
+    assert not [p for p in r.problems if p.code == "UNKNOWN_COLUMN"]
+    assert stored(db, "select name, category, branch, employer, estate, community, street, birth_date, phone, address "
+                      "from members") == [
+        ("钱一", "正式", "第一党支部", "青湖智联科技有限公司", "幸福里小区", "朝阳社区", "东湖街道", "1980-01-01",
+         "13800138000", "东湖街道幸福里小区1栋")]
+    orgs = write_xlsx(tmp_path / "两新组织.xlsx", {"两新组织": (
+        ["单位全称", "社会组织类型", "从业人员数量（名）", "党组织组建形式"],
+        [["青湖书画协会", "社会团体", 12, "联合组建"]])})
+    import_files([orgs], "2026Q3", db, street="东湖街道")
+    assert stored(db, "select name, org_type, employees, org_status from orgs") == [("青湖书画协会", "社会组织", 12, "联合组建")]
