@@ -132,6 +132,8 @@ def import_cmd(
     map_: Annotated[Optional[list[str]], typer.Option(
         "--map", help="指定列对应的字段，格式 原列名=字段，可多次使用，例如 --map 现居小区=estate。", show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="只检查并报告问题，不写入数据库。")] = False,
+    period_mismatch_ok: Annotated[bool, typer.Option(
+        "--period-mismatch-ok", help="文件名或标题写的年份/季度与 --period 不同时仍按 --period 导入（默认拒绝）。")] = False,
     problems: Annotated[Optional[Path], typer.Option(
         "--problems", help="把全部问题写入此 Excel 文件，供街道对照修改。", show_default=False)] = None,
     fmt: FormatOpt = OutputFormat.text,
@@ -171,7 +173,7 @@ def import_cmd(
     with _progress(console, fmt == OutputFormat.text) as progress:
         result = import_files(files, period, db, street=street, user_map=user_map, dry_run=dry_run,
                               progress=progress, mode="replace" if replace else "append" if append else "auto",
-                              on_wait=lambda: _err_wait())
+                              on_wait=lambda: _err_wait(), period_mismatch_ok=period_mismatch_ok)
     if problems:
         from .outputs.problems_xlsx import write_problem_workbook
         try:
@@ -447,6 +449,39 @@ def undo_cmd(
     restored = "、".join(f"{k} {n} 行" for k, n in done["restored"].items()) or "无"
     _console().print(f"已撤销导入 {done['run']}（{done['period']}）：删除 {removed}；恢复被替换的 {restored}。"
                      f"已写入数据库：{escape(store.where)}", soft_wrap=True)
+
+
+@app.command("inspect")
+def inspect_cmd(
+    files: Annotated[list[Path], typer.Argument(help="要查看的花名册或清单文件，可一次给多个。", show_default=False)],
+    map_: Annotated[Optional[list[str]], typer.Option(
+        "--map", help="试用列对应关系，格式 原列名=字段，可多次使用（与 import 相同）。", show_default=False)] = None,
+    fmt: FormatOpt = OutputFormat.text,
+    show_personal: ShowPersonalOpt = False,
+) -> None:
+    """查看 pbtool 如何识别文件（不写入任何内容）：每个工作表的类型、表头行，每列对应的字段、依据和示例值。
+
+    据此可用 --map 或 pbtool.toml 更正列的对应关系。退出码：0 有可导入的工作表；2 没有或文件无法读取。
+
+    示例：pbtool inspect 东湖街道花名册.xlsx --format json
+    """
+    from .config import ConfigError
+    from .mapping import parse_user_map
+    from .outputs.survey_text import print_survey
+    from .read import ReadError
+    from .survey import survey_files
+
+    try:
+        result = survey_files(list(files), parse_user_map(map_))
+    except (ReadError, ConfigError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    if fmt == OutputFormat.json:
+        _print_json(result.as_dict(mask=not show_personal))
+    else:
+        print_survey(result, _console(), mask=not show_personal)
+    importable = any(s.kind for f in result.files if not f.refused for s in f.sheets)
+    raise typer.Exit(0 if importable else 2)
 
 
 def run() -> None:  # console-script entry point; the error boundary is _Boundary.invoke

@@ -19,6 +19,7 @@ class Layout:
     data_start: int               # 0-based index of the first data row
     columns: list[Column]
     title_lines: list[str]        # text of the rows above the header (for the street)
+    header_top: int = -1          # 0-based index of the first header row (-1: same as header_row)
 
     @property
     def fields(self) -> dict[str, Column]:
@@ -30,46 +31,80 @@ def _text(v: object) -> str:
 
 
 def _header_cells(sheet: RawSheet, r: int, depth: int) -> list[tuple[int, str]]:
-    """Header texts of row r (depth 1) or rows r, r+1 joined (depth 2: the lower cell wins, the
-    group above it is kept as a prefix, a cell merged down over both rows keeps its text)."""
+    """Header texts of rows r … r+depth-1 joined: per column the lowest non-empty cell wins (a cell merged
+    down over the rows keeps its text; a group cell merged across columns spreads over them)."""
+    return [(c, stack[-1] if stack else "") for c, stack in _header_stacks(sheet, r, depth)]
+
+
+def _header_stacks(sheet: RawSheet, r: int, depth: int) -> list[tuple[int, list[str]]]:
+    """Per column, the distinct non-empty header texts of rows r … r+depth-1, top to bottom."""
     head = sheet.head
-    width = max(len(head[r]), len(head[r + 1]) if depth == 2 and r + 1 < len(head) else 0)
-    top = list(head[r]) + [""] * (width - len(head[r]))
-    # horizontal merges in the top row spread the group name over its columns
-    for (r0, c0), (r1, c1) in sheet.merged:
-        if r0 <= r <= r1 and c1 > c0 and c0 < width:
-            for c in range(c0 + 1, min(c1, width - 1) + 1):
-                top[c] = head[r0][c0] if c0 < len(head[r0]) else ""
-    if depth == 1:
-        return [(c, _text(v)) for c, v in enumerate(top)]
-    low = list(head[r + 1]) + [""] * (width - len(head[r + 1]))
+    rows = [i for i in range(r, min(r + depth, len(head)))]
+    width = max(len(head[i]) for i in rows)
+    grid = []
+    for i in rows:
+        line = list(head[i]) + [""] * (width - len(head[i]))
+        # horizontal merges spread the group name over its columns
+        for (r0, c0), (r1, c1) in sheet.merged:
+            if r0 == i and c1 > c0 and c0 < width:
+                for c in range(c0 + 1, min(c1, width - 1) + 1):
+                    line[c] = line[c0]
+        grid.append(line)
     out = []
     for c in range(width):
-        t, b = _text(top[c]), _text(low[c])
-        out.append((c, b if b else t))
+        stack: list[str] = []
+        for line in grid:
+            t = _text(line[c])
+            if t and (not stack or stack[-1] != t):
+                stack.append(t)
+        out.append((c, stack))
     return out
 
 
+def _incomplete(sheet: RawSheet, last: int) -> bool:
+    """The header's last row has a group merged across columns with sub-titles in the next row: the
+    header goes on below."""
+    nxt = last + 1
+    if nxt >= len(sheet.head):
+        return False
+    below = sheet.head[nxt]
+    for (r0, c0), (r1, c1) in sheet.merged:
+        if r0 <= last <= r1 and r1 == last and c1 > c0:
+            if sum(1 for c in range(c0, min(c1 + 1, len(below))) if _text(below[c])) >= 2:
+                return True
+    return False
+
+
+def real_field(field: str) -> str:
+    """A tick-box sub-column carries the field it helps decide ('tick:org_status:12:单独组建' -> org_status)."""
+    return field.split(":", 2)[1] if field.startswith("tick:") else field
+
+
 def detect_layout(sheet: RawSheet, index: SynonymIndex, only_kind: str | None = None) -> Layout | None:
-    """Best (kind, header row, depth) by the number of fields recognized; None when nothing fits."""
+    """Best (kind, header row, depth 1–4) by the number of fields recognized; None when nothing fits."""
+    from .ticks import tick_columns
+
     config = index.config
     kinds = [only_kind] if only_kind else list(config.schema["kinds"])
     best: tuple[float, int, int, str, list[Column]] | None = None
     for r in range(min(len(sheet.head), MAX_HEADER_ROW)):
         if sum(1 for v in sheet.head[r] if _text(v)) < 2:
             continue
-        for depth in (1, 2):
-            if depth == 2 and r + 1 >= len(sheet.head):
+        for depth in (1, 2, 3, 4):
+            if depth > 1 and r + depth - 1 >= len(sheet.head):
                 continue
-            cells = _header_cells(sheet, r, depth)
+            stacks = _header_stacks(sheet, r, depth)
+            cells = [(c, st[-1] if st else "") for c, st in stacks]
+            parents = {c: (st[-2] if len(st) > 1 else "") for c, st in stacks}
+            penalty = 1.0 if _incomplete(sheet, r + depth - 1) else 0.0
             for kind in kinds:
                 spec = config.kind(kind)
-                cols = index.map_columns(kind, cells)
-                fields = {c.field for c in cols if c.field}
+                cols = tick_columns(kind, index.map_columns(kind, cells), parents, index)
+                fields = {real_field(c.field) for c in cols if c.field}
                 if not set(spec["key_fields"]) <= fields or len(fields) < spec["min_fields"]:
                     continue
                 hint = any(h in sheet.name for h in spec.get("sheet_hints", []))
-                score = len(fields) + (0.5 if hint else 0.0)
+                score = len(fields) + (0.5 if hint else 0.0) - penalty
                 if best is None or score > best[0]:
                     best = (score, r, depth, kind, cols)
     if best is None:
@@ -77,7 +112,7 @@ def detect_layout(sheet: RawSheet, index: SynonymIndex, only_kind: str | None = 
     _, r, depth, kind, cols = best
     header_row = r + depth - 1
     titles = [" ".join(_text(v) for v in sheet.head[i] if _text(v)) for i in range(r)]
-    return Layout(kind, header_row, header_row + 1, cols, [t for t in titles if t])
+    return Layout(kind, header_row, header_row + 1, cols, [t for t in titles if t], r)
 
 
 def street_in_text(text: str) -> str | None:

@@ -25,8 +25,13 @@ from .errors import InputError
 from .detect import Layout, detect_layout, street_in_text
 from .mapping import SynonymIndex
 from .places import PlaceIndex
+from .profile import refine_layout
+from .survey import diagnose_file
 from .problems import ERROR, Problem, make_problem
+from .forms import form_as_table, form_pairs
+from .notdata import NOTE_MIN_COLUMNS, note_rows, own_output, period_mismatch
 from .read import RawFile, RawSheet, ReadError, read_file
+from .ticks import PREFIX as TICK_PREFIX, combine_ticks
 
 PERIOD_RE = re.compile(r"^(\d{4})Q([1-4])$")
 KIND_ORDER = ["community", "estate", "org", "unit", "roster"]   # lists before rosters: rosters resolve against them
@@ -68,6 +73,8 @@ class ParsedSheet:
     footer_rows: int = 0
     blank_rows: int = 0
     place_source: str | None = None
+    note_rows: int = 0                   # rows under a note/text box merged over the data area
+    header_repeats: int = 0              # the header repeated mid-sheet
 
     @property
     def kind(self) -> str:
@@ -90,6 +97,8 @@ class SheetSummary:
     blank_rows: int
     errors: int
     warnings: int
+    note_rows: int = 0
+    header_repeats: int = 0
 
 
 @dataclass
@@ -147,12 +156,18 @@ def _is_footer(row: list[Any]) -> bool:
     return any(isinstance(v, str) and FOOTER_RE.search(v) for v in row if v not in ("", None))
 
 
+def _blank(v: Any) -> bool:
+    """An empty cell: nothing, or only spaces (a row of spaces is not a member)."""
+    return v is None or v == "" or (type(v) is str and v.isspace())
+
+
 def _merge_fill(sheet: RawSheet, data_start: int) -> dict[int, list[tuple[int, int]]]:
     """Row -> [(column, source row)] for cells merged down a column inside the data area: the value of
-    the merge holds for every row it covers (an empty cell that is not merged stays empty)."""
+    the merge holds for every row it covers (an empty cell that is not merged stays empty). Note boxes
+    (merges NOTE_MIN_COLUMNS wide) are not values."""
     fill: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for (r0, c0), (r1, c1) in sheet.merged:
-        if r1 > r0 and r0 >= data_start:
+        if r1 > r0 and r0 >= data_start and c1 - c0 + 1 < NOTE_MIN_COLUMNS:
             for r in range(r0 + 1, r1 + 1):
                 for c in range(c0, c1 + 1):
                     fill[r].append((c, r0))
@@ -198,8 +213,12 @@ def parse_sheet(file: RawFile, sheet: RawSheet, layout: Layout, config: Config, 
     top_values: dict[tuple[int, int], Any] = {}
     starts: dict[int, list[int]] = defaultdict(list)
     for (r0, c0), (r1, c1) in sheet.merged:
-        if r1 > r0 and r0 >= layout.data_start:
+        if r1 > r0 and r0 >= layout.data_start and c1 - c0 + 1 < NOTE_MIN_COLUMNS:
             starts[r0].extend(range(c0, c1 + 1))
+    notes = note_rows(sheet, layout.data_start)
+    # the header's own texts: a data row repeating them is the header printed again mid-sheet
+    header_texts = {c.header.strip() for c in layout.columns if c.header.strip()}
+    header_first = next((c.header.strip() for c in layout.columns if c.index == 0), None)
     total = sheet.height
     report_every = 5000 if progress and total >= PROGRESS_MIN_ROWS else 0
     label = f"{file.name} / {sheet.name}"
@@ -218,13 +237,16 @@ def parse_sheet(file: RawFile, sheet: RawSheet, layout: Layout, config: Config, 
         """One row, every case: padding, merges, blank and footer rows, unknown columns."""
         if len(row) < width:
             row = list(row) + [""] * (width - len(row))
+        if r in notes:
+            ps.note_rows += 1
+            return
         if starts and r in starts:
             for c in starts[r]:
                 top_values[(r, c)] = row[c]
         vals = getter(row)
         # any(): "" and None are falsy; a row whose only values are 0 goes the slow way below and stays data
-        if not any(vals) and not any(row[c.index] not in ("", None) for c in unknown):
-            if any(v not in ("", None) for v in row):
+        if all(map(_blank, vals)) and all(_blank(row[c.index]) for c in unknown):
+            if not all(map(_blank, row)):
                 if _is_footer(row):
                     ps.footer_rows += 1
                     return
@@ -238,6 +260,12 @@ def parse_sheet(file: RawFile, sheet: RawSheet, layout: Layout, config: Config, 
         if isinstance(first, str) and FOOTER_RE.search(first):
             ps.footer_rows += 1
             return
+        if isinstance(first, str) and first.strip() in header_texts:
+            same = sum(1 for c in layout.columns if isinstance(row[c.index], str)
+                       and row[c.index].strip() == c.header.strip())
+            if same >= max(2, len(layout.columns) // 2):
+                ps.header_repeats += 1
+                return
         if fill and r in fill:  # only now: a row holding nothing but a merged-down value is still blank
             row = list(row)
             for c, src in fill[r]:
@@ -255,7 +283,7 @@ def parse_sheet(file: RawFile, sheet: RawSheet, layout: Layout, config: Config, 
     # Rows come in chunks. A chunk of plain data rows (no merge, no unknown column, every row with a
     # mapped value and a first cell that is neither empty nor a 合计/填表人 text) is taken whole at C
     # speed; any other chunk goes row by row through take(), which handles every case.
-    merged_rows = sorted(set(starts) | set(fill))
+    merged_rows = sorted(set(starts) | set(fill) | notes)
     rows = islice(sheet.rows(), layout.data_start, None)
     r0 = layout.data_start
     while chunk := list(islice(rows, PARSE_CHUNK)):
@@ -268,7 +296,8 @@ def parse_sheet(file: RawFile, sheet: RawSheet, layout: Layout, config: Config, 
             vals_list = list(map(getter, chunk))
             firsts = list(map(itemgetter(0), chunk))
             plain = (all(map(any, vals_list)) and "" not in firsts and None not in firsts
-                     and not any(FOOTER_RE.search(f) for f in firsts if type(f) is str))
+                     and not any(FOOTER_RE.search(f) or f.isspace() for f in firsts if type(f) is str)
+                     and (header_first is None or header_first not in firsts))
         if plain:
             flush()
             for j, f in enumerate(fields):
@@ -307,6 +336,16 @@ def _clean_columns(ps: ParsedSheet, columns: dict[str, list[Any]], config: Confi
         if p.severity == ERROR:
             ps.row_error[i] = True
 
+    if any(k.startswith(TICK_PREFIX) for k in columns):  # tick-box sub-columns -> one value per group
+        tick_headers = {c.field: c.header for c in ps.layout.columns if c.field}
+        columns, tick_issues = combine_ticks(columns, tick_headers)
+        for i, code, fld, label, written in tick_issues:
+            p = make_problem(code, file=ps.file.name, sheet=ps.sheet.name, row=ps.rows[i], column=label,
+                             value=written, kind=kind, street=streets[i])
+            problems.append(p)
+            if p.severity == ERROR:
+                ps.row_error[i] = True
+
     for fld, raw_values in columns.items():
         if fld == "street":
             ps.values["street"] = streets
@@ -322,6 +361,8 @@ def _clean_columns(ps: ParsedSheet, columns: dict[str, list[Any]], config: Confi
                 if v is None and i not in flagged:
                     flag(i, "MISSING_REQUIRED", fld, raw_values[i], None)
     ps.values["street"] = streets
+    if kind == "estate":  # an estate listed without a community has community '' like its residents
+        ps.values["community"] = [c or "" for c in ps.values.get("community", [None] * nrows)]
     for fld, spec in fields.items():
         if spec.get("required") and fld not in columns:
             problems.append(make_problem(
@@ -618,7 +659,7 @@ def _write(store: st.Store, conn: Any, result: ImportResult, sheets: list[Parsed
 def import_files(paths: Sequence[str | Path], period: str, db: str | None = None, *, street: str | None = None,
                  user_map: dict[str, str] | None = None, dry_run: bool = False, config: Config | None = None,
                  progress: ProgressFn | None = None, mode: str = "auto",
-                 on_wait: Callable[[], None] | None = None) -> ImportResult:
+                 on_wait: Callable[[], None] | None = None, period_mismatch_ok: bool = False) -> ImportResult:
     """Import rosters and resource lists for one period. Raises ImportError_/ReadError for input that
     cannot be imported at all (nothing is written then); row-level defects become Problems."""
     # Millions of cells become small objects that hold no reference cycles: the cyclic garbage
@@ -627,7 +668,8 @@ def import_files(paths: Sequence[str | Path], period: str, db: str | None = None
     gc.disable()
     try:
         return _import_files(paths, period, db, street=street, user_map=user_map, dry_run=dry_run,
-                             config=config, progress=progress, mode=mode, on_wait=on_wait)
+                             config=config, progress=progress, mode=mode, on_wait=on_wait,
+                             period_mismatch_ok=period_mismatch_ok)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -636,7 +678,7 @@ def import_files(paths: Sequence[str | Path], period: str, db: str | None = None
 def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, street: str | None,
                   user_map: dict[str, str] | None, dry_run: bool, config: Config | None,
                   progress: ProgressFn | None, mode: str = "auto",
-                  on_wait: Callable[[], None] | None = None) -> ImportResult:
+                  on_wait: Callable[[], None] | None = None, period_mismatch_ok: bool = False) -> ImportResult:
     period = check_period(period)
     config = config or load_config()
     all_fields = {f for k in config.schema["kinds"].values() for f in k["fields"]}
@@ -660,6 +702,13 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
         if f.sha256 in seen_hash:
             raise ImportError_(f"“{f.name}”与“{seen_hash[f.sha256]}”内容完全相同，请只导入其中一个。")
         seen_hash[f.sha256] = f.name
+        what = own_output(f)
+        if what:
+            raise ImportError_(f"“{f.name}”是{what}，不是花名册或资源清单，不能导入。请导入各街道报来的原始表格。")
+        for n in f.bad_rows:
+            problems.append(make_problem("BAD_BYTES", file=f.name, sheet=f.sheets[0].name if f.sheets else "",
+                                         row=n, column="", value="", encoding=f.encoding.upper()))
+        file_parsed = len(parsed)
         for sheet in f.sheets:
             if not sheet.visible:
                 result.skipped.append((f.name, sheet.name, "隐藏工作表，未导入"))
@@ -667,14 +716,31 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
             if not sheet.height:
                 result.skipped.append((f.name, sheet.name, "空工作表"))
                 continue
-            layout = detect_layout(sheet, index)
+            pairs = form_pairs(sheet, index)   # a one-person form (党员基本信息采集表) is one roster row
+            if pairs:
+                sheet = form_as_table(sheet, pairs, index)
+                layout = detect_layout(sheet, index, "roster")
+            else:
+                layout = detect_layout(sheet, index)
             if layout is None:
                 result.skipped.append((f.name, sheet.name, "没有找到花名册或资源清单的表头（如填表说明），未导入"))
                 continue
+            if not period_mismatch_ok:
+                where = period_mismatch(period, [("文件名", f.path.stem), ("工作表名", sheet.name)]
+                                        + [("标题", t) for t in layout.title_lines])
+                if where:
+                    raise ImportError_(f"“{f.name}”工作表“{sheet.name}”的{where}，与 --period {period} 不符，未导入任何数据。"
+                                       "请核对期别；如确认这份表就是本期的，请加 --period-mismatch-ok 重新导入。")
+            layout, _ = refine_layout(sheet, layout, index)   # columns judged by their values too
+            for c in layout.columns:
+                if c.note:
+                    result.notes.append(f"{f.name}/{sheet.name}：{c.note}")
             parsed.append(parse_sheet(f, sheet, layout, config, index, street, problems, progress))
-    if not parsed:
-        raise ImportError_("所给文件中没有可导入的花名册或资源清单。请确认表头包含“姓名”“身份证号”等列，"
-                           "或用 --map 指定列名。")
+        if not any(len(ps) for ps in parsed[file_parsed:]):   # a file that gives nothing fails the import
+            raise ImportError_("所给文件中有无法导入的文件，数据库未作任何改动。\n" + diagnose_file(f, index))
+    if not parsed or not any(len(ps) for ps in parsed):
+        lines = [diagnose_file(f, index) for f in files]
+        raise ImportError_("所给文件中没有可导入的数据，数据库未作任何改动。\n" + "\n".join(lines))
     parsed.sort(key=lambda ps: KIND_ORDER.index(ps.kind))
     for ps in parsed:
         if ps.kind == "roster" and not ps.street and not ps.layout.fields.get("street"):
@@ -720,7 +786,8 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
                 ps.file.name, ps.sheet.name, ps.kind, shown, ps.street_source, ps.layout.header_row + 1,
                 len(ps), ps.footer_rows, ps.blank_rows,
                 sum(1 for p in problems if p.file == ps.file.name and p.sheet == ps.sheet.name and p.severity == ERROR),
-                sum(1 for p in problems if p.file == ps.file.name and p.sheet == ps.sheet.name and p.severity != ERROR)))
+                sum(1 for p in problems if p.file == ps.file.name and p.sheet == ps.sheet.name and p.severity != ERROR),
+                ps.note_rows, ps.header_repeats))
         problems.sort(key=lambda p: (p.file, p.sheet, p.row or 0))
         result.problems = problems
         if mode == "auto":

@@ -9,6 +9,11 @@ from dataclasses import dataclass
 from .config import Config
 
 _DECOR_RE = re.compile(r"[\s*＊:：]|[(（](必填|选填|必填项|可选)[)）]")
+# Header canonical form (after normalize_header): bracketed notes and units, then the prefixes 所属/所在/现
+# and the suffixes 名称/全称 are dropped, so 所在社区 = 社区 = 社区名称 and 从业人员数量(名) = 从业人员数量.
+_BRACKET_RE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】|<[^<>]*>|︵[^︵︶]*︶")
+_PREFIXES = ("所属", "所在", "现")
+_SUFFIXES = ("名称", "全称")
 
 
 def normalize_header(text: object) -> str:
@@ -19,12 +24,38 @@ def normalize_header(text: object) -> str:
     return _DECOR_RE.sub("", t)
 
 
+def canonical_headers(text: object) -> list[str]:
+    """The forms a header is compared in after its exact spelling fails: without bracketed notes or units,
+    without a 所属/所在/现 prefix or a 名称/全称 suffix, and each side of an "A/B" alternative."""
+    h = normalize_header(text)
+    if not h:
+        return []
+    base = _BRACKET_RE.sub("", h) or h
+    parts = [base] + ([p for p in re.split(r"[/／、]|或", base) if p] if re.search(r"[/／、]|或", base) else [])
+    out: list[str] = []
+    for part in parts:
+        forms = [part]
+        for pre in _PREFIXES:
+            if part.startswith(pre) and len(part) > len(pre) + 1:
+                forms.append(part[len(pre):])
+        for f in list(forms):
+            for suf in _SUFFIXES:
+                if f.endswith(suf) and len(f) > len(suf) + 1:
+                    forms.append(f[: -len(suf)])
+        for f in forms:
+            if f not in out:
+                out.append(f)
+    return out
+
+
 @dataclass(frozen=True)
 class Column:
     index: int          # absolute column index (0 = A)
     header: str         # header as written (two-row headers joined as "基本信息/姓名")
     field: str | None   # schema field, or None when unknown/ignored
     ignored: bool = False
+    reason: str = ""    # why this field: 表头 / 内容 / --map / 勾选 (empty when no field)
+    note: str = ""      # Chinese, when the field differs from what the header alone says
 
 
 class SynonymIndex:
@@ -41,13 +72,35 @@ class SynonymIndex:
                 for syn in [fspec["title"], *fspec["synonyms"]]:
                     index.setdefault(normalize_header(syn), fld)
             self.by_kind[kind] = index
+        # canonical forms of every spelling, for headers that match no spelling exactly
+        self.canon_by_kind: dict[str, dict[str, str]] = {}
+        for kind, index in self.by_kind.items():
+            canon: dict[str, str] = {}
+            for h, fld in index.items():
+                for c in canonical_headers(h):
+                    canon.setdefault(c, fld)
+            self.canon_by_kind[kind] = canon
         self.user_map = {normalize_header(k): v for k, v in (user_map or {}).items()}
+
+    def user_field(self, kind: str, header: str) -> str | None:
+        """The field --map gives this header in this kind, if any."""
+        fld = self.user_map.get(normalize_header(header))
+        return fld if fld in self.config.fields(kind) else None
 
     def field_for(self, kind: str, header: str) -> str | None:
         h = normalize_header(header)
         if h in self.user_map and self.user_map[h] in self.config.fields(kind):
             return self.user_map[h]
-        return self.by_kind[kind].get(h)
+        fld = self.by_kind[kind].get(h)
+        if fld is not None or h in self.ignore:
+            return fld
+        canon = self.canon_by_kind[kind]
+        for c in canonical_headers(h):
+            if c in self.by_kind[kind]:
+                return self.by_kind[kind][c]
+            if c in canon:
+                return canon[c]
+        return None
 
     def is_ignored(self, header: str) -> bool:
         return normalize_header(header) in self.ignore
@@ -66,18 +119,38 @@ class SynonymIndex:
         return titles[:n]
 
     def map_columns(self, kind: str, headers: list[tuple[int, str]]) -> list[Column]:
-        """Map each (index, header); a field already taken by an earlier column is not taken twice."""
-        taken: set[str] = set()
+        """Map each (index, header); a field already taken by an earlier column is not taken twice.
+        --map always wins: its columns take their fields first, and a column that loses its field to
+        one says so in its note."""
+        headers = [(i, h) for i, h in headers if normalize_header(h)]
+        by_map = {i: f for i, h in headers if (f := self.user_field(kind, h))}
+        taken: dict[str, str] = {}
+        for i, h in headers:
+            if i in by_map and by_map[i] not in taken:
+                taken[by_map[i]] = h
+        # exact spellings take their fields before normalized ones (企业名称 over a 单位 column)
+        exact = {i: self.by_kind[kind].get(normalize_header(h)) for i, h in headers}
+        for i, h in headers:
+            if i not in by_map and exact[i] and exact[i] not in taken:
+                taken[exact[i]] = h
         cols = []
         for idx, header in headers:
-            if not normalize_header(header):
+            if idx in by_map and taken.get(by_map[idx]) == header:
+                cols.append(Column(idx, header, by_map[idx], reason="--map"))
                 continue
-            fld = self.field_for(kind, header)
+            if idx not in by_map and exact[idx] and taken.get(exact[idx]) == header:
+                cols.append(Column(idx, header, exact[idx], reason="表头"))
+                continue
+            fld = self.field_for(kind, header) if idx not in by_map else exact[idx]
             if fld is None or fld in taken:
-                cols.append(Column(idx, header, None, ignored=self.is_ignored(header)))
+                note = ""
+                if fld is not None and fld in by_map.values():
+                    title = self.config.fields(kind)[fld]["title"]
+                    note = f"“{header}”列按表头应为{title}，但 --map 已把{title}给了“{taken[fld]}”列，此列内容原样保存，不作为{title}。"
+                cols.append(Column(idx, header, None, ignored=self.is_ignored(header), note=note))
                 continue
-            taken.add(fld)
-            cols.append(Column(idx, header, fld))
+            taken[fld] = header
+            cols.append(Column(idx, header, fld, reason="表头"))
         return cols
 
 

@@ -80,6 +80,7 @@ class PlaceIndex:
                 if p not in bucket:
                     bucket.append(p)
         self._address_re = _trie_regex(set(self.estates))
+        self.streets = {s for s, _ in communities if s} | {s for s, _, _ in estates if s}
 
     @staticmethod
     def _narrow(cands: list[Place], street: str, community: str | None) -> list[Place]:
@@ -92,6 +93,10 @@ class PlaceIndex:
         return cands
 
     def resolve(self, street: str, community: str | None, estate: str | None, address: str | None) -> Resolution:
+        if street and self.streets and street not in self.streets and (estate or community or address):
+            listed = "、".join(sorted(self.streets)[:10])
+            return Resolution("unknown", detail=f"本期社区、小区清单中没有“{street}”（清单中的街道：{listed}），"
+                                                "原因是街道名称不符，而不是小区或社区名称。请核对街道名称，或先导入该街道的资源清单。")
         if estate:
             if not self.has_estates:
                 return Resolution("none")

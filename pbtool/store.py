@@ -68,6 +68,7 @@ members = Table(
     Column("community", String(128)), Column("estate", String(128)), Column("address", Text),
     Column("phone", String(64)), Column("is_mobile", String(16)), Column("outflow", String(128)),
     Column("is_lost", String(16)), Column("reported", String(16)),
+    Column("person_type", String(32)),  # 人员身份 (教职工/离退休/本科生 …), schema version 3
     # residence as resolved against the period's lists: ok | unknown | ambiguous | none
     Column("place_status", String(12), nullable=False, default="none"),
     Column("place_source", String(12)),  # column | address | sheet
@@ -144,13 +145,31 @@ def _add_column(table: str, column: str, sql_type: Any, default: str) -> Callabl
     return step
 
 
+def _add_nullable_column(table: str, column: str, sql_type: Any) -> Callable[[Connection], None]:
+    """A migration step: ALTER TABLE … ADD COLUMN without a default (NULL for the rows already there)."""
+    def step(conn: Connection) -> None:
+        existing = {c["name"] for c in inspect(conn).get_columns(table)}
+        if column not in existing:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type.compile(dialect=conn.dialect)}"))
+    return step
+
+
+def _estates_blank_community(conn: Connection) -> None:
+    """Estates stored with a NULL community (a list without a community column) never met their residents,
+    whose community is '': store '' as every new import does (RES_NO_ORG)."""
+    conn.execute(text("UPDATE estates SET community = '' WHERE community IS NULL"))
+
+
 # Schema migrations: the steps that bring a store of version N-1 to version N, run in order inside the
 # transaction that opens the store. Version 1 was the first schema.
 MIGRATIONS: dict[int, list[Callable[[Connection], None]]] = {
     2: [_add_column("problems", "expected", Text(), "")],   # what a value should be (NAME_NEAR_MISS: the listed name)
-    # reversible imports: runs, and *_replaced tables (created by create_all) for the rows a run replaced
+    # Version 3 (one release): reversible imports (runs, and *_replaced tables created by create_all for the
+    # rows a run replaced); 人员身份 kept with the member; estates listed without a community get '' like the
+    # members that live there.
     3: [_add_column("imports", "run_id", Integer(), "0"),
-        lambda conn: conn.execute(update(imports).where(imports.c.run_id == 0).values(run_id=imports.c.id))],
+        lambda conn: conn.execute(update(imports).where(imports.c.run_id == 0).values(run_id=imports.c.id)),
+        _add_nullable_column("members", "person_type", String(32)), _estates_blank_community],
 }
 
 

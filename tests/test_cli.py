@@ -14,7 +14,7 @@ from pbtool.cli import app
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = [["import"], ["coverage"], ["demo"], ["report"], ["report", "annual"], ["report", "quarterly"],
+COMMANDS = [["import"], ["inspect"], ["coverage"], ["demo"], ["report"], ["report", "annual"], ["report", "quarterly"],
             ["report", "notices"], ["report", "vars"]]
 
 

@@ -14,6 +14,7 @@ def test_version_1_store_is_migrated_and_keeps_its_data(tmp_path, db):
     import_files([f], "2026Q3", db)
     con = sqlite3.connect(db)   # make it look like a store written by schema version 1
     con.execute("ALTER TABLE problems DROP COLUMN expected")
+    con.execute("ALTER TABLE members DROP COLUMN person_type")
     con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     con.commit()
     con.close()
@@ -22,6 +23,23 @@ def test_version_1_store_is_migrated_and_keeps_its_data(tmp_path, db):
     con = sqlite3.connect(db)
     assert con.execute("SELECT code, expected FROM problems").fetchall() == [("BAD_VALUE", "")]
     assert con.execute("SELECT count(*) FROM members").fetchone() == (1,)
+    con.close()
+
+
+def test_version_2_store_gains_person_type_and_blank_estate_communities(tmp_path, db):
+    f = write_xlsx(tmp_path / "东湖街道花名册.xlsx", {"花名册": (ROSTER_HEADER, [member(1)])})
+    import_files([f], "2026Q3", db)
+    con = sqlite3.connect(db)   # a store written by schema version 2: no person_type, estates with NULL community
+    con.execute("ALTER TABLE members DROP COLUMN person_type")
+    con.execute("INSERT INTO estates (import_id, period, street, file, sheet, has_error, name, community) "
+                "VALUES (1, '2026Q3', '东湖街道', 'x.xlsx', '小区', 0, '幸福里小区', NULL)")
+    con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    assert Store.open(db).schema_version() == 3
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT person_type FROM members").fetchall() == [(None,)]
+    assert con.execute("SELECT community FROM estates").fetchall() == [("",)]
     con.close()
 
 

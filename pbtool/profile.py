@@ -1,0 +1,169 @@
+"""Columns judged by header AND values (issue 8): value profiles from data/profiles.toml applied to a sample
+of each column's values. A column whose values clearly belong to another field goes there and says so; a
+column whose header names a field its values do not fit goes to the profile's `otherwise` field."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from itertools import islice
+from typing import Any
+
+from .clean import as_text, fold
+from .config import _shipped
+from .detect import Layout
+from .mapping import Column, SynonymIndex
+from .read import RawSheet
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    field: str | None
+    kinds: tuple[str, ...]
+    label: str
+    values: frozenset[str]
+    pattern: re.Pattern[str] | None
+    overrides_header: bool
+    claims_unknown: bool
+    otherwise: str | None
+    hints: tuple[str, ...] = ()
+
+    def fits(self, value: str) -> bool:
+        if value in self.values:
+            return True
+        return bool(self.pattern and self.pattern.match(value))
+
+    def meant(self, value: str) -> bool:
+        """The value fits, or is plainly meant for this field (holds one of the hints)."""
+        return self.fits(value) or any(h in value for h in self.hints)
+
+
+@dataclass(frozen=True)
+class Profiles:
+    profiles: tuple[Profile, ...]
+    sample_rows: int
+    min_share: float
+    misfit_share: float
+    ticks: dict[str, Any]
+
+
+@lru_cache(maxsize=1)
+def load_profiles() -> Profiles:
+    data = _shipped("profiles.toml")
+    out = []
+    for name, spec in data["profiles"].items():
+        out.append(Profile(
+            name, spec.get("field"), tuple(spec.get("kinds", ())), spec["label"],
+            frozenset(fold(v) for v in spec.get("values", ())),
+            re.compile(spec["pattern"]) if spec.get("pattern") else None,
+            bool(spec.get("overrides_header")), bool(spec.get("claims_unknown")), spec.get("otherwise"),
+            tuple(spec.get("hints", ()))))
+    return Profiles(tuple(out), int(data["sample_rows"]), float(data["min_share"]), float(data["misfit_share"]),
+                    data["ticks"])
+
+
+def sample_values(sheet: RawSheet, layout: Layout, indexes: list[int], n: int) -> dict[int, list[str]]:
+    """Up to n non-empty values per column, from the first data rows only."""
+    out: dict[int, list[str]] = {i: [] for i in indexes}
+    for row in islice(sheet.rows(), layout.data_start, layout.data_start + n):
+        for i in indexes:
+            if i < len(row):
+                v = row[i]
+                if v not in ("", None):
+                    t = fold(as_text(v))
+                    if t:
+                        out[i].append(t)
+    return out
+
+
+def shares(values: list[str], kind: str | None = None) -> dict[str, float]:
+    """Profile name -> share of the values that fit it (profiles of other kinds left out)."""
+    if not values:
+        return {}
+    distinct: dict[str, int] = {}
+    for v in values:
+        distinct[v] = distinct.get(v, 0) + 1
+    out = {}
+    for p in load_profiles().profiles:
+        if kind and p.kinds and kind not in p.kinds:
+            continue
+        n = sum(c for v, c in distinct.items() if p.fits(v))
+        if n:
+            out[p.name] = n / len(values)
+    return out
+
+
+def describe(values: list[str], kind: str | None = None) -> str:
+    """What the values look like, in Chinese (pbtool inspect): the best-fitting profile's label."""
+    s = shares(values, kind)
+    if not s:
+        return ""
+    name, share = max(s.items(), key=lambda kv: kv[1])
+    label = next(p.label for p in load_profiles().profiles if p.name == name)
+    return f"{label}（{share:.0%}）"
+
+
+def refine_layout(sheet: RawSheet, layout: Layout, index: SynonymIndex) -> tuple[Layout, list[str]]:
+    """Re-decide the columns of a detected layout from a sample of their values; returns the new layout
+    and the Chinese notes that say which columns moved. --map always wins."""
+    profs = load_profiles()
+    kind = layout.kind
+    fields = index.config.fields(kind)
+    mine = [p for p in profs.profiles if p.field and kind in p.kinds and p.field in fields]
+    if not mine:
+        return layout, []
+    by_name = {p.name: p for p in mine}
+    judged = {p.field for p in mine if p.overrides_header}
+    cols = [c for c in layout.columns]
+    candidates = [c.index for c in cols if c.reason != "--map" and not c.ignored
+                  and not (c.field or "").startswith("tick:") and (c.field is None or c.field in judged)]
+    if not candidates:
+        return layout, []
+    samples = sample_values(sheet, layout, candidates, profs.sample_rows)
+    wanted: dict[int, tuple[str, str]] = {}          # column index -> (field, note)
+    for c in cols:
+        if c.index not in samples or not samples[c.index]:
+            continue
+        s = {n: v for n, v in shares(samples[c.index], kind).items() if n in by_name}
+        best = max(s.items(), key=lambda kv: kv[1]) if s else None
+        own = next((p for p in mine if p.field == c.field), None)
+        if best and best[1] >= profs.min_share:
+            p = by_name[best[0]]
+            if p.field != c.field and (p.overrides_header or (p.claims_unknown and c.field is None)):
+                wanted[c.index] = (p.field, f"“{c.header}”列的内容是{p.label}，已按{fields[p.field]['title']}导入。")
+                continue
+        values = samples[c.index]
+        if (own and own.otherwise and own.otherwise in fields
+                and sum(map(own.meant, values)) < profs.misfit_share * len(values)):
+            target = own.otherwise
+            wanted[c.index] = (target, f"“{c.header}”列的内容不是{own.label}，已按{fields[target]['title']}导入"
+                                       f"（{fields[c.field]['title']}未从此列读取）。")
+    if not wanted:
+        return layout, []
+    # Who gets each field: --map, then columns moved by their values, then the header's choice.
+    taken: dict[str, str] = {c.field: c.header for c in cols if c.reason == "--map" and c.field}
+    for c in cols:
+        if c.index in wanted and wanted[c.index][0] not in taken:
+            taken[wanted[c.index][0]] = c.header
+    out: list[Column] = []
+    notes: list[str] = []
+    for c in cols:
+        if c.reason == "--map":
+            out.append(c)
+        elif c.index in wanted and taken.get(wanted[c.index][0]) == c.header:
+            fld, note = wanted[c.index]
+            out.append(replace(c, field=fld, reason="内容", note=note))
+            notes.append(note)
+        elif c.field and c.field not in taken:
+            taken[c.field] = c.header
+            out.append(c)
+        elif c.field:
+            title = fields[c.field]["title"]
+            note = (f"“{c.header}”列按表头应为{title}，但{title}已由“{taken.get(c.field, '')}”列提供，"
+                    "此列内容原样保存。")
+            out.append(replace(c, field=None, reason="", note=note))
+            notes.append(note)
+        else:
+            out.append(c)
+    return replace(layout, columns=out), notes

@@ -1,0 +1,88 @@
+"""Tick-box groups (issue 8): sub-columns under one grouped header whose cells hold √/✓/是/1 (or ×/否/empty)
+and together give one field, e.g. 党组织组建形式 → 单独建立 / 联合建立 / 网格建立 → org_status. The groups
+are data (data/profiles.toml [ticks]). Two ticks in one group, or none where one is required, is a problem
+at that row."""
+from __future__ import annotations
+
+from typing import Any
+
+from .clean import as_text, fold
+from .mapping import Column, SynonymIndex, canonical_headers, normalize_header
+
+PREFIX = "tick:"
+
+
+def _groups() -> dict[str, Any]:
+    from .profile import load_profiles
+    return load_profiles().ticks
+
+
+def tick_columns(kind: str, cols: list[Column], parents: dict[int, str], index: SynonymIndex) -> list[Column]:
+    """Columns with no field of their own whose header is an option of a tick group of this kind become
+    that group's sub-columns ('tick:<field>:<column>:<value>'); a 是否建立党组织 column beside the group
+    becomes 'tick:<field>:<column>:?'. A group needs at least two option columns under one parent."""
+    ticks = _groups()
+    have = {c.field for c in cols if c.field}
+    out = list(cols)
+    for gname, g in ticks["groups"].items():
+        if g["kind"] != kind or g["field"] in have:
+            continue
+        options = {normalize_header(k): v for k, v in g["options"].items()}
+        by_parent: dict[str, list[tuple[int, str]]] = {}
+        for pos, c in enumerate(out):
+            if c.field:
+                continue
+            value = next((options[h] for h in [normalize_header(c.header), *canonical_headers(c.header)]
+                          if h in options), None)
+            if value is not None:
+                by_parent.setdefault(parents.get(c.index, ""), []).append((pos, value))
+        members = max(by_parent.values(), key=len, default=[])
+        if len(members) < 2:
+            continue
+        for pos, value in members:
+            c = out[pos]
+            out[pos] = Column(c.index, c.header, f"{PREFIX}{g['field']}:{c.index}:{value}", reason="勾选")
+        established = {normalize_header(h) for h in g.get("established", [])}
+        for pos, c in enumerate(out):
+            if not c.field and established & {normalize_header(c.header), *canonical_headers(c.header)}:
+                out[pos] = Column(c.index, c.header, f"{PREFIX}{g['field']}:{c.index}:?", reason="勾选")
+                break
+    return out
+
+
+def combine_ticks(columns: dict[str, list[Any]], headers: dict[str, str]) -> tuple[dict[str, list[Any]], list[tuple[int, str, str, str, str]]]:
+    """Pseudo tick columns -> one raw column per field. Returns the new columns and the issues:
+    (row index, code, field, column text, value as written)."""
+    ticks = _groups()
+    marks = {fold(m) for m in ticks["marks"]}
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for key in columns:
+        if key.startswith(PREFIX):
+            _, fld, _col, value = key.split(":", 3)
+            groups.setdefault(fld, []).append((key, value))
+    if not groups:
+        return columns, []
+    out = {k: v for k, v in columns.items() if not k.startswith(PREFIX)}
+    issues: list[tuple[int, str, str, str, str]] = []
+    spec_by_field = {g["field"]: g for g in ticks["groups"].values()}
+    for fld, keys in groups.items():
+        spec = spec_by_field[fld]
+        options = [(k, v) for k, v in keys if v != "?"]
+        est = next((k for k, v in keys if v == "?"), None)
+        label = "、".join(headers[k] for k, _ in options)
+        n = len(columns[keys[0][0]])
+        combined: list[Any] = [None] * n
+        for i in range(n):
+            ticked = [(k, v) for k, v in options if fold(as_text(columns[k][i])) in marks]
+            est_text = fold(as_text(columns[est][i])) if est else ""
+            if len(ticked) == 1:
+                combined[i] = ticked[0][1]
+            elif len(ticked) > 1:
+                written = "、".join(headers[k] for k, _ in ticked)
+                issues.append((i, "TICK_MANY", fld, label, written))
+            elif est and est_text in ("否", "×", "无", "未建立", "0"):
+                combined[i] = spec.get("established_no")
+            elif spec.get("required"):
+                issues.append((i, "TICK_NONE", fld, label, est_text))
+        out[fld] = combined
+    return out, issues
