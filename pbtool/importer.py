@@ -22,6 +22,7 @@ from .checks import ROW_CHECKS
 from .clean import as_text, clean_column, cleaners, org_key
 from .config import Config, load_config
 from .detect import Layout, detect_layout, street_in_text
+from .fillin import template_for
 from .mapping import SynonymIndex
 from .places import PlaceIndex
 from .problems import ERROR, Problem, make_problem
@@ -613,6 +614,9 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
         if f.sha256 in seen_hash:
             raise ImportError_(f"“{f.name}”与“{seen_hash[f.sha256]}”内容完全相同，请只导入其中一个。")
         seen_hash[f.sha256] = f.name
+        template = template_for(f)  # one of pbtool's own fill-in templates: mapped by its marker, not guessed
+        if template and (refusal := template.refusal(f, period, street)):
+            raise ImportError_(refusal)
         for sheet in f.sheets:
             if not sheet.visible:
                 result.skipped.append((f.name, sheet.name, "隐藏工作表，未导入"))
@@ -620,7 +624,7 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
             if not sheet.height:
                 result.skipped.append((f.name, sheet.name, "空工作表"))
                 continue
-            layout = detect_layout(sheet, index)
+            layout = (template and template.layout(sheet, index)) or detect_layout(sheet, index)
             if layout is None:
                 result.skipped.append((f.name, sheet.name, "没有找到花名册或资源清单的表头（如填表说明），未导入"))
                 continue
