@@ -53,7 +53,7 @@ class Marker:
         return "|".join(str(v) for v in self.as_properties().values())
 
     @classmethod
-    def from_values(cls, values: dict[str, str]) -> "Marker | None":
+    def from_values(cls, values: dict[str, str]) -> Marker | None:
         kind = values.get("pbtool_template", "")
         if kind not in TEMPLATE_KINDS:
             return None
@@ -96,7 +96,7 @@ def read_marker(path: Path) -> Marker | None:
                     if el.get("name") == "pbtool_template":
                         parts = (el.text or "").strip().strip('"').replace('""', '"').split("|")
                         return Marker.from_values(dict(zip(MARKER_KEYS, parts)))
-    except Exception:  # not a zip, a broken part, hostile XML: no marker; the reader reports the file itself
+    except Exception:  # noqa: BLE001 -- not a zip, a broken part, hostile XML: no marker; the reader reports the file itself
         return None
     return None
 
@@ -338,6 +338,12 @@ def _json_keys(text: str) -> list[str]:
         return []
 
 
+def next_period(period: str) -> str:
+    """'2026Q3' -> '2026Q4', '2026Q4' -> '2027Q1'."""
+    year, q = int(period[:4]), int(period[-1])
+    return f"{year + q // 4}Q{q % 4 + 1}"
+
+
 def template_file_name(marker: Marker) -> str:
     from .outputs.template_xlsx import period_cn
     what = "党员花名册" if marker.kind == "roster" else "区域化党建资源清单"
@@ -366,5 +372,13 @@ def make_templates(what: str, period: str, out: str | Path, db: str | None = Non
     return result
 
 
-__all__ = ["make_templates", "plan_templates", "template_for", "read_marker", "Marker", "TemplateError",
-           "TemplateResult", "RecognizedTemplate"]
+__all__ = [
+    "Marker",
+    "RecognizedTemplate",
+    "TemplateError",
+    "TemplateResult",
+    "make_templates",
+    "plan_templates",
+    "read_marker",
+    "template_for",
+]

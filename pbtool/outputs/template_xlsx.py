@@ -25,6 +25,7 @@ PROTECTION = {"insert_rows": True, "delete_rows": True, "format_cells": True, "f
               "format_rows": True, "sort": True, "autofilter": True, "select_locked_cells": True,
               "select_unlocked_cells": True}
 _CN_DIGITS = "〇一二三四"
+NUM_FORMATS = {"text": "@", "date": "yyyy-mm-dd", "int": "0", "general": "General"}
 
 
 def period_cn(period: str) -> str:
@@ -49,8 +50,6 @@ def uscc_valid_formula(ref: str) -> str:
 class _Formats:
     """Cell formats, made once per workbook. Every data cell is unlocked; header and title are locked."""
 
-    NUM = {"text": "@", "date": "yyyy-mm-dd", "int": "0", "general": "General"}
-
     def __init__(self, wb: Any):
         self.wb = wb
         self.cache: dict[tuple[str, bool], Any] = {}
@@ -67,7 +66,7 @@ class _Formats:
     def data(self, kind: str, flagged: bool = False) -> Any:
         key = (kind, flagged)
         if key not in self.cache:
-            props: dict[str, Any] = {"num_format": self.NUM[kind], "locked": False}
+            props: dict[str, Any] = {"num_format": NUM_FORMATS[kind], "locked": False, "align": "left"}
             if flagged:
                 props["bg_color"] = "#FFEB9C"
             self.cache[key] = self.wb.add_format(props)
@@ -86,7 +85,7 @@ def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def write_template(plan: "StreetPlan", path: Path) -> Path:
+def write_template(plan: StreetPlan, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     m = plan.marker
@@ -122,7 +121,7 @@ def write_template(plan: "StreetPlan", path: Path) -> Path:
     return path
 
 
-def _lists_sheet_names(wb: Any, plan: "StreetPlan") -> None:
+def _lists_sheet_names(wb: Any, plan: StreetPlan) -> None:
     """Defined names over the hidden 下拉列表 sheet: pb_communities, pb_branches, pb_orgs, pb_education,
     and pb_c1 … pb_cN, the estates of the i-th community (community names are Chinese and may not be valid
     Excel names; their position in pb_communities is)."""
@@ -140,7 +139,7 @@ def _lists_sheet_names(wb: Any, plan: "StreetPlan") -> None:
         wb.define_name(f"pb_c{i}", col_range(4 + i, len(plan.estates.get(comm, []))))
 
 
-def _lists_sheet(wb: Any, plan: "StreetPlan") -> None:
+def _lists_sheet(wb: Any, plan: StreetPlan) -> None:
     ws = wb.add_worksheet(LISTS_SHEET)
     for c, (head, items) in enumerate((("社区", plan.communities), ("党支部", plan.branches),
                                        ("两新组织", plan.orgs), ("学历", plan.education))):
@@ -156,13 +155,16 @@ def _lists_sheet(wb: Any, plan: "StreetPlan") -> None:
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
 
 
-def _instructions(wb: Any, fmt: _Formats, plan: "StreetPlan") -> None:
+def _instructions(wb: Any, fmt: _Formats, plan: StreetPlan) -> None:
     m = plan.marker
     ws = wb.add_worksheet("填表说明")
     ws.set_column(0, 0, 16)
-    ws.set_column(1, 1, 70)
-    ws.set_column(2, 2, 24)
-    ws.set_column(3, 3, 8)
+    ws.set_column(1, 1, 110)
+    ws.set_column(2, 2, 30)
+    ws.set_column(3, 3, 6)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
     what = "党员花名册" if m.kind == "roster" else "区域化党建资源清单（社区、小区、两新组织、驻区单位）"
     src = f"已预填{period_cn(m.source_period)}的数据" if m.source_period else "没有可预填的上期数据"
     lines = [
@@ -179,8 +181,7 @@ def _instructions(wb: Any, fmt: _Formats, plan: "StreetPlan") -> None:
     r = 2
     for i, line in enumerate(lines, 1):
         ws.write_string(r, 0, f"{i}.", fmt.bold)
-        ws.merge_range(r, 1, r, 3, line, fmt.wrap)
-        ws.set_row(r, 32)
+        ws.write_string(r, 1, line, fmt.wrap)
         r += 1
     for sp in plan.sheets:
         r += 1
@@ -198,7 +199,7 @@ def _instructions(wb: Any, fmt: _Formats, plan: "StreetPlan") -> None:
     ws.protect("", PROTECTION)
 
 
-def _data_sheet(wb: Any, fmt: _Formats, plan: "StreetPlan", sp: "SheetPlan") -> Any:
+def _data_sheet(wb: Any, fmt: _Formats, plan: StreetPlan, sp: SheetPlan) -> Any:
     m = plan.marker
     ws = wb.add_worksheet(sp.sheet)
     cols = sp.columns
@@ -274,7 +275,7 @@ def _write_value(ws: Any, fmt: _Formats, r: int, c: int, col: dict[str, Any], va
     ws.write_string(r, c, str(value), fmt.data("text" if check != "date" else "date", flagged))
 
 
-def _validation(col: dict[str, Any], c: int, index: dict[str, int], plan: "StreetPlan") -> dict[str, Any] | None:
+def _validation(col: dict[str, Any], c: int, index: dict[str, int], plan: StreetPlan) -> dict[str, Any] | None:
     check = col["check"]
     title = col["title"]
     stop = "stop" if col.get("strict", True) else "warning"
