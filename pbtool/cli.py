@@ -340,7 +340,8 @@ def run() -> None:  # console-script entry point
 # ------------------------------------------------------------------------------------ pbtool template
 
 template_app = typer.Typer(
-    help="生成发给各街道的填报模板：预填上期数据，带下拉列表和号码校验，交回后按模板标记直接导入。",
+    help="生成发给各街道的填报模板：预填上期数据，带下拉列表和号码校验，交回后按模板标记直接导入。\n\n"
+         "示例：pbtool template roster --period 2026Q4 --out 填报模板",
     no_args_is_help=True, rich_markup_mode="rich", context_settings={"help_option_names": ["-h", "--help"]})
 app.add_typer(template_app, name="template")
 

@@ -541,3 +541,28 @@ def test_demo_writes_next_quarters_templates(tmp_path):
     files = sorted(p.name for p in (tmp_path / "demo" / "填报模板").iterdir())
     assert len(files) == 6 and all("2026年第四季度" in f for f in files)
     assert all(read_marker(tmp_path / "demo" / "填报模板" / f).period == "2026Q4" for f in files)
+
+
+def test_a_street_without_lists_gets_free_text_columns_and_text_never_becomes_a_formula(tmp_path):
+    from builders import ROSTER_HEADER, member, write_xlsx
+
+    db = str(tmp_path / "s.db")
+    rows = [member(1, name="=HYPERLINK(\"http://x\",\"点\")", branch="+1"), member(2, branch="第一党支部")]
+    import_files([write_xlsx(tmp_path / "东湖街道花名册.xlsx", {"花名册": (ROSTER_HEADER, rows)})], "2026Q3", db)
+    r = make_templates("roster", "2026Q4", tmp_path / "out", db)
+    assert r.rows == {"东湖街道": {"roster": 2}} and r.district == ""
+    wb = openpyxl.load_workbook(r.files[0])
+    ws = wb["花名册"]
+    h, dvs = _header(ws), _validations(ws)
+    assert ws.cell(4, h["姓名"]).value == '=HYPERLINK("http://x","点")' and ws.cell(4, h["姓名"]).data_type == "s"
+    assert ws.cell(4, h["所在党支部"]).data_type == "s"
+    # no community or estate list stored: those columns are free text, checked at import
+    assert get_column_letter(h["所属社区"]) not in dvs and get_column_letter(h["居住小区"]) not in dvs
+    assert "pb_communities" not in wb.defined_names
+    assert sorted(_name_values(wb, "pb_branches")) == ["+1", "第一党支部"]
+
+
+def test_no_stored_period_up_to_the_target_is_refused(samples_db, tmp_path):
+    from pbtool.fillin import TemplateError
+    with pytest.raises(TemplateError, match="没有 2026Q1 或更早期别的数据"):
+        make_templates("roster", "2026Q1", tmp_path, samples_db)
