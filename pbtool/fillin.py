@@ -307,8 +307,15 @@ def plan_templates(store: Any, what: str, period: str, street: str | None = None
             cols = []
             for col in kspec["columns"]:
                 if col.get("always", True) or any(r.get(col["field"]) not in (None, "") for r in rows):
-                    cols.append({**col, "title": fields[col["field"]]["title"],
-                                 "required": bool(fields[col["field"]].get("required"))})
+                    col = {**col, "title": fields[col["field"]]["title"],
+                           "required": bool(fields[col["field"]].get("required"))}
+                    if col["check"] == "choice" and not col.get("prefill"):
+                        # values the street already uses stay valid choices (a short inline list only)
+                        more = sorted({str(r[col["field"]]) for r in rows if r.get(col["field"]) not in (None, "")}
+                                      - set(col["choices"]))
+                        if len(",".join([*col["choices"], *more])) <= 250:
+                            col["choices"] = [*col["choices"], *more]
+                    cols.append(col)
             shown = {c["field"] for c in cols}
             lost = sorted({f for r in rows for f in fields if f not in shown and f != "street"
                            and r.get(f) not in (None, "")})

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
+from .xlsxutil import display_width
+
 if TYPE_CHECKING:  # the plan types; fillin imports this module lazily, never the other way round
     from ..fillin import SheetPlan, StreetPlan
 
@@ -55,12 +57,13 @@ class _Formats:
         self.cache: dict[tuple[str, bool], Any] = {}
         self.title = wb.add_format({"bold": True, "font_size": 16, "align": "center", "valign": "vcenter",
                                     "locked": True})
-        self.info = wb.add_format({"font_size": 10, "font_color": "#595959", "locked": True})
+        self.info = wb.add_format({"font_size": 10, "font_color": "#595959", "locked": True, "text_wrap": True,
+                                   "valign": "top"})
         self.header = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1, "text_wrap": True,
                                      "align": "center", "valign": "vcenter", "locked": True})
         self.bad = wb.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
         self.wrap = wb.add_format({"text_wrap": True, "valign": "top"})
-        self.bold = wb.add_format({"bold": True})
+        self.bold = wb.add_format({"bold": True, "valign": "top"})
         self.big = wb.add_format({"bold": True, "font_size": 14})
 
     def data(self, kind: str, flagged: bool = False) -> Any:
@@ -79,6 +82,11 @@ def _num_kind(check: str) -> str:
     if check in ("date", "int"):
         return check
     return "text"
+
+
+def _lines(text: str, width: float) -> int:
+    """Lines a wrapped text takes in a cell `width` Excel units wide (LibreOffice does not grow rows itself)."""
+    return max(1, -(-display_width(text) // max(int(width) - 1, 1)))
 
 
 def _short(text: str, n: int) -> str:
@@ -182,6 +190,7 @@ def _instructions(wb: Any, fmt: _Formats, plan: StreetPlan) -> None:
     for i, line in enumerate(lines, 1):
         ws.write_string(r, 0, f"{i}.", fmt.bold)
         ws.write_string(r, 1, line, fmt.wrap)
+        ws.set_row(r, 15 * _lines(line, 110))
         r += 1
     for sp in plan.sheets:
         r += 1
@@ -193,9 +202,10 @@ def _instructions(wb: Any, fmt: _Formats, plan: StreetPlan) -> None:
             r += 1
             ws.write_string(r, 0, col["title"])
             ws.write_string(r, 1, col["help"], fmt.wrap)
+            ws.set_row(r, 15 * _lines(col["help"], 110))
             ws.write_string(r, 2, col.get("example", ""))
             ws.write_string(r, 3, "是" if col.get("required") else "")
-    ws.write_string(r + 2, 0, f"模板版本 {m.version}，由 pbtool 生成。", fmt.info)
+    ws.write_string(r + 2, 1, f"模板版本 {m.version}，由 pbtool 生成。", fmt.info)
     ws.protect("", PROTECTION)
 
 
@@ -212,6 +222,7 @@ def _data_sheet(wb: Any, fmt: _Formats, plan: StreetPlan, sp: SheetPlan) -> Any:
     info = (f"填报单位：{m.street}（盖章）    填报日期：　　年　月　日    "
             f"pbtool 模板 v{m.version}，{src}；请勿修改第1–3行。")
     ws.merge_range(INFO_ROW, 0, INFO_ROW, max(ncols - 1, 1), info, fmt.info)
+    ws.set_row(INFO_ROW, 14 * _lines(info, sum(col.get("width", 12) for col in cols)))
     ws.set_row(HEADER_ROW, 32)
     index = {col["field"]: c for c, col in enumerate(cols)}
     for c, col in enumerate(cols):
