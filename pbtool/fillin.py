@@ -73,13 +73,19 @@ def _safe_xml(data: bytes) -> Any:
 
 def read_marker(path: Path) -> Marker | None:
     """The marker of a pbtool template, read cheaply from the zip (docProps/custom.xml, else the
-    pbtool_template defined name in xl/workbook.xml); None for any other file."""
+    pbtool_template defined name in xl/workbook.xml; meta.xml of an .ods); None for any other file."""
     path = Path(path)
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+    if path.suffix.lower() not in (".xlsx", ".xlsm", ".ods"):
         return None
     try:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
+            if "meta.xml" in names and zf.getinfo("meta.xml").file_size <= MARKER_MAX_BYTES:
+                # saved by LibreOffice as .ods: the custom properties are meta:user-defined elements
+                root = _safe_xml(zf.read("meta.xml"))
+                values = {el.get("{urn:oasis:names:tc:opendocument:xmlns:meta:1.0}name"): (el.text or "").strip()
+                          for el in root.iter("{urn:oasis:names:tc:opendocument:xmlns:meta:1.0}user-defined")}
+                return Marker.from_values(values)
             if "docProps/custom.xml" in names and zf.getinfo("docProps/custom.xml").file_size <= MARKER_MAX_BYTES:
                 root = _safe_xml(zf.read("docProps/custom.xml"))
                 values = {}
@@ -265,7 +271,16 @@ def plan_templates(store: Any, what: str, period: str, street: str | None = None
                             "资源清单和花名册。")
     source = stored[-1]
     result = TemplateResult(what, period, source, "")
-    data = {kind: store.rows(kind, source) for kind in ("community", "estate", "org", "unit", "roster")}
+    # Only the columns a template shows (and the row's provenance, for its problems): a district's
+    # members are read once, not once per street.
+    wanted = {"roster": [c["field"] for c in spec["roster"]["columns"]], "community": ["name"],
+              "estate": ["community", "name"], "org": ["name"], "unit": []}
+    for kind in TEMPLATE_KINDS[what]:
+        wanted[kind] = [c["field"] for c in spec[kind]["columns"]] + ["extra"]
+    if what == "lists":
+        wanted["roster"] = []
+    data = {kind: store.rows(kind, source, list(dict.fromkeys(["street", "file", "sheet", "row", *cols])))
+            for kind, cols in wanted.items()}
     streets = sorted({r["street"] for rows in data.values() for r in rows if r["street"]})
     if street:
         if street not in streets:
@@ -297,7 +312,7 @@ def plan_templates(store: Any, what: str, period: str, street: str | None = None
             if r["community"] and r["name"] and r["name"] not in estates.setdefault(r["community"], []):
                 estates[r["community"]].append(r["name"])
         members = own["roster"]
-        education = list(spec["education"]) + sorted({r["education"] for r in members if r["education"]}
+        education = list(spec["education"]) + sorted({r["education"] for r in members if r.get("education")}
                                                      - set(spec["education"]))
         sheets = []
         for kind in TEMPLATE_KINDS[what]:
@@ -332,7 +347,7 @@ def plan_templates(store: Any, what: str, period: str, street: str | None = None
             result.rows.setdefault(s, {})[kind] = len(rows)
         marker = Marker(what, int(spec["version"]), s, district, period, source)
         plans.append(StreetPlan(marker, sheets, communities, estates,
-                                sorted(_dedupe(r["branch"] for r in members)),
+                                sorted(_dedupe(r.get("branch") for r in members)),
                                 _dedupe(r["name"] for r in own["org"]), education, int(spec["extra_rows"])))
     return plans, result
 
@@ -354,7 +369,8 @@ def next_period(period: str) -> str:
 def template_file_name(marker: Marker) -> str:
     from .outputs.template_xlsx import period_cn
     what = "党员花名册" if marker.kind == "roster" else "区域化党建资源清单"
-    return f"{marker.street}{what}填报模板（{period_cn(marker.period)}）.xlsx"
+    street = re.sub(r'[\\/:*?"<>|\s]', "_", marker.street)   # a name Windows accepts as a file name
+    return f"{street}{what}填报模板（{period_cn(marker.period)}）.xlsx"
 
 
 def make_templates(what: str, period: str, out: str | Path, db: str | None = None, *, street: str | None = None,

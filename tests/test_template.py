@@ -364,6 +364,17 @@ def test_libreoffice_keeps_validations_protection_and_marker(templates, tmp_path
     assert not [p for p in result.problems if p.code == "UNKNOWN_COLUMN" or p.code in FORMAT_CODES]
 
 
+@needs_lo
+def test_template_saved_by_libreoffice_as_ods_keeps_its_marker_and_imports(templates, samples_db, tmp_path):
+    ods = _soffice(templates[("roster", "西山街道")], tmp_path, "ods")
+    assert read_marker(ods) == read_marker(templates[("roster", "西山街道")])
+    db = str(tmp_path / "s.db")
+    shutil.copy(samples_db, db)
+    result = import_files([templates[("lists", "西山街道")], ods], "2026Q4", db)
+    assert not [p for p in result.problems if p.code == "UNKNOWN_COLUMN" or p.code in FORMAT_CODES]
+    assert _comparable(_stored(db, "roster", "2026Q4")) == _comparable(_stored(db, "roster", "2026Q3", "西山街道"))
+
+
 # ------------------------------------------------------------------------------------ the round trip
 
 

@@ -267,7 +267,8 @@ def _data_sheet(wb: Any, fmt: _Formats, plan: StreetPlan, sp: SheetPlan) -> Any:
 def _write_value(ws: Any, fmt: _Formats, r: int, c: int, col: dict[str, Any], value: Any, flagged: bool) -> None:
     check = col["check"]
     if value is None or value == "":
-        ws.write_blank(r, c, None, fmt.data(_num_kind(check), flagged))
+        if flagged:  # an empty cell takes the column's format; only a highlighted one is written
+            ws.write_blank(r, c, None, fmt.data(_num_kind(check), flagged))
         return
     prefill = col.get("prefill")
     if prefill:
@@ -275,7 +276,7 @@ def _write_value(ws: Any, fmt: _Formats, r: int, c: int, col: dict[str, Any], va
         value = prefill.get(key, value)
     if check == "date" and isinstance(value, str) and len(value) == 10:
         try:
-            ws.write_datetime(r, c, dt.datetime.strptime(value, "%Y-%m-%d"), fmt.data("date", flagged))
+            ws.write_datetime(r, c, dt.datetime.fromisoformat(value), fmt.data("date", flagged))
             return
         except ValueError:
             pass
