@@ -148,7 +148,7 @@ class RecognizedTemplate:
         """The sheet's layout read from the template itself: kind from the sheet name, the header row
         found by pbtool's own titles, every column mapped by its exact title (no synonyms, no
         guessing). None for a sheet the template does not have (the importer then detects it)."""
-        from .detect import Layout
+        from .detect import Layout, street_in_text
         kind = self.sheet_kind(sheet.name)
         if kind is None:
             return None
@@ -176,7 +176,11 @@ class RecognizedTemplate:
             else:
                 columns.append(Column(c, text, None, ignored=index.is_ignored(text)))
         titles = [" ".join(str(v).strip() for v in sheet.head[i] if v not in ("", None)) for i in range(header_row)]
-        return Layout(kind, header_row, header_row + 1, columns, [t for t in titles if t])
+        titles = [t for t in titles if t]
+        if not any(street_in_text(t) for t in titles):
+            # the title row was cleared: the street still comes from the template, not from a guess
+            titles.append(f"{self.marker.district}{self.marker.street}（模板标记）")
+        return Layout(kind, header_row, header_row + 1, columns, titles)
 
 
 def template_for(file: Any) -> RecognizedTemplate | None:
@@ -311,6 +315,10 @@ def plan_templates(store: Any, what: str, period: str, street: str | None = None
         for r in own["estate"]:
             if r["community"] and r["name"] and r["name"] not in estates.setdefault(r["community"], []):
                 estates[r["community"]].append(r["name"])
+        orphans = _dedupe(r["name"] for r in own["estate"] if not r["community"] or r["community"] not in communities)
+        if orphans and what == "roster":
+            result.notes.append(f"{s}：小区{'、'.join(orphans[:5])}{'等' if len(orphans) > 5 else ''}在清单中没有所属社区"
+                                "（或其社区不在社区清单中），不在居住小区的下拉列表中；请在资源清单中补填所属社区。")
         members = own["roster"]
         education = list(spec["education"]) + sorted({r["education"] for r in members if r.get("education")}
                                                      - set(spec["education"]))

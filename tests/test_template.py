@@ -488,6 +488,21 @@ def test_template_whose_title_names_another_street_is_refused(templates, tmp_pat
         import_files([path], "2026Q4", str(tmp_path / "x.db"), dry_run=True)
 
 
+def test_cleared_title_row_takes_the_street_from_the_marker(templates, samples_db, tmp_path):
+    path = tmp_path / "无标题.xlsx"
+    shutil.copy(templates[("roster", "南桥街道")], path)
+    wb = openpyxl.load_workbook(path)
+    wb["花名册"]["A1"] = None
+    wb["花名册"]["A2"] = None
+    wb.save(path)
+    db = str(tmp_path / "s.db")
+    shutil.copy(samples_db, db)
+    result = import_files([templates[("lists", "南桥街道")], path], "2026Q4", db)
+    roster = next(s for s in result.sheets if s.kind == "roster")
+    assert roster.street == "南桥街道" and roster.rows == 105
+    assert {r["street"] for r in _stored(db, "roster", "2026Q4")} == {"南桥街道"}
+
+
 def test_marker_read_from_defined_name_when_document_properties_are_gone(templates, tmp_path):
     src = templates[("roster", "南桥街道")]
     path = tmp_path / "no-props.xlsx"
