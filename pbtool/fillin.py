@@ -269,7 +269,10 @@ def plan_templates(store: Any, what: str, period: str, street: str | None = None
     period = check_period(period)
     config = config or load_config()
     spec = fillin_spec()
-    stored = [p for p in store.periods() if p <= period]
+    # The latest period up to `period` that holds this template's rows (a period whose lists came back
+    # before its rosters still pre-fills the roster from the period before).
+    stored = [p for p in store.periods() if p <= period
+              and any(store.count(kind, p) for kind in TEMPLATE_KINDS[what])]
     if not stored:
         raise TemplateError(f"数据库中没有 {period} 或更早期别的数据，无法预填模板。请先用 pbtool import 导入上一期的"
                             "资源清单和花名册。")
@@ -283,7 +286,14 @@ def plan_templates(store: Any, what: str, period: str, street: str | None = None
         wanted[kind] = [c["field"] for c in spec[kind]["columns"]] + ["extra"]
     if what == "lists":
         wanted["roster"] = []
-    data = {kind: store.rows(kind, source, list(dict.fromkeys(["street", "file", "sheet", "row", *cols])))
+    # The drop-downs of a roster come from the newest lists: lists returned for `period` already count.
+    lists_from = source
+    if what == "roster":
+        lists_from = max([p for p in store.periods() if p <= period and store.count("community", p)], default=source)
+        if lists_from != source:
+            result.notes.append(f"社区、小区、两新组织的下拉列表取自 {lists_from} 已导入的资源清单。")
+    data = {kind: store.rows(kind, source if kind in TEMPLATE_KINDS[what] else lists_from,
+                             list(dict.fromkeys(["street", "file", "sheet", "row", *cols])))
             for kind, cols in wanted.items()}
     streets = sorted({r["street"] for rows in data.values() for r in rows if r["street"]})
     if street:

@@ -588,6 +588,16 @@ def test_a_street_without_lists_gets_free_text_columns_and_text_never_becomes_a_
     assert sorted(_name_values(wb, "pb_branches")) == ["+1", "第一党支部"]
 
 
+def test_roster_prefilled_from_the_last_period_with_members(templates, samples_db, tmp_path):
+    db = str(tmp_path / "s.db")
+    shutil.copy(samples_db, db)
+    import_files([templates[("lists", "东湖街道")]], "2026Q4", db)   # the lists came back first
+    r = make_templates("roster", "2026Q4", tmp_path / "out", db, street="东湖街道")
+    assert r.source_period == "2026Q3" and r.rows == {"东湖街道": {"roster": 103}}
+    assert "下拉列表取自 2026Q4 已导入的资源清单" in " ".join(r.notes)
+    assert make_templates("lists", "2026Q4", tmp_path / "out", db, street="东湖街道").source_period == "2026Q4"
+
+
 def test_no_stored_period_up_to_the_target_is_refused(samples_db, tmp_path):
     from pbtool.fillin import TemplateError
     with pytest.raises(TemplateError, match="没有 2026Q1 或更早期别的数据"):
