@@ -602,3 +602,37 @@ def test_no_stored_period_up_to_the_target_is_refused(samples_db, tmp_path):
     from pbtool.fillin import TemplateError
     with pytest.raises(TemplateError, match="没有 2026Q1 或更早期别的数据"):
         make_templates("roster", "2026Q1", tmp_path, samples_db)
+
+
+def test_lists_round_trip_new_estate_and_organization_land_exactly(templates, samples_db, tmp_path):
+    db = str(tmp_path / "s.db")
+    shutil.copy(samples_db, db)
+    path = tmp_path / "东湖街道资源清单.xlsx"
+    shutil.copy(templates[("lists", "东湖街道")], path)
+    wb = openpyxl.load_workbook(path)
+    est, org = wb["小区"], wb["两新组织"]
+    he, ho = _header(est), _header(org)
+    community = _name_values(wb, "pb_community_names")[2]          # chosen from the drop-down's own range
+    r = est.max_row + 1
+    est.cell(r, he["所属社区"], community)
+    est.cell(r, he["小区名称"], "新建小区")
+    est.cell(r, he["户数"], 300)
+    r = org.max_row + 1
+    status = _validations(org)[get_column_letter(ho["党组织建立情况"])].formula1.strip('"').split(",")[1]
+    values = {"单位名称": "青湖新设科技有限公司", "统一社会信用代码": make_uscc(4242), "组织类型": "非公企业",
+              "所在社区": community, "从业人员数": 12, "党组织建立情况": status, "党组织名称": "某联合党支部"}
+    for title, v in values.items():
+        org.cell(r, ho[title], v)
+    wb.save(path)
+    result = import_files([path], "2026Q4", db)
+    assert not [p for p in result.problems if p.code == "UNKNOWN_COLUMN" or p.code in FORMAT_CODES]
+    q3, q4 = (_stored(db, k, p, "东湖街道") for k, p in (("estate", "2026Q3"), ("estate", "2026Q4")))
+    added = _comparable(q4) - _comparable(q3)
+    assert [dict(x) for x in added] == [{"community": community, "name": "新建小区", "households": 300,
+                                         "party_org": None, "street": "东湖街道"}]
+    assert not _comparable(q3) - _comparable(q4)
+    q4_orgs = {o["name"]: o for o in _stored(db, "org", "2026Q4", "东湖街道")}
+    new = q4_orgs["青湖新设科技有限公司"]
+    assert (new["uscc"], new["org_type"], new["community"], new["employees"], new["org_status"]) == \
+        (make_uscc(4242), "非公企业", community, 12, "联合组建")
+    assert len(q4_orgs) == len(_stored(db, "org", "2026Q3", "东湖街道")) + 1
