@@ -407,9 +407,15 @@ def make_templates(what: str, period: str, out: str | Path, db: str | None = Non
         plans, result = plan_templates(store, what, period, street, district, config)
     finally:
         store.close()
-    out.mkdir(parents=True, exist_ok=True)
+    from xlsxwriter.exceptions import FileCreateError
+
     for plan in plans:
-        result.files.append(write_template(plan, out / template_file_name(plan.marker)))
+        target = out / template_file_name(plan.marker)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            result.files.append(write_template(plan, target))
+        except (OSError, FileCreateError) as exc:
+            raise TemplateError(f"无法写入“{target}”（{exc}）。请确认文件没有在 Excel/WPS 中打开、文件夹可以写入。") from exc
     return result
 
 

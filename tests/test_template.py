@@ -557,6 +557,18 @@ def test_cli_template_roster_and_lists(samples_db, tmp_path):
     assert not (tmp_path / "none.db").exists()
 
 
+def test_unwritable_output_is_a_chinese_message(samples_db, tmp_path):
+    out = tmp_path / "模板"
+    out.mkdir()
+    (out / "东湖街道党员花名册填报模板（2026年第四季度）.xlsx").mkdir()   # a folder where the file should go
+    r = CliRunner().invoke(app, ["template", "roster", "--period", "2026Q4", "--street", "东湖街道", "--db", samples_db,
+                                 "--out", str(out)])
+    assert r.exit_code == 2 and "无法写入" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(app, ["template", "roster", "--period", "2026Q4", "--db", samples_db,
+                                 "--out", str(out / "东湖街道党员花名册填报模板（2026年第四季度）.xlsx" / "x")])
+    assert r.exit_code == 0  # a missing folder is created
+
+
 def test_next_period():
     assert next_period("2026Q3") == "2026Q4" and next_period("2026Q4") == "2027Q1"
 
