@@ -492,5 +492,61 @@ def run() -> None:  # console-script entry point; the error boundary is _Boundar
         sys.exit(130)
 
 
+# ------------------------------------------------------------------------------------ pbtool template
+
+template_app = typer.Typer(
+    help="生成发给各街道的填报模板：预填上期数据，带下拉列表和号码校验，交回后按模板标记直接导入。\n\n"
+         "示例：pbtool template roster --period 2026Q4 --out 填报模板",
+    no_args_is_help=True, rich_markup_mode="rich", context_settings={"help_option_names": ["-h", "--help"]})
+app.add_typer(template_app, name="template")
+
+TplOutOpt = Annotated[Path, typer.Option("--out", "-o", help="模板输出文件夹（每个街道一个文件）。")]
+TplStreetOpt = Annotated[Optional[str], typer.Option(
+    "--street", "-s", help="只生成这个街道的模板（默认为数据库中最近一期的全部街道）。", show_default=False)]
+DistrictOpt = Annotated[Optional[str], typer.Option(
+    "--district", help="写在标题中的区名，如 青湖区（默认取自已导入的文件名）。", show_default=False)]
+
+
+def _template(what: str, period: str, db: Optional[str], street: Optional[str], district: Optional[str],
+              out: Path) -> None:
+    from .fillin import TemplateError, make_templates
+    from .importer import ImportError_
+    from .store import StoreError
+
+    console = _console()
+    try:
+        result = make_templates(what, period, out, db, street=street, district=district)
+    except (TemplateError, ImportError_, StoreError) as exc:
+        _fail(str(exc))
+        return
+    console.print(f"按 {result.source_period} 的数据预填 {result.period} 的填报模板：", markup=False)
+    for f, street_ in zip(result.files, result.rows):
+        console.print(f"已生成：{f}（{street_}：{result.counts(street_)}）", markup=False)
+    for note in result.notes:
+        console.print(f"提示：{note}", markup=False)
+
+
+@template_app.command("roster")
+def template_roster(period: PeriodOpt, db: DbOpt = None, street: TplStreetOpt = None, district: DistrictOpt = None,
+                    out: TplOutOpt = Path(".")) -> None:
+    """党员花名册填报模板：每个街道一个文件，预填最近一期的党员，人员类别、性别、学历、社区、小区、党支部、
+    工作单位有下拉列表，身份证号按文本保存并校验位数和校验位。
+
+    示例：pbtool template roster --period 2026Q4 --out 模板
+    """
+    _template("roster", period, db, street, district, out)
+
+
+@template_app.command("lists")
+def template_lists(period: PeriodOpt, db: DbOpt = None, street: TplStreetOpt = None, district: DistrictOpt = None,
+                   out: TplOutOpt = Path(".")) -> None:
+    """资源清单填报模板（社区、小区、两新组织、驻区单位）：每个街道一个文件，预填最近一期的清单，
+    组织类型、党组织建立情况、所属社区有下拉列表，统一社会信用代码校验位数和校验位。
+
+    示例：pbtool template lists --period 2026Q4 --out 模板
+    """
+    _template("lists", period, db, street, district, out)
+
+
 if __name__ == "__main__":
     sys.exit(app())

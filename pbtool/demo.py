@@ -64,6 +64,8 @@ def run_demo(out: Path, console: Console, samples: Path = SAMPLES) -> DemoResult
     write_text(json_path, json.dumps(coverage.as_dict(), ensure_ascii=False, indent=2))
     result.files.append(json_path)
     result.files.extend(_reports(db, last, out, console))
+    district = json.loads((samples / "expected.json").read_text(encoding="utf-8")).get("district")
+    result.files.extend(_templates(db, last, out, console, district))
     console.rule("演示完成")
     console.print(f"数据库：{db}")
     for f in result.files:
@@ -89,6 +91,21 @@ def _reports(db: Path, period: str, out: Path, console: Console) -> list[Path]:
             console.print(f"  [yellow]提示[/]：{w}")
         if r.missing:
             console.print(f"  数据库中没有的数字已留空为【待填写】：{'；'.join(r.missing)}")
+    return files
+
+
+def _templates(db: Path, period: str, out: Path, console: Console, district: str | None) -> list[Path]:
+    """Next quarter's fill-in workbooks for every street, pre-filled from the last imported period."""
+    from .fillin import make_templates, next_period
+
+    target = next_period(period)
+    console.rule(f"生成 {target} 填报模板（发给各街道）")
+    files: list[Path] = []
+    for what in ("lists", "roster"):
+        r = make_templates(what, target, out / "填报模板", str(db), district=district)
+        files.extend(r.files)
+        for note in r.notes:
+            console.print(f"  提示：{note}", markup=False)
     return files
 
 

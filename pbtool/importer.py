@@ -23,6 +23,7 @@ from .clean import as_text, clean_column, cleaners, org_key
 from .config import Config, load_config
 from .errors import InputError
 from .detect import Layout, detect_layout, street_in_text
+from .fillin import template_for
 from .mapping import SynonymIndex
 from .places import PlaceIndex
 from .profile import refine_layout
@@ -702,7 +703,10 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
         if f.sha256 in seen_hash:
             raise ImportError_(f"“{f.name}”与“{seen_hash[f.sha256]}”内容完全相同，请只导入其中一个。")
         seen_hash[f.sha256] = f.name
-        what = own_output(f)
+        template = template_for(f)  # one of pbtool's own fill-in templates: mapped by its marker, not guessed
+        if template and (refusal := template.refusal(f, period, street)):
+            raise ImportError_(refusal)
+        what = None if template else own_output(f)   # templates are pbtool's own too, but they are input
         if what:
             raise ImportError_(f"“{f.name}”是{what}，不是花名册或资源清单，不能导入。请导入各街道报来的原始表格。")
         for n in f.bad_rows:
@@ -716,22 +720,29 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
             if not sheet.height:
                 result.skipped.append((f.name, sheet.name, "空工作表"))
                 continue
-            pairs = form_pairs(sheet, index)   # a one-person form (党员基本信息采集表) is one roster row
-            if pairs:
-                sheet = form_as_table(sheet, pairs, index)
-                layout = detect_layout(sheet, index, "roster")
-            else:
-                layout = detect_layout(sheet, index)
+            layout = template.layout(sheet, index) if template else None
+            exact = layout is not None   # a marked template's columns are known: no guessing from values
+            if template and layout is None:   # its 填表说明 and 下拉列表 sheets are not data
+                result.skipped.append((f.name, sheet.name, "填报模板的说明或下拉列表工作表，未导入"))
+                continue
+            if layout is None:
+                pairs = form_pairs(sheet, index)   # a one-person form (党员基本信息采集表) is one roster row
+                if pairs:
+                    sheet = form_as_table(sheet, pairs, index)
+                    layout = detect_layout(sheet, index, "roster")
+                else:
+                    layout = detect_layout(sheet, index)
             if layout is None:
                 result.skipped.append((f.name, sheet.name, "没有找到花名册或资源清单的表头（如填表说明），未导入"))
                 continue
-            if not period_mismatch_ok:
+            if not period_mismatch_ok and not exact:
                 where = period_mismatch(period, [("文件名", f.path.stem), ("工作表名", sheet.name)]
                                         + [("标题", t) for t in layout.title_lines])
                 if where:
                     raise ImportError_(f"“{f.name}”工作表“{sheet.name}”的{where}，与 --period {period} 不符，未导入任何数据。"
                                        "请核对期别；如确认这份表就是本期的，请加 --period-mismatch-ok 重新导入。")
-            layout, _ = refine_layout(sheet, layout, index)   # columns judged by their values too
+            if not exact:
+                layout, _ = refine_layout(sheet, layout, index)   # columns judged by their values too
             for c in layout.columns:
                 if c.note:
                     result.notes.append(f"{f.name}/{sheet.name}：{c.note}")
