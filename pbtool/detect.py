@@ -69,9 +69,9 @@ def _incomplete(sheet: RawSheet, last: int) -> bool:
         return False
     below = sheet.head[nxt]
     for (r0, c0), (r1, c1) in sheet.merged:
-        if r0 <= last <= r1 and r1 == last and c1 > c0:
-            if sum(1 for c in range(c0, min(c1 + 1, len(below))) if _text(below[c])) >= 2:
-                return True
+        if (r0 <= last == r1 and c1 > c0
+                and sum(1 for c in range(c0, min(c1 + 1, len(below))) if _text(below[c])) >= 2):
+            return True
     return False
 
 

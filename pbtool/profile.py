@@ -130,15 +130,16 @@ def refine_layout(sheet: RawSheet, layout: Layout, index: SynonymIndex) -> tuple
         own = next((p for p in mine if p.field == c.field), None)
         if best and best[1] >= profs.min_share:
             p = by_name[best[0]]
-            if p.field != c.field and (p.overrides_header or (p.claims_unknown and c.field is None)):
+            if p.field and p.field != c.field and (p.overrides_header or (p.claims_unknown and c.field is None)):
                 wanted[c.index] = (p.field, f"“{c.header}”列的内容是{p.label}，已按{fields[p.field]['title']}导入。")
                 continue
         values = samples[c.index]
-        if (own and own.otherwise and own.otherwise in fields
+        if (own and own.otherwise and own.otherwise in fields and c.field
                 and sum(map(own.meant, values)) < profs.misfit_share * len(values)):
             target = own.otherwise
-            wanted[c.index] = (target, f"“{c.header}”列的内容不是{own.label}，已按{fields[target]['title']}导入"
-                                       f"（{fields[c.field]['title']}未从此列读取）。")
+            note = (f"“{c.header}”列的内容不是{own.label}，已按{fields[target]['title']}导入"
+                    f"（{fields[c.field]['title']}未从此列读取）。")
+            wanted[c.index] = (target, note)
     if not wanted:
         return layout, []
     # Who gets each field: --map, then columns moved by their values, then the header's choice.

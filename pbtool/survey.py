@@ -8,7 +8,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .clean import as_text, fold
 from .config import Config, load_config
 from .detect import MAX_HEADER_ROW, _header_cells, _text, detect_layout, real_field
 from .mapping import SynonymIndex, normalize_header
@@ -184,4 +183,4 @@ def survey_files(paths: list[str | Path], user_map: dict[str, str] | None = None
     return result
 
 
-__all__ = ["survey_files", "diagnose_file", "diagnose_sheet", "SurveyResult", "fold", "as_text"]
+__all__ = ["SurveyResult", "diagnose_file", "diagnose_sheet", "survey_files"]

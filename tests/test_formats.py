@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
-from builders import ROSTER_HEADER, make_id, member, write_lists, write_xlsx
+from builders import ROSTER_HEADER, make_id, member, write_xlsx
 
 from pbtool.coverage import compute_coverage
 from pbtool.importer import ImportError_, import_files
