@@ -24,7 +24,7 @@ from .config import Config, load_config
 from .detect import Layout, detect_layout, street_in_text
 from .mapping import SynonymIndex
 from .places import PlaceIndex
-from .profile import refine_layout
+from .profile import detect_with_values, refine_layout
 from .survey import diagnose_file
 from .problems import ERROR, Problem, make_problem
 from .forms import form_as_table, form_pairs
@@ -674,6 +674,8 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
                 layout = detect_layout(sheet, index, "roster")
             else:
                 layout = detect_layout(sheet, index)
+                if layout is None and (found := detect_with_values(sheet, index)):
+                    layout = found[0]
             if layout is None:
                 result.skipped.append((f.name, sheet.name, "没有找到花名册或资源清单的表头（如填表说明），未导入"))
                 continue

@@ -104,6 +104,23 @@ def describe(values: list[str], kind: str | None = None) -> str:
     return f"{label}（{share:.0%}）"
 
 
+VALUE_SLACK = 2   # fields a header may lack when the values of other columns supply them
+
+
+def detect_with_values(sheet: RawSheet, index: SynonymIndex) -> tuple[Layout, list[str]] | None:
+    """For a sheet whose headers alone name too few fields: detect with some slack, judge the columns by
+    their values, and keep the layout only if header and values together reach the kind's min_fields."""
+    from .detect import detect_layout, real_field
+    layout = detect_layout(sheet, index, slack=VALUE_SLACK)
+    if layout is None:
+        return None
+    refined, notes = refine_layout(sheet, layout, index)
+    fields = {real_field(c.field) for c in refined.columns if c.field}
+    if len(fields) < index.config.kind(refined.kind)["min_fields"]:
+        return None
+    return refined, notes
+
+
 def refine_layout(sheet: RawSheet, layout: Layout, index: SynonymIndex) -> tuple[Layout, list[str]]:
     """Re-decide the columns of a detected layout from a sample of their values; returns the new layout
     and the Chinese notes that say which columns moved. --map always wins."""

@@ -103,7 +103,8 @@ def diagnose_sheet(sheet: RawSheet, index: SynonymIndex) -> str:
         return "隐藏工作表，未导入。"
     if not sheet.height:
         return "空工作表。"
-    layout = detect_layout(sheet, index)
+    from .profile import detect_with_values
+    layout = detect_layout(sheet, index) or (found[0] if (found := detect_with_values(sheet, index)) else None)
     if layout is not None:
         return (f"表头已认出（{KIND_TITLES.get(layout.kind, layout.kind)}，第{layout.header_row + 1}行），"
                 "但表头下没有数据行。")
@@ -147,6 +148,8 @@ def _sheet_view(file: RawFile, sheet: RawSheet, index: SynonymIndex) -> SheetVie
     if pairs:   # a one-person form reads as a one-row roster
         sheet = form_as_table(sheet, pairs, index)
     layout = detect_layout(sheet, index, "roster" if pairs else None) if sheet.visible and sheet.height else None
+    if layout is None and sheet.visible and sheet.height and (found := detect_with_values(sheet, index)):
+        layout = found[0]
     if layout is None:
         return SheetView(sheet.name, sheet.visible, None, "未识别", [], 0, [], diagnose_sheet(sheet, index))
     layout, _ = refine_layout(sheet, layout, index)
