@@ -143,7 +143,7 @@ def diagnose_file(file: RawFile, index: SynonymIndex) -> str:
 
 def _sheet_view(file: RawFile, sheet: RawSheet, index: SynonymIndex) -> SheetView:
     from .forms import form_as_table, form_pairs
-    from .profile import describe, refine_layout, sample_values
+    from .profile import describe, detect_with_values, refine_layout, sample_values
     pairs = form_pairs(sheet, index) if sheet.visible else None
     if pairs:   # a one-person form reads as a one-row roster
         sheet = form_as_table(sheet, pairs, index)
