@@ -231,8 +231,11 @@ def parse_sheet(file: RawFile, sheet: RawSheet, layout: Layout, config: Config, 
         """One row, every case: padding, merges, blank and footer rows, unknown columns."""
         if len(row) < width:
             row = list(row) + [""] * (width - len(row))
-        if r in notes:
-            ps.note_rows += 1
+        if r in notes:   # a merged box: a 填表人/合计 line under the data, or a note
+            if _is_footer(row):
+                ps.footer_rows += 1
+            else:
+                ps.note_rows += 1
             return
         if starts and r in starts:
             for c in starts[r]:
