@@ -69,9 +69,9 @@ def _incomplete(sheet: RawSheet, last: int) -> bool:
         return False
     below = sheet.head[nxt]
     for (r0, c0), (r1, c1) in sheet.merged:
-        if r0 <= last <= r1 and r1 == last and c1 > c0:
-            if sum(1 for c in range(c0, min(c1 + 1, len(below))) if _text(below[c])) >= 2:
-                return True
+        if (r0 <= last == r1 and c1 > c0
+                and sum(1 for c in range(c0, min(c1 + 1, len(below))) if _text(below[c])) >= 2):
+            return True
     return False
 
 
@@ -80,8 +80,9 @@ def real_field(field: str) -> str:
     return field.split(":", 2)[1] if field.startswith("tick:") else field
 
 
-def detect_layout(sheet: RawSheet, index: SynonymIndex, only_kind: str | None = None) -> Layout | None:
-    """Best (kind, header row, depth 1–4) by the number of fields recognized; None when nothing fits."""
+def detect_layout(sheet: RawSheet, index: SynonymIndex, only_kind: str | None = None, slack: int = 0) -> Layout | None:
+    """Best (kind, header row, depth 1–4) by the number of fields recognized; None when nothing fits.
+    `slack` accepts that many fields fewer than the kind's min_fields (the values may tell the rest)."""
     from .ticks import tick_columns
 
     config = index.config
@@ -101,7 +102,7 @@ def detect_layout(sheet: RawSheet, index: SynonymIndex, only_kind: str | None = 
                 spec = config.kind(kind)
                 cols = tick_columns(kind, index.map_columns(kind, cells), parents, index)
                 fields = {real_field(c.field) for c in cols if c.field}
-                if not set(spec["key_fields"]) <= fields or len(fields) < spec["min_fields"]:
+                if not set(spec["key_fields"]) <= fields or len(fields) < spec["min_fields"] - slack:
                     continue
                 hint = any(h in sheet.name for h in spec.get("sheet_hints", []))
                 score = len(fields) + (0.5 if hint else 0.0) - penalty

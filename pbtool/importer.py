@@ -26,7 +26,7 @@ from .detect import Layout, detect_layout, street_in_text
 from .fillin import template_for
 from .mapping import SynonymIndex
 from .places import PlaceIndex
-from .profile import refine_layout
+from .profile import detect_with_values, refine_layout
 from .survey import diagnose_file
 from .problems import ERROR, Problem, make_problem
 from .forms import form_as_table, form_pairs
@@ -238,8 +238,11 @@ def parse_sheet(file: RawFile, sheet: RawSheet, layout: Layout, config: Config, 
         """One row, every case: padding, merges, blank and footer rows, unknown columns."""
         if len(row) < width:
             row = list(row) + [""] * (width - len(row))
-        if r in notes:
-            ps.note_rows += 1
+        if r in notes:   # a merged box: a 填表人/合计 line under the data, or a note
+            if _is_footer(row):
+                ps.footer_rows += 1
+            else:
+                ps.note_rows += 1
             return
         if starts and r in starts:
             for c in starts[r]:
@@ -732,6 +735,8 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
                     layout = detect_layout(sheet, index, "roster")
                 else:
                     layout = detect_layout(sheet, index)
+                    if layout is None and (found := detect_with_values(sheet, index)):
+                        layout = found[0]
             if layout is None:
                 result.skipped.append((f.name, sheet.name, "没有找到花名册或资源清单的表头（如填表说明），未导入"))
                 continue

@@ -131,15 +131,17 @@ class SynonymIndex:
         # exact spellings take their fields before normalized ones (企业名称 over a 单位 column)
         exact = {i: self.by_kind[kind].get(normalize_header(h)) for i, h in headers}
         for i, h in headers:
-            if i not in by_map and exact[i] and exact[i] not in taken:
-                taken[exact[i]] = h
+            ex = exact[i]
+            if i not in by_map and ex and ex not in taken:
+                taken[ex] = h
         cols = []
         for idx, header in headers:
             if idx in by_map and taken.get(by_map[idx]) == header:
                 cols.append(Column(idx, header, by_map[idx], reason="--map"))
                 continue
-            if idx not in by_map and exact[idx] and taken.get(exact[idx]) == header:
-                cols.append(Column(idx, header, exact[idx], reason="表头"))
+            ex = exact[idx]
+            if idx not in by_map and ex and taken.get(ex) == header:
+                cols.append(Column(idx, header, ex, reason="表头"))
                 continue
             fld = self.field_for(kind, header) if idx not in by_map else exact[idx]
             if fld is None or fld in taken:

@@ -104,6 +104,23 @@ def describe(values: list[str], kind: str | None = None) -> str:
     return f"{label}（{share:.0%}）"
 
 
+VALUE_SLACK = 2   # fields a header may lack when the values of other columns supply them
+
+
+def detect_with_values(sheet: RawSheet, index: SynonymIndex) -> tuple[Layout, list[str]] | None:
+    """For a sheet whose headers alone name too few fields: detect with some slack, judge the columns by
+    their values, and keep the layout only if header and values together reach the kind's min_fields."""
+    from .detect import detect_layout, real_field
+    layout = detect_layout(sheet, index, slack=VALUE_SLACK)
+    if layout is None:
+        return None
+    refined, notes = refine_layout(sheet, layout, index)
+    fields = {real_field(c.field) for c in refined.columns if c.field}
+    if len(fields) < index.config.kind(refined.kind)["min_fields"]:
+        return None
+    return refined, notes
+
+
 def refine_layout(sheet: RawSheet, layout: Layout, index: SynonymIndex) -> tuple[Layout, list[str]]:
     """Re-decide the columns of a detected layout from a sample of their values; returns the new layout
     and the Chinese notes that say which columns moved. --map always wins."""
@@ -130,15 +147,16 @@ def refine_layout(sheet: RawSheet, layout: Layout, index: SynonymIndex) -> tuple
         own = next((p for p in mine if p.field == c.field), None)
         if best and best[1] >= profs.min_share:
             p = by_name[best[0]]
-            if p.field != c.field and (p.overrides_header or (p.claims_unknown and c.field is None)):
+            if p.field and p.field != c.field and (p.overrides_header or (p.claims_unknown and c.field is None)):
                 wanted[c.index] = (p.field, f"“{c.header}”列的内容是{p.label}，已按{fields[p.field]['title']}导入。")
                 continue
         values = samples[c.index]
-        if (own and own.otherwise and own.otherwise in fields
+        if (own and own.otherwise and own.otherwise in fields and c.field
                 and sum(map(own.meant, values)) < profs.misfit_share * len(values)):
             target = own.otherwise
-            wanted[c.index] = (target, f"“{c.header}”列的内容不是{own.label}，已按{fields[target]['title']}导入"
-                                       f"（{fields[c.field]['title']}未从此列读取）。")
+            note = (f"“{c.header}”列的内容不是{own.label}，已按{fields[target]['title']}导入"
+                    f"（{fields[c.field]['title']}未从此列读取）。")
+            wanted[c.index] = (target, note)
     if not wanted:
         return layout, []
     # Who gets each field: --map, then columns moved by their values, then the header's choice.

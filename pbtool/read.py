@@ -23,8 +23,8 @@ HEAD_ROWS = 40
 # as .xls/.xlsx, and Excel saves "Unicode text" (UTF-16, tab-separated) as .txt.
 ZIP_MAGIC = b"PK\x03\x04"                          # .xlsx .xlsm .ods
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"         # legacy .xls
-_HTML_RE = re.compile(r"<\s*(html|table|!doctype\s+html)\b", re.I)
-_CHARSET_RE = re.compile(rb"charset\s*=\s*[\"']?([A-Za-z0-9_-]+)", re.I)
+_HTML_RE = re.compile(r"<\s*(html|table|!doctype\s+html)\b", re.IGNORECASE)
+_CHARSET_RE = re.compile(rb"charset\s*=\s*[\"']?([A-Za-z0-9_-]+)", re.IGNORECASE)
 
 
 class ReadError(InputError):
@@ -75,7 +75,7 @@ def read_file(path: Path) -> RawFile:
     digest = file_sha256(path)
     with open(path, "rb") as fh:
         magic = fh.read(8)
-    binary = magic.startswith(ZIP_MAGIC) or magic.startswith(OLE_MAGIC)
+    binary = magic.startswith((ZIP_MAGIC, OLE_MAGIC))
     if not binary and suffix in SPREADSHEET_SUFFIXES | CSV_SUFFIXES | HTML_SUFFIXES:
         return _read_text_file(path, digest)
     if suffix not in SPREADSHEET_SUFFIXES | CSV_SUFFIXES:
@@ -177,7 +177,7 @@ def decode_text(data: bytes) -> tuple[str, str, list[int]]:
         raise ReadError(f"无法识别文件编码（第{bad[0]}行等{len(bad)}行有无法解码的字节），"
                         "请用 Excel 另存为“CSV UTF-8”后重试。")
     text = "\n".join(out)
-    return (text[1:] if text.startswith("\ufeff") else text), encoding, bad
+    return text.removeprefix("\ufeff"), encoding, bad
 
 
 def _read_text_file(path: Path, digest: str) -> RawFile:

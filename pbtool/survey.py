@@ -8,7 +8,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .clean import as_text, fold
 from .config import Config, load_config
 from .detect import MAX_HEADER_ROW, _header_cells, _text, detect_layout, real_field
 from .mapping import SynonymIndex, normalize_header
@@ -104,7 +103,8 @@ def diagnose_sheet(sheet: RawSheet, index: SynonymIndex) -> str:
         return "隐藏工作表，未导入。"
     if not sheet.height:
         return "空工作表。"
-    layout = detect_layout(sheet, index)
+    from .profile import detect_with_values
+    layout = detect_layout(sheet, index) or (found[0] if (found := detect_with_values(sheet, index)) else None)
     if layout is not None:
         return (f"表头已认出（{KIND_TITLES.get(layout.kind, layout.kind)}，第{layout.header_row + 1}行），"
                 "但表头下没有数据行。")
@@ -143,11 +143,13 @@ def diagnose_file(file: RawFile, index: SynonymIndex) -> str:
 
 def _sheet_view(file: RawFile, sheet: RawSheet, index: SynonymIndex) -> SheetView:
     from .forms import form_as_table, form_pairs
-    from .profile import describe, refine_layout, sample_values
+    from .profile import describe, detect_with_values, refine_layout, sample_values
     pairs = form_pairs(sheet, index) if sheet.visible else None
     if pairs:   # a one-person form reads as a one-row roster
         sheet = form_as_table(sheet, pairs, index)
     layout = detect_layout(sheet, index, "roster" if pairs else None) if sheet.visible and sheet.height else None
+    if layout is None and sheet.visible and sheet.height and (found := detect_with_values(sheet, index)):
+        layout = found[0]
     if layout is None:
         return SheetView(sheet.name, sheet.visible, None, "未识别", [], 0, [], diagnose_sheet(sheet, index))
     layout, _ = refine_layout(sheet, layout, index)
@@ -184,4 +186,4 @@ def survey_files(paths: list[str | Path], user_map: dict[str, str] | None = None
     return result
 
 
-__all__ = ["survey_files", "diagnose_file", "diagnose_sheet", "SurveyResult", "fold", "as_text"]
+__all__ = ["SurveyResult", "diagnose_file", "diagnose_sheet", "survey_files"]

@@ -24,7 +24,7 @@ def tick_columns(kind: str, cols: list[Column], parents: dict[int, str], index: 
     ticks = _groups()
     have = {c.field for c in cols if c.field}
     out = list(cols)
-    for gname, g in ticks["groups"].items():
+    for g in ticks["groups"].values():
         if g["kind"] != kind or g["field"] in have:
             continue
         options = {normalize_header(k): v for k, v in g["options"].items()}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
-from builders import ROSTER_HEADER, make_id, member, write_lists, write_xlsx
+from builders import ROSTER_HEADER, make_id, member, write_xlsx
 
 from pbtool.coverage import compute_coverage
 from pbtool.importer import ImportError_, import_files
@@ -166,3 +166,16 @@ def test_unknown_place_names_an_unknown_street(tmp_path, db, lists):
     r = import_files([lists, f], "2026Q3", db)
     [p] = [p for p in r.problems if p.code == "UNKNOWN_PLACE"]
     assert "没有“北湖街道”" in p.message and "街道名称不符" in p.message
+
+
+def test_html_rowspan_holds_for_every_row_it_covers(tmp_path, db):
+    """A web export that merges the community over its members' rows (rowspan) reads like Excel's merge."""
+    head = "<tr>" + "".join(f"<td>{h}</td>" for h in ["姓名", "身份证号", "人员类别", "所在党支部", "所属社区", "居住小区"]) + "</tr>"
+    body = (f'<tr><td>吴一</td><td>{make_id(1)}</td><td>正式党员</td><td>第一党支部</td><td rowspan="2">朝阳社区</td>'
+            f"<td>幸福里小区</td></tr>"
+            f"<tr><td>吴二</td><td>{make_id(2)}</td><td>预备党员</td><td>第一党支部</td><td>幸福里小区</td></tr>")
+    f = tmp_path / "东湖街道党员花名册.xlsx"
+    f.write_text(f"<html><body><table>{head}{body}</table></body></html>", encoding="utf-8")
+    import_files([f], "2026Q3", db)
+    assert stored(db, "select name, community, estate from members order by name") == [
+        ("吴一", "朝阳社区", "幸福里小区"), ("吴二", "朝阳社区", "幸福里小区")]

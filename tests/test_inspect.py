@@ -72,3 +72,13 @@ def test_import_prints_bracketed_names_as_written(tmp_path, db):
     res = runner.invoke(app, ["import", str(f), "--period", "2026Q3", "--db", db])
     assert res.exit_code == 0, res.output
     assert "[二季度]东湖街道花名册.xlsx" in res.output and "花名册(正式)" in res.output
+
+
+def test_inspect_shows_columns_found_by_their_values(tmp_path):
+    f = write_xlsx(tmp_path / "东湖街道花名册.xlsx", {"花名册": (["姓名", "身份证号", "人员类别", "居委会", "住宅楼盘"], [
+        [f"孙{i}", make_id(i), "正式党员", "朝阳社区", "幸福里小区"] for i in range(3)])})
+    res = runner.invoke(app, ["inspect", str(f), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    cols = {c["header"]: c for c in json.loads(res.output)["files"][0]["sheets"][0]["columns"]}
+    assert (cols["居委会"]["field"], cols["居委会"]["reason"]) == ("community", "内容")
+    assert (cols["住宅楼盘"]["field"], cols["住宅楼盘"]["reason"]) == ("estate", "内容")

@@ -299,3 +299,15 @@ def test_header_normalization_reads_real_spellings(tmp_path, db):
         [["青湖书画协会", "社会团体", 12, "联合组建"]])})
     import_files([orgs], "2026Q3", db, street="东湖街道")
     assert stored(db, "select name, org_type, employees, org_status from orgs") == [("青湖书画协会", "社会组织", 12, "联合组建")]
+
+
+def test_place_columns_with_unknown_headers_are_judged_by_their_values(tmp_path, db):
+    header = ["姓名", "身份证号", "人员类别", "居委会", "住宅楼盘", "籍贯"]
+    rows = [[f"孙{i}", make_id(i), "正式党员", "朝阳社区", "幸福里小区", "浙江杭州"] for i in range(3)]
+    f = write_xlsx(tmp_path / "东湖街道花名册.xlsx", {"花名册": (header, rows)})
+    r = import_files([district_lists(tmp_path), f], "2026Q3", db)
+    assert any("“居委会”列的内容是社区名称，已按所属社区导入" in n for n in r.notes)
+    assert any("“住宅楼盘”列的内容是小区名称，已按居住小区导入" in n for n in r.notes)
+    assert stored(db, "select distinct community, estate, place_source from members") == [
+        ("朝阳社区", "幸福里小区", "column")]
+    assert [p.column for p in r.problems if p.code == "UNKNOWN_COLUMN"] == ["籍贯"]
