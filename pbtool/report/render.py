@@ -14,7 +14,7 @@ from docxtpl import DocxTemplate, InlineImage
 from lxml import etree
 
 from ..outputs.atomic import atomic_path
-from . import sandbox
+from . import limits, sandbox
 from .model import ReportError
 from .variables import image_names, top_level_names
 
@@ -48,6 +48,9 @@ def template_path(kind: str, template: str | Path | None) -> Path:
     with zipfile.ZipFile(path) as z:
         if "word/document.xml" not in z.namelist():
             raise ReportError(f"模板“{path.name}”不是 Word 文档（.docx）：缺少正文部分。")
+    refusal = limits.check_template_zip(path, f"“{path.name}”")
+    if refusal:
+        raise ReportError(refusal)
     return path
 
 
@@ -100,6 +103,7 @@ class Renderer:
 
     def render(self, context: dict[str, Any], out: Path) -> Path:
         tpl = DocxTemplate(io.BytesIO(self.data))
+        self.env.budget.reset()
         try:
             tpl.render(self._with_images(tpl, context), jinja_env=self.env)
         except ReportError:
@@ -112,6 +116,9 @@ class Renderer:
         try:
             with atomic_path(out, "文书") as tmp:   # temp file + rename: never a truncated .docx
                 tpl.save(tmp)
+                if tmp.stat().st_size > limits.MAX_RENDERED:
+                    raise ReportError(f"模板{self.where}生成的文书超过 {limits.MAX_RENDERED >> 20} MB，未保存。"
+                                      "请检查模板中的循环和重复内容。")
         except PermissionError:
             raise ReportError(f"文件“{out}”无法写入，可能正在 Word/WPS 中打开，请关闭后重试。") from None
         return out
