@@ -326,3 +326,38 @@ def test_import_api_refusal_leaves_store_unchanged(tmp_path, db):
     with pytest.raises(ImportError_, match="不到一半"):
         import_files([roster(tmp_path / "东湖街道x.xlsx", [member(1)])], "2026Q3", db)
     assert dump(db) == before
+
+
+# ---------------------------------------------------------------- personal data and names
+
+
+@pytest.mark.parametrize("text, masked", [
+    ("330106198001010031", "330106********0031"), ("6222021234567890123", "622202*********0123"),
+    ("电话 +86 138 1234 5678", "电话 +86 138 **** 5678"), ("138-1234-5678", "138-****-5678"),
+    ("+86-13812345678。", "+86-138****5678。"), ("2026Q3 第1234567行", "2026Q3 第1234567行")])
+def test_masking_covers_long_id_runs_and_written_phones(text, masked):
+    from pbtool.problems import mask_value
+    assert mask_value(text) == masked
+
+
+def test_sheet_names_excel_accepts(tmp_path):
+    import xlsxwriter
+    from pbtool.outputs.xlsxutil import safe_sheet_name
+    taken: set[str] = set()
+    names = [safe_sheet_name(n, taken) for n in
+             ["Abc街道", "ABC街道", "𠀀" * 18 + "街道", "'东湖'", "x" * 40, "x" * 40, "a[b]:c"]]
+    assert len({n.casefold() for n in names}) == len(names)
+    for n in names:
+        assert len(n.encode("utf-16-le")) // 2 <= 31 and not n.startswith("'") and not n.endswith("'")
+    wb = xlsxwriter.Workbook(str(tmp_path / "names.xlsx"))
+    for n in names:
+        wb.add_worksheet(n)   # xlsxwriter refuses any name Excel would
+    wb.close()
+
+
+def test_notice_names_stay_unique():
+    from pbtool.report.render import safe_filename, unique_name
+    taken: set[str] = set()
+    a = unique_name(safe_filename("东湖/街道整改通知书"), ".docx", taken)
+    b = unique_name(safe_filename("东湖:街道整改通知书"), ".docx", taken)
+    assert a != b and a == "东湖_街道整改通知书.docx" and b == "东湖_街道整改通知书（2）.docx"

@@ -29,6 +29,15 @@ def safe_filename(name: str) -> str:
     return _UNSAFE_FILENAME.sub("_", name).strip(" .") or "未命名"
 
 
+def unique_name(stem: str, suffix: str, taken: set[str]) -> str:
+    """stem + suffix, or stem（2）+ suffix … when that name (ignoring case, as Windows does) is taken."""
+    name, i = stem + suffix, 2
+    while name.casefold() in taken:
+        name, i = f"{stem}（{i}）{suffix}", i + 1
+    taken.add(name.casefold())
+    return name
+
+
 def shipped_template(kind: str) -> Path:
     """The shipped template of a kind: inside the installed package (pbtool/templates/, package data)
     when it is there, else the repository's templates/ folder (a source checkout)."""
