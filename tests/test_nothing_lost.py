@@ -361,3 +361,39 @@ def test_notice_names_stay_unique():
     a = unique_name(safe_filename("东湖/街道整改通知书"), ".docx", taken)
     b = unique_name(safe_filename("东湖:街道整改通知书"), ".docx", taken)
     assert a != b and a == "东湖_街道整改通知书.docx" and b == "东湖_街道整改通知书（2）.docx"
+
+
+def test_reimporting_the_whole_sample_period_with_its_supplement_is_not_refused(tmp_path):
+    import json
+    spec = json.loads((ROOT / "samples" / "expected.json").read_text(encoding="utf-8"))
+    files = [ROOT / "samples" / f for f in spec["periods"]["2026Q3"]["files"]]
+    db = str(tmp_path / "s.db")
+    first = import_files(files, "2026Q3", db)
+    again = import_files(files, "2026Q3", db)
+    assert again.imported == first.imported and sum(again.replaced.values()) == sum(first.imported.values())
+
+
+# ---------------------------------------------------------------- a newcomer's path
+
+
+def test_samples_are_package_data_so_demo_works_after_pip_install():
+    """Every sample the demo imports is matched by pyproject's package data for pbtool.samples (a wheel
+    built from this tree held them all and `python -m pbtool demo` ran from it outside the tree)."""
+    import fnmatch
+    import json
+    import tomllib
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    setup = project["tool"]["setuptools"]
+    assert "pbtool.samples" in setup["packages"] and setup["package-dir"]["pbtool.samples"] == "samples"
+    patterns = setup["package-data"]["pbtool.samples"]
+    spec = json.loads((ROOT / "samples" / "expected.json").read_text(encoding="utf-8"))
+    files = ["expected.json"] + [f for p in spec["periods"].values() for f in p["files"]]
+    for f in files:
+        assert any(fnmatch.fnmatch(f, pat) for pat in patterns), f
+    from pbtool import demo
+    assert (demo.SAMPLES / "expected.json").is_file()
+
+
+def test_readme_first_screen_creates_a_virtual_environment():
+    head = (ROOT / "README.md").read_text(encoding="utf-8")[:2500]
+    assert "python3 -m venv" in head and head.index("venv") < head.index("pip install")
