@@ -397,3 +397,54 @@ def test_samples_are_package_data_so_demo_works_after_pip_install():
 def test_readme_first_screen_creates_a_virtual_environment():
     head = (ROOT / "README.md").read_text(encoding="utf-8")[:2500]
     assert "python3 -m venv" in head and head.index("venv") < head.index("pip install")
+
+
+# ---------------------------------------------------------------- more edges of the boundary
+
+
+def test_postgresql_url_without_server_is_one_chinese_line(tmp_path):
+    res = cli("coverage", "--period", "2026Q3", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert res.exit_code == 2 and "错误：" in res.output and "Traceback" not in res.output
+    assert len(res.output.strip().splitlines()) == 1
+    res = cli("coverage", "--period", "2026Q3", "--db", "nosuchdriver://x/y")
+    assert res.exit_code == 2 and "数据库网址" in res.output
+
+
+def test_bad_pbtool_toml_under_report_is_one_chinese_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pbtool.toml").write_text("[thresholds]\nno_such = 1\n", encoding="utf-8")
+    f = roster(tmp_path / "东湖街道花名册.xlsx", [member(1)])
+    db = str(tmp_path / "s.db")
+    res = cli("import", str(f), "--period", "2026Q3", "--db", db)
+    assert res.exit_code == 2 and "pbtool.toml" in res.output and "Traceback" not in res.output
+    assert not Path(db).exists()
+
+
+def test_read_only_and_full_disk_errors_are_translated():
+    import sqlite3 as s3
+    from sqlalchemy.exc import OperationalError
+    from pbtool.store import db_error_message
+    ro = OperationalError("INSERT", {}, s3.OperationalError("attempt to write a readonly database"))
+    assert "只读" in db_error_message(ro, "x.db")
+    full = OperationalError("INSERT", {}, s3.OperationalError("database or disk is full"))
+    assert "磁盘空间不足" in db_error_message(full, "x.db")
+    from pbtool.errors import translate
+    import errno
+    assert "磁盘空间已满" in translate(OSError(errno.ENOSPC, "No space left", "a.xlsx")).user_line()
+    assert "编码" in translate(b"\xff".decode("utf-8", "strict") if False else UnicodeDecodeError(
+        "utf-8", b"\xff", 0, 1, "invalid start byte")).user_line()
+
+
+def test_undefined_entity_in_sheet_xml_is_a_chinese_error(tmp_path, db):
+    import zipfile as zf
+    src = roster(tmp_path / "东湖街道花名册.xlsx", [member(1)])
+    bad = tmp_path / "东湖街道坏.xlsx"
+    with zf.ZipFile(src) as zin, zf.ZipFile(bad, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item)
+            if item.filename == "xl/sharedStrings.xml":
+                data = data.replace("<t>测试1</t>".encode(), "<t>测试&undefined;1</t>".encode(), 1)
+            zout.writestr(item, data)
+    res = cli("import", str(bad), "--period", "2026Q3", "--db", db)
+    assert res.exit_code == 2 and "错误：" in res.output and "Traceback" not in res.output
+    assert not Path(db).exists()
