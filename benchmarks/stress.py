@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATA_DIR, REPO, environment, id_check_char, machine_state, md_table  # noqa: E402
+from _common import DATA_DIR, REPO, environment, id_check_char, machine_state, md_table
 
 STREETS = ["东湖街道", "西山街道", "南桥街道", "北苑街道"]
 HEADER = ["序号", "姓名", "性别", "身份证号", "出生日期", "入党时间", "人员类别", "所在党支部"]

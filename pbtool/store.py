@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -176,10 +177,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA page_size=8192")      # only takes effect in a new file: a fifth faster bulk inserts than 4096
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")  # readers wait out a checkpoint instead of failing
-    try:                                       # WAL: readers see a consistent snapshot while an import writes
-        cur.execute("PRAGMA journal_mode=WAL")
-    except Exception:                          # a read-only store keeps its journal mode
-        pass
+    with suppress(sqlite3.DatabaseError):      # WAL: readers see a consistent snapshot while an import writes
+        cur.execute("PRAGMA journal_mode=WAL")  # (a read-only or foreign file keeps its mode; opening says why)
     cur.execute("PRAGMA synchronous=NORMAL")  # WAL still makes each import atomic
     cur.execute("PRAGMA cache_size=-262144")   # 256 MB of page cache: index inserts of a large import stay in memory
     cur.execute("PRAGMA temp_store=MEMORY")

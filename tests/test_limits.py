@@ -56,7 +56,7 @@ def dump(db: str) -> list[str]:
 
 def pbtool(*args: str) -> subprocess.CompletedProcess:
     """The real command in its own process: a failed limit would abort it, not the test run."""
-    return subprocess.run([sys.executable, "-m", "pbtool", *args], capture_output=True, text=True, timeout=120,
+    return subprocess.run([sys.executable, "-m", "pbtool", *args], capture_output=True, text=True, timeout=120, check=False,
                           env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "300"})
 
 

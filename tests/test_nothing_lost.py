@@ -342,6 +342,7 @@ def test_masking_covers_long_id_runs_and_written_phones(text, masked):
 
 def test_sheet_names_excel_accepts(tmp_path):
     import xlsxwriter
+
     from pbtool.outputs.xlsxutil import safe_sheet_name
     taken: set[str] = set()
     names = [safe_sheet_name(n, taken) for n in
@@ -422,14 +423,17 @@ def test_bad_pbtool_toml_under_report_is_one_chinese_line(tmp_path, monkeypatch)
 
 def test_read_only_and_full_disk_errors_are_translated():
     import sqlite3 as s3
+
     from sqlalchemy.exc import OperationalError
+
     from pbtool.store import db_error_message
     ro = OperationalError("INSERT", {}, s3.OperationalError("attempt to write a readonly database"))
     assert "只读" in db_error_message(ro, "x.db")
     full = OperationalError("INSERT", {}, s3.OperationalError("database or disk is full"))
     assert "磁盘空间不足" in db_error_message(full, "x.db")
-    from pbtool.errors import translate
     import errno
+
+    from pbtool.errors import translate
     assert "磁盘空间已满" in translate(OSError(errno.ENOSPC, "No space left", "a.xlsx")).user_line()
     assert "编码" in translate(b"\xff".decode("utf-8", "strict") if False else UnicodeDecodeError(
         "utf-8", b"\xff", 0, 1, "invalid start byte")).user_line()

@@ -110,5 +110,5 @@ def _xlsx_workbook_class():  # xlsxwriter imported only by the commands that wri
     return AtomicWorkbook
 
 
-def Workbook(filename: str | os.PathLike, options: dict | None = None):  # noqa: N802 - stands in for the class
+def Workbook(filename: str | os.PathLike, options: dict | None = None):  # stands in for the class
     return _xlsx_workbook_class()(str(filename), options or {})
