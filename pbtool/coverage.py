@@ -398,3 +398,24 @@ def compute_coverage(db: str | None, period: str, street: str | None = None,
         result.rate_changes = [r for r in result.rate_changes if r["scope"] == "district" or r["street"] == street]
         result.near_misses = [n for n in result.near_misses if n["street"] == street]
     return result
+
+
+# A consistent snapshot: the figures above come from several queries on several connections. When an
+# import commits meanwhile (WAL lets it), the whole computation is repeated, so that a result never
+# mixes the store before and after an import.
+_compute_once = compute_coverage
+SNAPSHOT_ATTEMPTS = 5
+
+
+def compute_coverage(db: str | None, period: str, street: str | None = None,  # type: ignore[no-redef]
+                     config: Config | None = None) -> CoverageResult:
+    watcher = st.Store.open(db, create=False)
+    try:
+        for _ in range(SNAPSHOT_ATTEMPTS):
+            with watcher.change_watch() as changed:
+                result = _compute_once(db, period, street, config)
+                if not changed():
+                    return result
+        raise CoverageError("数据库在排查期间一直有新的导入写入，未能得到一致的结果。请等导入完成后重试。")
+    finally:
+        watcher.close()

@@ -537,3 +537,18 @@ class Store:
                     restored[kind] = m
             conn.execute(delete(imports).where(imports.c.run_id == run))
         return {"run": run, "period": period, "removed": removed, "restored": restored}
+
+    # ---------------------------------------------------------------- consistent reads
+
+    @contextmanager
+    def change_watch(self) -> Iterator[Callable[[], bool]]:
+        """For a reader that reads over several queries and connections (coverage, reports): yields
+        `changed()`, true once another connection has committed since the watch began (SQLite's
+        PRAGMA data_version on a connection held open). Elsewhere `changed()` is always false."""
+        if self.engine.dialect.name != "sqlite":
+            yield lambda: False
+            return
+        with self.engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            start = raw.execute("PRAGMA data_version").fetchone()[0]
+            yield lambda: raw.execute("PRAGMA data_version").fetchone()[0] != start

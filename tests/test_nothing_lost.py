@@ -452,3 +452,23 @@ def test_undefined_entity_in_sheet_xml_is_a_chinese_error(tmp_path, db):
     res = cli("import", str(bad), "--period", "2026Q3", "--db", db)
     assert res.exit_code == 2 and "错误：" in res.output and "Traceback" not in res.output
     assert not Path(db).exists()
+
+
+def test_coverage_never_mixes_the_store_before_and_after_an_import(tmp_path, db, lists, monkeypatch):
+    from pbtool import coverage
+    a = roster(tmp_path / "东湖街道花名册.xlsx", [member(i, community="朝阳社区") for i in range(1, 4)])
+    import_files([lists, a], "2026Q3", db)
+    b = roster(tmp_path / "西山街道花名册.xlsx", [member(i, community="朝阳社区") for i in range(10, 15)])
+    original, calls = coverage._period_state, []
+
+    def state_then_import(*args, **kw):
+        out = original(*args, **kw)
+        if not calls:   # another process's import commits while this coverage is half-way
+            subprocess.run([sys.executable, "-c", f"from pbtool.importer import import_files; "
+                            f"import_files([{str(b)!r}], '2026Q3', {db!r})"], check=True,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+        calls.append(1)
+        return out
+    monkeypatch.setattr(coverage, "_period_state", state_then_import)
+    result = coverage.compute_coverage(db, "2026Q3")
+    assert result.summary["members"] == 8 and len(calls) == 2   # computed again, wholly after the import
