@@ -472,3 +472,34 @@ def test_coverage_never_mixes_the_store_before_and_after_an_import(tmp_path, db,
     monkeypatch.setattr(coverage, "_period_state", state_then_import)
     result = coverage.compute_coverage(db, "2026Q3")
     assert result.summary["members"] == 8 and len(calls) == 2   # computed again, wholly after the import
+
+
+def test_ctrl_c_in_a_real_import_leaves_the_store_unchanged(tmp_path, db):
+    import signal
+    import_files([roster(tmp_path / "东湖街道花名册.xlsx", [member(i) for i in range(1, 4)])], "2026Q3", db)
+    before = dump(db)
+    big = write_csv(tmp_path / "西山街道花名册.csv", ROSTER_HEADER,
+                    [member(i, idn=make_id(i % 400, birth=f"{1960 + i // 4800}{1 + i // 400 % 12:02d}01"))
+                     for i in range(100, 150_000)], encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "pbtool", "import", str(big), "--period", "2026Q3", "--db", db],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "300"})
+    import time
+    time.sleep(2.5)
+    assert proc.poll() is None, "the import finished before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    out, errs = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "已取消" in errs and "数据库未改变" in errs and "Traceback" not in errs
+    assert dump(db) == before
+
+
+def test_problem_workbook_failing_after_the_import_says_the_data_was_saved(tmp_path, db, monkeypatch):
+    from pbtool.errors import OutputError
+    f = roster(tmp_path / "东湖街道花名册.xlsx", [member(1, category="党员")])
+
+    def full_disk(*a, **k):
+        raise OutputError("“问题.xlsx”无法写入：磁盘空间已满。")
+    monkeypatch.setattr("pbtool.outputs.problems_xlsx.write_problem_workbook", full_disk)
+    res = cli("import", str(f), "--period", "2026Q3", "--db", db, "--problems", str(tmp_path / "问题.xlsx"))
+    assert res.exit_code == 2 and "磁盘空间已满" in res.output and "导入的数据已保存" in res.output
+    assert Store.open(db).count("roster", "2026Q3") == 1
