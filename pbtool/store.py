@@ -147,11 +147,15 @@ def _add_column(table: str, column: str, sql_type: Any, default: str) -> Callabl
 
 # Schema migrations: the steps that bring a store of version N-1 to version N, run in order inside the
 # transaction that opens the store. Version 1 was the first schema.
+def _number_runs(conn: Connection) -> None:
+    """Imports made before runs existed: each its own run."""
+    conn.execute(update(imports).where(imports.c.run_id == 0).values(run_id=imports.c.id))
+
+
 MIGRATIONS: dict[int, list[Callable[[Connection], None]]] = {
     2: [_add_column("problems", "expected", Text(), "")],   # what a value should be (NAME_NEAR_MISS: the listed name)
     # reversible imports: runs, and *_replaced tables (created by create_all) for the rows a run replaced
-    3: [_add_column("imports", "run_id", Integer(), "0"),
-        lambda conn: conn.execute(update(imports).where(imports.c.run_id == 0).values(run_id=imports.c.id))],
+    3: [_add_column("imports", "run_id", Integer(), "0"), _number_runs],
 }
 
 
@@ -349,7 +353,8 @@ class Store:
         waits = [(0.2, True), (LOCK_WAIT_SECONDS, False)]
         for seconds, first in waits:
             conn = self.engine.connect().execution_options(pbtool_write=True)
-            conn.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")
+            raw: Any = conn.connection.dbapi_connection
+            raw.execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")
             try:
                 conn.begin()
                 return conn
@@ -369,7 +374,7 @@ class Store:
         street and kind, never by a bare file name). Rows that name no street are replaced only by the
         same file again, as nothing else identifies them."""
         named = sorted(s for s in streets if s)
-        cond = table.c.street.in_(named)
+        cond: Any = table.c.street.in_(named)
         if files:
             cond = or_(cond, and_(table.c.street == "", table.c.file.in_(sorted(files))))
         return and_(table.c.period == period, cond)
@@ -549,6 +554,6 @@ class Store:
             yield lambda: False
             return
         with self.engine.connect() as conn:
-            raw = conn.connection.dbapi_connection
+            raw: Any = conn.connection.dbapi_connection
             start = raw.execute("PRAGMA data_version").fetchone()[0]
             yield lambda: raw.execute("PRAGMA data_version").fetchone()[0] != start
