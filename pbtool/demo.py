@@ -46,6 +46,7 @@ def run_demo(out: Path, console: Console, samples: Path = SAMPLES) -> DemoResult
     from .importer import import_files
     from .outputs.ledger_xlsx import write_ledger
     from .outputs.problems_xlsx import write_problem_workbook
+    from .outputs.safe import for_terminal
     from .outputs.terminal import print_coverage, print_import
 
     periods = sample_periods(samples)
@@ -59,13 +60,13 @@ def run_demo(out: Path, console: Console, samples: Path = SAMPLES) -> DemoResult
     for period, files in periods.items():
         console.rule(f"导入 {period} 示例数据（{len(files)} 个文件）")
         imported = import_files(files, period, str(db))
-        print_import(imported, console, limit=30 if period == last else 5)
+        print_import(for_terminal(imported), console, limit=30 if period == last else 5)
         if imported.problems:
             path = write_problem_workbook(imported, files, out / f"{period}问题清单.xlsx")
             result.files.append(path)
     console.rule(f"{last} 空白点排查")
     coverage = compute_coverage(str(db), last)
-    print_coverage(coverage, console)
+    print_coverage(for_terminal(coverage), console)
     result.files.append(write_ledger(coverage, out / f"{last}整改台账.xlsx"))
     json_path = out / f"{last}覆盖情况.json"
     write_text(json_path, json.dumps(coverage.as_dict(), ensure_ascii=False, indent=2))

@@ -503,3 +503,30 @@ def test_problem_workbook_failing_after_the_import_says_the_data_was_saved(tmp_p
     res = cli("import", str(f), "--period", "2026Q3", "--db", db, "--problems", str(tmp_path / "问题.xlsx"))
     assert res.exit_code == 2 and "磁盘空间已满" in res.output and "导入的数据已保存" in res.output
     assert Store.open(db).count("roster", "2026Q3") == 1
+
+
+def test_report_vars_with_period_uses_the_default_store(tmp_path, monkeypatch):
+    import json
+    spec = json.loads((ROOT / "samples" / "expected.json").read_text(encoding="utf-8"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PBTOOL_DB", raising=False)
+    import_files([ROOT / "samples" / f for f in spec["periods"]["2026Q3"]["files"]], "2026Q3", None)
+    assert (tmp_path / "pbtool.db").is_file()
+    res = cli("report", "vars", "quarterly", "--period", "2026Q3", env={"COLUMNS": "250"})
+    assert res.exit_code == 0, res.output
+    assert "取值" in res.output and "2026" in res.output
+
+
+def test_a_report_that_would_overwrite_its_template_is_refused(tmp_path):
+    import json
+    spec = json.loads((ROOT / "samples" / "expected.json").read_text(encoding="utf-8"))
+    db = str(tmp_path / "s.db")
+    import_files([ROOT / "samples" / f for f in spec["periods"]["2026Q3"]["files"]], "2026Q3", db)
+    from docx import Document
+    tpl = tmp_path / "2026Q3季度通报.docx"
+    doc = Document()
+    doc.add_paragraph("{{ period }}")
+    doc.save(str(tpl))
+    data = tpl.read_bytes()
+    res = cli("report", "quarterly", "--period", "2026Q3", "--db", db, "--out", str(tmp_path), "--template", str(tpl))
+    assert res.exit_code == 2 and "覆盖模板" in res.output and tpl.read_bytes() == data

@@ -111,6 +111,8 @@ class Renderer:
         return ctx
 
     def render(self, context: dict[str, Any], out: Path) -> Path:
+        if Path(out).resolve() == self.path.resolve():   # refused before any work: the template would be lost
+            raise ReportError(f"输出文件“{out}”就是所用的模板，写入会覆盖模板。请换一个输出文件夹（--out）。")
         tpl = DocxTemplate(io.BytesIO(self.data))
         self.env.budget.reset()
         try:
