@@ -292,7 +292,11 @@ class Store:
             return
         with self.engine.connect() as conn:   # the usual case: a current store, nothing to write
             insp = inspect(conn)
-            if all(insp.has_table(t) for t in metadata.tables) and self._version(conn) == SCHEMA_VERSION:
+            names = set(insp.get_table_names())
+            if names and "meta" not in names:   # another program's database: never add tables to it
+                raise StoreError(f"“{self.where}”是一个数据库，但不是 pbtool 的（没有结构版本），未做任何改动。"
+                                 "请用 --db 指定 pbtool 数据库文件或新文件名。", saved=False)
+            if all(t in names for t in metadata.tables) and self._version(conn) == SCHEMA_VERSION:
                 return
         with self.engine.connect().execution_options(pbtool_write=True) as conn, conn.begin():
             metadata.create_all(conn)

@@ -530,3 +530,17 @@ def test_a_report_that_would_overwrite_its_template_is_refused(tmp_path):
     data = tpl.read_bytes()
     res = cli("report", "quarterly", "--period", "2026Q3", "--db", db, "--out", str(tmp_path), "--template", str(tpl))
     assert res.exit_code == 2 and "覆盖模板" in res.output and tpl.read_bytes() == data
+
+
+def test_another_programs_sqlite_database_is_not_touched(tmp_path):
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("create table customers (id integer primary key, name text)")
+    con.execute("insert into customers (name) values ('x')")
+    con.commit()
+    con.close()
+    before = dump(str(other))
+    f = roster(tmp_path / "东湖街道花名册.xlsx", [member(1)])
+    res = cli("import", str(f), "--period", "2026Q3", "--db", str(other))
+    assert res.exit_code == 2 and "不是 pbtool 的" in res.output
+    assert dump(str(other)) == before
