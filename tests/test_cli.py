@@ -15,7 +15,7 @@ from pbtool.cli import app
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = [["import"], ["coverage"], ["demo"], ["report"], ["report", "annual"], ["report", "quarterly"],
-            ["report", "notices"], ["report", "vars"]]
+            ["report", "notices"], ["report", "vars"], ["history"], ["undo"]]
 
 
 def _commands() -> list[list[str]]:
