@@ -401,21 +401,10 @@ def compute_coverage(db: str | None, period: str, street: str | None = None,
 
 
 # A consistent snapshot: the figures above come from several queries on several connections. When an
-# import commits meanwhile (WAL lets it), the whole computation is repeated, so that a result never
-# mixes the store before and after an import.
+# import commits meanwhile (WAL lets it), the whole computation is repeated (store.read_consistently).
 _compute_once = compute_coverage
-SNAPSHOT_ATTEMPTS = 5
 
 
 def compute_coverage(db: str | None, period: str, street: str | None = None,  # type: ignore[no-redef]
                      config: Config | None = None) -> CoverageResult:
-    watcher = st.Store.open(db, create=False)
-    try:
-        for _ in range(SNAPSHOT_ATTEMPTS):
-            with watcher.change_watch() as changed:
-                result = _compute_once(db, period, street, config)
-                if not changed():
-                    return result
-        raise CoverageError("数据库在排查期间一直有新的导入写入，未能得到一致的结果。请等导入完成后重试。")
-    finally:
-        watcher.close()
+    return st.read_consistently(db, lambda: _compute_once(db, period, street, config), CoverageError)

@@ -561,3 +561,21 @@ class Store:
             raw: Any = conn.connection.dbapi_connection
             start = raw.execute("PRAGMA data_version").fetchone()[0]
             yield lambda: raw.execute("PRAGMA data_version").fetchone()[0] != start
+
+
+SNAPSHOT_ATTEMPTS = 5
+
+
+def read_consistently(db: str | os.PathLike | None, compute: Callable[[], Any], fail: Callable[[str], Exception]) -> Any:
+    """Run `compute` (many reads over several connections) until no import committed while it ran, so
+    a result never mixes the store before and after an import; `fail(message)` after a few tries."""
+    watcher = Store.open(db, create=False)
+    try:
+        for _ in range(SNAPSHOT_ATTEMPTS):
+            with watcher.change_watch() as changed:
+                result = compute()
+                if not changed():
+                    return result
+    finally:
+        watcher.close()
+    raise fail("数据库在读取期间一直有新的导入写入，未能得到一致的结果。请等导入完成后重试。")
