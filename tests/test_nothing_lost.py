@@ -59,7 +59,7 @@ def test_import_reimport_undo_restores_the_store_exactly(tmp_path, db):
     con.close()
     res = cli("undo", "--db", db)
     assert res.exit_code == 0, res.output
-    assert "已撤销导入 2" in res.output and "恢复被替换的 roster 10 行" in res.output and db in res.output
+    assert "已撤销导入 2" in res.output and "恢复被替换的 党员花名册 10 行" in res.output and db in res.output
     assert dump(db) == before
 
 
