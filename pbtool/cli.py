@@ -405,6 +405,7 @@ def history_cmd(
     """
     from rich.table import Table
 
+    from .outputs.terminal import KIND_TITLES
     from .store import Store
 
     store = Store.open(db, create=False)
@@ -422,7 +423,8 @@ def history_cmd(
         for i, sh in enumerate(r["sheets"]):
             first = i == 0
             t.add_row(str(r["run"]) if first else "", r["period"] if first else "",
-                      str(r["imported_at"])[:19] if first else "", *map(escape, (sh["file"], sh["sheet"])), sh["kind"],
+                      str(r["imported_at"])[:19] if first else "", *map(escape, (sh["file"], sh["sheet"])),
+                      KIND_TITLES.get(sh["kind"], sh["kind"]),
                       escape(sh["street"] or ""), str(sh["rows"]), str(sh["problems"]), str(sh["replaced_rows"]),
                       "、".join(map(str, r["replaced_runs"])) if first else "", sh["sha256"][:16])
     _console().print(t if runs else "数据库中还没有导入记录。")
@@ -438,6 +440,7 @@ def undo_cmd(
 
     示例：pbtool undo 3
     """
+    from .outputs.terminal import KIND_TITLES
     from .store import Store
 
     store = Store.open(db, create=False)
@@ -445,8 +448,9 @@ def undo_cmd(
         done = store.undo(run)
     finally:
         store.close()
-    removed = "、".join(f"{k} {n} 行" for k, n in done["removed"].items()) or "无数据行"
-    restored = "、".join(f"{k} {n} 行" for k, n in done["restored"].items()) or "无"
+    title = {**KIND_TITLES, "problems": "问题"}
+    removed = "、".join(f"{title.get(k, k)} {n} 行" for k, n in done["removed"].items()) or "无数据行"
+    restored = "、".join(f"{title.get(k, k)} {n} 行" for k, n in done["restored"].items()) or "无"
     _console().print(f"已撤销导入 {done['run']}（{done['period']}）：删除 {removed}；恢复被替换的 {restored}。"
                      f"已写入数据库：{escape(store.where)}", soft_wrap=True)
 

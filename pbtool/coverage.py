@@ -398,3 +398,13 @@ def compute_coverage(db: str | None, period: str, street: str | None = None,
         result.rate_changes = [r for r in result.rate_changes if r["scope"] == "district" or r["street"] == street]
         result.near_misses = [n for n in result.near_misses if n["street"] == street]
     return result
+
+
+# A consistent snapshot: the figures above come from several queries on several connections. When an
+# import commits meanwhile (WAL lets it), the whole computation is repeated (store.read_consistently).
+_compute_once = compute_coverage
+
+
+def compute_coverage(db: str | None, period: str, street: str | None = None,  # type: ignore[no-redef]
+                     config: Config | None = None) -> CoverageResult:
+    return st.read_consistently(db, lambda: _compute_once(db, period, street, config), CoverageError)

@@ -11,7 +11,14 @@ from rich.console import Console
 from .errors import PbtoolError
 from .outputs.atomic import write_text
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+def _samples_dir() -> Path:
+    """The shipped samples: inside the installed package (pbtool/samples/, package data) when there,
+    else the repository's samples/ folder (a source checkout)."""
+    packaged = Path(__file__).resolve().parent / "samples"
+    return packaged if (packaged / "expected.json").is_file() else Path(__file__).resolve().parents[1] / "samples"
+
+
+SAMPLES = _samples_dir()
 
 
 class DemoError(PbtoolError):
@@ -29,7 +36,7 @@ def sample_periods(samples: Path = SAMPLES) -> dict[str, list[Path]]:
     """Period -> its sample files in import order (lists first), from samples/expected.json."""
     manifest = samples / "expected.json"
     if not manifest.is_file():
-        raise DemoError(f"找不到示例数据（{samples}）。请在 pbtool 源代码目录中运行 pip install -e . 后再运行 pbtool demo。")
+        raise DemoError(f"找不到示例数据（{samples}）。请重新安装 pbtool（在源代码目录中运行 pip install .）后再运行 pbtool demo。")
     spec = json.loads(manifest.read_text(encoding="utf-8"))
     return {period: [samples / f for f in p["files"]] for period, p in sorted(spec["periods"].items())}
 
@@ -39,26 +46,27 @@ def run_demo(out: Path, console: Console, samples: Path = SAMPLES) -> DemoResult
     from .importer import import_files
     from .outputs.ledger_xlsx import write_ledger
     from .outputs.problems_xlsx import write_problem_workbook
+    from .outputs.safe import for_terminal
     from .outputs.terminal import print_coverage, print_import
 
     periods = sample_periods(samples)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     db = out / "demo.db"
-    for stale in (db, db.with_name(db.name + "-journal")):
+    for stale in (db, *(db.with_name(db.name + s) for s in ("-journal", "-wal", "-shm"))):
         stale.unlink(missing_ok=True)
     result = DemoResult(out, db)
     last = max(periods)
     for period, files in periods.items():
         console.rule(f"导入 {period} 示例数据（{len(files)} 个文件）")
         imported = import_files(files, period, str(db))
-        print_import(imported, console, limit=30 if period == last else 5)
+        print_import(for_terminal(imported), console, limit=30 if period == last else 5)
         if imported.problems:
             path = write_problem_workbook(imported, files, out / f"{period}问题清单.xlsx")
             result.files.append(path)
     console.rule(f"{last} 空白点排查")
     coverage = compute_coverage(str(db), last)
-    print_coverage(coverage, console)
+    print_coverage(for_terminal(coverage), console)
     result.files.append(write_ledger(coverage, out / f"{last}整改台账.xlsx"))
     json_path = out / f"{last}覆盖情况.json"
     write_text(json_path, json.dumps(coverage.as_dict(), ensure_ascii=False, indent=2))

@@ -8,8 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import os
-import tempfile
 import re
+import tempfile
 import traceback
 from pathlib import Path
 

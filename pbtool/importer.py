@@ -577,13 +577,17 @@ def check_replacement(conn: Any, store: st.Store, period: str, parsed: list[Pars
     that calls itself a supplement (补充/新增/增补), is refused unless --replace or --append is given."""
     new_counts: Counter[tuple[str, str]] = Counter()
     supplement: dict[tuple[str, str], str] = {}
+    full: set[tuple[str, str]] = set()    # a full list of the street in the same import: not a lone supplement
     for ps in parsed:
         for s in ps.values["street"]:
             new_counts[(ps.kind, s or "")] += 1
         texts = [ps.file.path.stem, ps.sheet.name, *ps.layout.title_lines]
-        if any(SUPPLEMENT_RE.search(t or "") for t in texts):
-            for s in set(ps.values["street"]):
+        is_supplement = any(SUPPLEMENT_RE.search(t or "") for t in texts)
+        for s in set(ps.values["street"]):
+            if is_supplement:
                 supplement.setdefault((ps.kind, s or ""), ps.file.name)
+            else:
+                full.add((ps.kind, s or ""))
     for kind, (streets, files) in replace.items():
         title = config.kind(kind).get("title", kind)
         for street, old in store.replaced_counts(conn, period, kind, streets, files).items():
@@ -591,7 +595,7 @@ def check_replacement(conn: Any, store: st.Store, period: str, parsed: list[Pars
                 continue
             new = new_counts.get((kind, street), 0)
             where = street
-            if (kind, street) in supplement:
+            if (kind, street) in supplement and (kind, street) not in full:
                 raise ImportError_(
                     f"“{supplement[(kind, street)]}”看起来是补充名单，若导入将用 {new} 行替换{where} {period} 已有的 "
                     f"{old} 行{title}。补充名单请加 --append 追加；如确为完整的新名单，请加 --replace。", saved=False)

@@ -61,9 +61,10 @@ def shipped_problems() -> dict[str, Any]:
     return _shipped("problems.toml")
 
 
-# 18-digit or 15-digit IDs, and 11-digit mobile numbers, wherever they stand in a text.
-_ID_RE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{5,8})(\d{3}[0-9Xx])(?![0-9A-Za-z])")
-_PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+# Every run of 15 or more ID-like characters (IDs, bank cards, an ID with a slip of the keyboard), and
+# mobile numbers, also written with +86/0086, spaces or dashes, wherever they stand in a text.
+_ID_RE = re.compile(r"(?<![0-9])(\d{6})(\d{5,})(\d{3}[0-9Xx])(?![0-9])")
+_PHONE_RE = re.compile(r"(?<!\d)((?:\+|00)86[\s-]?)?(1[3-9]\d)([\s-]?)(\d{4})([\s-]?)(\d{4})(?!\d)")
 # An ID that Excel turned into a number shows as 3.30106195301272E+17: still 15 personal digits.
 _SCI_RE = re.compile(r"(\d\.\d{4})(\d{4,})([Ee]\+?\d+)")
 
@@ -74,4 +75,4 @@ def mask_value(text: str) -> str:
         return text
     text = _ID_RE.sub(lambda m: m.group(1) + "*" * len(m.group(2)) + m.group(3), text)
     text = _SCI_RE.sub(lambda m: m.group(1) + "*" * len(m.group(2)) + m.group(3), text)
-    return _PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
+    return _PHONE_RE.sub(lambda m: (m.group(1) or "") + m.group(2) + m.group(3) + "****" + m.group(5) + m.group(6), text)

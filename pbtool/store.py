@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -162,13 +163,17 @@ def _estates_blank_community(conn: Connection) -> None:
 
 # Schema migrations: the steps that bring a store of version N-1 to version N, run in order inside the
 # transaction that opens the store. Version 1 was the first schema.
+def _number_runs(conn: Connection) -> None:
+    """Imports made before runs existed: each its own run."""
+    conn.execute(update(imports).where(imports.c.run_id == 0).values(run_id=imports.c.id))
+
+
 MIGRATIONS: dict[int, list[Callable[[Connection], None]]] = {
     2: [_add_column("problems", "expected", Text(), "")],   # what a value should be (NAME_NEAR_MISS: the listed name)
     # Version 3 (one release): reversible imports (runs, and *_replaced tables created by create_all for the
     # rows a run replaced); 人员身份 kept with the member; estates listed without a community get '' like the
     # members that live there.
-    3: [_add_column("imports", "run_id", Integer(), "0"),
-        lambda conn: conn.execute(update(imports).where(imports.c.run_id == 0).values(run_id=imports.c.id)),
+    3: [_add_column("imports", "run_id", Integer(), "0"), _number_runs,
         _add_nullable_column("members", "person_type", String(32)), _estates_blank_community],
 }
 
@@ -195,10 +200,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA page_size=8192")      # only takes effect in a new file: a fifth faster bulk inserts than 4096
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")  # readers wait out a checkpoint instead of failing
-    try:                                       # WAL: readers see a consistent snapshot while an import writes
-        cur.execute("PRAGMA journal_mode=WAL")
-    except Exception:                          # a read-only store keeps its journal mode
-        pass
+    with suppress(sqlite3.DatabaseError):      # WAL: readers see a consistent snapshot while an import writes
+        cur.execute("PRAGMA journal_mode=WAL")  # (a read-only or foreign file keeps its mode; opening says why)
     cur.execute("PRAGMA synchronous=NORMAL")  # WAL still makes each import atomic
     cur.execute("PRAGMA cache_size=-262144")   # 256 MB of page cache: index inserts of a large import stay in memory
     cur.execute("PRAGMA temp_store=MEMORY")
@@ -308,7 +311,11 @@ class Store:
             return
         with self.engine.connect() as conn:   # the usual case: a current store, nothing to write
             insp = inspect(conn)
-            if all(insp.has_table(t) for t in metadata.tables) and self._version(conn) == SCHEMA_VERSION:
+            names = set(insp.get_table_names())
+            if names and "meta" not in names:   # another program's database: never add tables to it
+                raise StoreError(f"“{self.where}”是一个数据库，但不是 pbtool 的（没有结构版本），未做任何改动。"
+                                 "请用 --db 指定 pbtool 数据库文件或新文件名。", saved=False)
+            if all(t in names for t in metadata.tables) and self._version(conn) == SCHEMA_VERSION:
                 return
         with self.engine.connect().execution_options(pbtool_write=True) as conn, conn.begin():
             metadata.create_all(conn)
@@ -369,7 +376,8 @@ class Store:
         waits = [(0.2, True), (LOCK_WAIT_SECONDS, False)]
         for seconds, first in waits:
             conn = self.engine.connect().execution_options(pbtool_write=True)
-            conn.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")
+            raw: Any = conn.connection.dbapi_connection
+            raw.execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")
             try:
                 conn.begin()
                 return conn
@@ -389,7 +397,7 @@ class Store:
         street and kind, never by a bare file name). Rows that name no street are replaced only by the
         same file again, as nothing else identifies them."""
         named = sorted(s for s in streets if s)
-        cond = table.c.street.in_(named)
+        cond: Any = table.c.street.in_(named)
         if files:
             cond = or_(cond, and_(table.c.street == "", table.c.file.in_(sorted(files))))
         return and_(table.c.period == period, cond)
@@ -557,3 +565,36 @@ class Store:
                     restored[kind] = m
             conn.execute(delete(imports).where(imports.c.run_id == run))
         return {"run": run, "period": period, "removed": removed, "restored": restored}
+
+    # ---------------------------------------------------------------- consistent reads
+
+    @contextmanager
+    def change_watch(self) -> Iterator[Callable[[], bool]]:
+        """For a reader that reads over several queries and connections (coverage, reports): yields
+        `changed()`, true once another connection has committed since the watch began (SQLite's
+        PRAGMA data_version on a connection held open). Elsewhere `changed()` is always false."""
+        if self.engine.dialect.name != "sqlite":
+            yield lambda: False
+            return
+        with self.engine.connect() as conn:
+            raw: Any = conn.connection.dbapi_connection
+            start = raw.execute("PRAGMA data_version").fetchone()[0]
+            yield lambda: raw.execute("PRAGMA data_version").fetchone()[0] != start
+
+
+SNAPSHOT_ATTEMPTS = 5
+
+
+def read_consistently(db: str | os.PathLike | None, compute: Callable[[], Any], fail: Callable[[str], Exception]) -> Any:
+    """Run `compute` (many reads over several connections) until no import committed while it ran, so
+    a result never mixes the store before and after an import; `fail(message)` after a few tries."""
+    watcher = Store.open(db, create=False)
+    try:
+        for _ in range(SNAPSHOT_ATTEMPTS):
+            with watcher.change_watch() as changed:
+                result = compute()
+                if not changed():
+                    return result
+    finally:
+        watcher.close()
+    raise fail("数据库在读取期间一直有新的导入写入，未能得到一致的结果。请等导入完成后重试。")

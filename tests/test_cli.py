@@ -15,7 +15,8 @@ from pbtool.cli import app
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = [["import"], ["inspect"], ["coverage"], ["demo"], ["report"], ["report", "annual"], ["report", "quarterly"],
-            ["report", "notices"], ["report", "vars"], ["template"], ["template", "roster"], ["template", "lists"]]
+            ["report", "notices"], ["report", "vars"], ["template"], ["template", "roster"], ["template", "lists"],
+            ["history"], ["undo"]]
 
 
 def _commands() -> list[list[str]]:

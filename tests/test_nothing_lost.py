@@ -59,7 +59,7 @@ def test_import_reimport_undo_restores_the_store_exactly(tmp_path, db):
     con.close()
     res = cli("undo", "--db", db)
     assert res.exit_code == 0, res.output
-    assert "已撤销导入 2" in res.output and "恢复被替换的 roster 10 行" in res.output and db in res.output
+    assert "已撤销导入 2" in res.output and "恢复被替换的 党员花名册 10 行" in res.output and db in res.output
     assert dump(db) == before
 
 
@@ -326,3 +326,221 @@ def test_import_api_refusal_leaves_store_unchanged(tmp_path, db):
     with pytest.raises(ImportError_, match="不到一半"):
         import_files([roster(tmp_path / "东湖街道x.xlsx", [member(1)])], "2026Q3", db)
     assert dump(db) == before
+
+
+# ---------------------------------------------------------------- personal data and names
+
+
+@pytest.mark.parametrize("text, masked", [
+    ("330106198001010031", "330106********0031"), ("6222021234567890123", "622202*********0123"),
+    ("电话 +86 138 1234 5678", "电话 +86 138 **** 5678"), ("138-1234-5678", "138-****-5678"),
+    ("+86-13812345678。", "+86-138****5678。"), ("2026Q3 第1234567行", "2026Q3 第1234567行")])
+def test_masking_covers_long_id_runs_and_written_phones(text, masked):
+    from pbtool.problems import mask_value
+    assert mask_value(text) == masked
+
+
+def test_sheet_names_excel_accepts(tmp_path):
+    import xlsxwriter
+
+    from pbtool.outputs.xlsxutil import safe_sheet_name
+    taken: set[str] = set()
+    names = [safe_sheet_name(n, taken) for n in
+             ["Abc街道", "ABC街道", "𠀀" * 18 + "街道", "'东湖'", "x" * 40, "x" * 40, "a[b]:c"]]
+    assert len({n.casefold() for n in names}) == len(names)
+    for n in names:
+        assert len(n.encode("utf-16-le")) // 2 <= 31 and not n.startswith("'") and not n.endswith("'")
+    wb = xlsxwriter.Workbook(str(tmp_path / "names.xlsx"))
+    for n in names:
+        wb.add_worksheet(n)   # xlsxwriter refuses any name Excel would
+    wb.close()
+
+
+def test_notice_names_stay_unique():
+    from pbtool.report.render import safe_filename, unique_name
+    taken: set[str] = set()
+    a = unique_name(safe_filename("东湖/街道整改通知书"), ".docx", taken)
+    b = unique_name(safe_filename("东湖:街道整改通知书"), ".docx", taken)
+    assert a != b and a == "东湖_街道整改通知书.docx" and b == "东湖_街道整改通知书（2）.docx"
+
+
+def test_reimporting_the_whole_sample_period_with_its_supplement_is_not_refused(tmp_path):
+    import json
+    spec = json.loads((ROOT / "samples" / "expected.json").read_text(encoding="utf-8"))
+    files = [ROOT / "samples" / f for f in spec["periods"]["2026Q3"]["files"]]
+    db = str(tmp_path / "s.db")
+    first = import_files(files, "2026Q3", db)
+    again = import_files(files, "2026Q3", db)
+    assert again.imported == first.imported and sum(again.replaced.values()) == sum(first.imported.values())
+
+
+# ---------------------------------------------------------------- a newcomer's path
+
+
+def test_samples_are_package_data_so_demo_works_after_pip_install():
+    """Every sample the demo imports is matched by pyproject's package data for pbtool.samples (a wheel
+    built from this tree held them all and `python -m pbtool demo` ran from it outside the tree)."""
+    import fnmatch
+    import json
+    import tomllib
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    setup = project["tool"]["setuptools"]
+    assert "pbtool.samples" in setup["packages"] and setup["package-dir"]["pbtool.samples"] == "samples"
+    patterns = setup["package-data"]["pbtool.samples"]
+    spec = json.loads((ROOT / "samples" / "expected.json").read_text(encoding="utf-8"))
+    files = ["expected.json"] + [f for p in spec["periods"].values() for f in p["files"]]
+    for f in files:
+        assert any(fnmatch.fnmatch(f, pat) for pat in patterns), f
+    from pbtool import demo
+    assert (demo.SAMPLES / "expected.json").is_file()
+
+
+def test_readme_first_screen_creates_a_virtual_environment():
+    head = (ROOT / "README.md").read_text(encoding="utf-8")[:2500]
+    assert "python3 -m venv" in head and head.index("venv") < head.index("pip install")
+
+
+# ---------------------------------------------------------------- more edges of the boundary
+
+
+def test_postgresql_url_without_server_is_one_chinese_line(tmp_path):
+    res = cli("coverage", "--period", "2026Q3", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert res.exit_code == 2 and "错误：" in res.output and "Traceback" not in res.output
+    assert len(res.output.strip().splitlines()) == 1
+    res = cli("coverage", "--period", "2026Q3", "--db", "nosuchdriver://x/y")
+    assert res.exit_code == 2 and "数据库网址" in res.output
+
+
+def test_bad_pbtool_toml_under_report_is_one_chinese_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pbtool.toml").write_text("[thresholds]\nno_such = 1\n", encoding="utf-8")
+    f = roster(tmp_path / "东湖街道花名册.xlsx", [member(1)])
+    db = str(tmp_path / "s.db")
+    res = cli("import", str(f), "--period", "2026Q3", "--db", db)
+    assert res.exit_code == 2 and "pbtool.toml" in res.output and "Traceback" not in res.output
+    assert not Path(db).exists()
+
+
+def test_read_only_and_full_disk_errors_are_translated():
+    import sqlite3 as s3
+
+    from sqlalchemy.exc import OperationalError
+
+    from pbtool.store import db_error_message
+    ro = OperationalError("INSERT", {}, s3.OperationalError("attempt to write a readonly database"))
+    assert "只读" in db_error_message(ro, "x.db")
+    full = OperationalError("INSERT", {}, s3.OperationalError("database or disk is full"))
+    assert "磁盘空间不足" in db_error_message(full, "x.db")
+    import errno
+
+    from pbtool.errors import translate
+    assert "磁盘空间已满" in translate(OSError(errno.ENOSPC, "No space left", "a.xlsx")).user_line()
+    assert "编码" in translate(b"\xff".decode("utf-8", "strict") if False else UnicodeDecodeError(
+        "utf-8", b"\xff", 0, 1, "invalid start byte")).user_line()
+
+
+def test_undefined_entity_in_sheet_xml_is_a_chinese_error(tmp_path, db):
+    import zipfile as zf
+    src = roster(tmp_path / "东湖街道花名册.xlsx", [member(1)])
+    bad = tmp_path / "东湖街道坏.xlsx"
+    with zf.ZipFile(src) as zin, zf.ZipFile(bad, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item)
+            if item.filename == "xl/sharedStrings.xml":
+                data = data.replace("<t>测试1</t>".encode(), "<t>测试&undefined;1</t>".encode(), 1)
+            zout.writestr(item, data)
+    res = cli("import", str(bad), "--period", "2026Q3", "--db", db)
+    assert res.exit_code == 2 and "错误：" in res.output and "Traceback" not in res.output
+    assert not Path(db).exists()
+
+
+def test_coverage_never_mixes_the_store_before_and_after_an_import(tmp_path, db, lists, monkeypatch):
+    from pbtool import coverage
+    a = roster(tmp_path / "东湖街道花名册.xlsx", [member(i, community="朝阳社区") for i in range(1, 4)])
+    import_files([lists, a], "2026Q3", db)
+    b = roster(tmp_path / "西山街道花名册.xlsx", [member(i, community="朝阳社区") for i in range(10, 15)])
+    original, calls = coverage._period_state, []
+
+    def state_then_import(*args, **kw):
+        out = original(*args, **kw)
+        if not calls:   # another process's import commits while this coverage is half-way
+            subprocess.run([sys.executable, "-c", f"from pbtool.importer import import_files; "
+                            f"import_files([{str(b)!r}], '2026Q3', {db!r})"], check=True,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+        calls.append(1)
+        return out
+    monkeypatch.setattr(coverage, "_period_state", state_then_import)
+    result = coverage.compute_coverage(db, "2026Q3")
+    assert result.summary["members"] == 8 and len(calls) == 2   # computed again, wholly after the import
+
+
+def test_ctrl_c_in_a_real_import_leaves_the_store_unchanged(tmp_path, db):
+    import signal
+    import_files([roster(tmp_path / "东湖街道花名册.xlsx", [member(i) for i in range(1, 4)])], "2026Q3", db)
+    before = dump(db)
+    big = write_csv(tmp_path / "西山街道花名册.csv", ROSTER_HEADER,
+                    [member(i, idn=make_id(i % 400, birth=f"{1960 + i // 4800}{1 + i // 400 % 12:02d}01"))
+                     for i in range(100, 150_000)], encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "pbtool", "import", str(big), "--period", "2026Q3", "--db", db],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "300"})
+    import time
+    time.sleep(2.5)
+    assert proc.poll() is None, "the import finished before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    out, errs = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "已取消" in errs and "数据库未改变" in errs and "Traceback" not in errs
+    assert dump(db) == before
+
+
+def test_problem_workbook_failing_after_the_import_says_the_data_was_saved(tmp_path, db, monkeypatch):
+    from pbtool.errors import OutputError
+    f = roster(tmp_path / "东湖街道花名册.xlsx", [member(1, category="党员")])
+
+    def full_disk(*a, **k):
+        raise OutputError("“问题.xlsx”无法写入：磁盘空间已满。")
+    monkeypatch.setattr("pbtool.outputs.problems_xlsx.write_problem_workbook", full_disk)
+    res = cli("import", str(f), "--period", "2026Q3", "--db", db, "--problems", str(tmp_path / "问题.xlsx"))
+    assert res.exit_code == 2 and "磁盘空间已满" in res.output and "导入的数据已保存" in res.output
+    assert Store.open(db).count("roster", "2026Q3") == 1
+
+
+def test_report_vars_with_period_uses_the_default_store(tmp_path, monkeypatch):
+    import json
+    spec = json.loads((ROOT / "samples" / "expected.json").read_text(encoding="utf-8"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PBTOOL_DB", raising=False)
+    import_files([ROOT / "samples" / f for f in spec["periods"]["2026Q3"]["files"]], "2026Q3", None)
+    assert (tmp_path / "pbtool.db").is_file()
+    res = cli("report", "vars", "quarterly", "--period", "2026Q3", env={"COLUMNS": "250"})
+    assert res.exit_code == 0, res.output
+    assert "取值" in res.output and "2026" in res.output
+
+
+def test_a_report_that_would_overwrite_its_template_is_refused(tmp_path):
+    import json
+    spec = json.loads((ROOT / "samples" / "expected.json").read_text(encoding="utf-8"))
+    db = str(tmp_path / "s.db")
+    import_files([ROOT / "samples" / f for f in spec["periods"]["2026Q3"]["files"]], "2026Q3", db)
+    from docx import Document
+    tpl = tmp_path / "2026Q3季度通报.docx"
+    doc = Document()
+    doc.add_paragraph("{{ period }}")
+    doc.save(str(tpl))
+    data = tpl.read_bytes()
+    res = cli("report", "quarterly", "--period", "2026Q3", "--db", db, "--out", str(tmp_path), "--template", str(tpl))
+    assert res.exit_code == 2 and "覆盖模板" in res.output and tpl.read_bytes() == data
+
+
+def test_another_programs_sqlite_database_is_not_touched(tmp_path):
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("create table customers (id integer primary key, name text)")
+    con.execute("insert into customers (name) values ('x')")
+    con.commit()
+    con.close()
+    before = dump(str(other))
+    f = roster(tmp_path / "东湖街道花名册.xlsx", [member(1)])
+    res = cli("import", str(f), "--period", "2026Q3", "--db", str(other))
+    assert res.exit_code == 2 and "不是 pbtool 的" in res.output
+    assert dump(str(other)) == before

@@ -94,6 +94,8 @@ def _xlsx_workbook_class():  # xlsxwriter imported only by the commands that wri
         """An xlsxwriter Workbook whose close() writes a temporary file beside the target and renames
         it into place: a full disk or a crash never leaves a 0-byte or half-written .xlsx."""
 
+        filename: str
+
         def close(self) -> None:
             target = Path(self.filename)
             with atomic_path(target, f"“{target.name}”") as tmp:
@@ -110,5 +112,5 @@ def _xlsx_workbook_class():  # xlsxwriter imported only by the commands that wri
     return AtomicWorkbook
 
 
-def Workbook(filename: str | os.PathLike, options: dict | None = None):  # noqa: N802 - stands in for the class
+def Workbook(filename: str | os.PathLike, options: dict | None = None):  # stands in for the class
     return _xlsx_workbook_class()(str(filename), options or {})

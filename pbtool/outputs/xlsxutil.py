@@ -11,13 +11,35 @@ def display_width(text: Any) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
 
 
+def _utf16_len(s: str) -> int:
+    return len(s.encode("utf-16-le")) // 2
+
+
+def _cut_utf16(s: str, units: int) -> str:
+    """The longest prefix of s within `units` UTF-16 code units (Excel counts names that way)."""
+    out, n = [], 0
+    for ch in s:
+        w = 2 if ord(ch) > 0xFFFF else 1
+        if n + w > units:
+            break
+        out.append(ch)
+        n += w
+    return "".join(out)
+
+
 def safe_sheet_name(name: str, taken: set[str]) -> str:
+    """A sheet name Excel and xlsxwriter accept: no []:*?/\\ or control characters, at most 31 UTF-16
+    units, no apostrophe at either end, not 'History', and unique ignoring case (Abc街道 beside ABC街道)."""
     bad = '[]:*?/\\'
-    base = "".join("_" if ch in bad else ch for ch in name).strip("'")[:31] or "Sheet"
+    base = "".join("_" if ch in bad or ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 else ch for ch in str(name))
+    base = _cut_utf16(base.strip().strip("'"), 31).strip("'").strip() or "Sheet"
+    if base.lower() == "history":
+        base = "History_"
+    folded = {t.casefold() for t in taken}
     out, i = base, 2
-    while out in taken:
+    while out.casefold() in folded:
         suffix = f"~{i}"
-        out, i = base[: 31 - len(suffix)] + suffix, i + 1
+        out, i = _cut_utf16(base, 31 - len(suffix)).rstrip("'") + suffix, i + 1
     taken.add(out)
     return out
 

@@ -15,7 +15,7 @@ from typing import Any
 from . import context as ctx
 from .model import ReportError, ReportResult, VarInfo
 from .pdf import to_pdf
-from .render import Renderer, safe_filename
+from .render import Renderer, safe_filename, unique_name
 from .variables import check_kind, describe, vars_markdown
 
 __all__ = ["DEFAULT_ORG_NAME", "ReportError", "ReportResult", "VarInfo", "render_annual", "render_notices",
@@ -90,11 +90,12 @@ def render_notices(db: Any, period: str, out_dir: str | Path, *, street: str | N
     result = ReportResult()
     for note in notes:
         result.add_warning(note)
+    taken: set[str] = set()   # streets whose names clean to the same file name each keep their notice
     for i, built in enumerate(builts):
         if i == 0:
             renderer.check_names(built.context)
         c = built.context
-        name = safe_filename(f"{c['street']}整改通知书（{c['period']}）") + ".docx"
+        name = unique_name(safe_filename(f"{c['street']}整改通知书（{c['period']}）"), ".docx", taken)
         result.files.append(renderer.render(c, out / name))
         _add(result, built)
     return _finish(result, out, pdf)

@@ -515,3 +515,17 @@ def build_notices(db: Any, period: str, *, street: str | None, deadline: dt.date
         })
         out.append(Built(ctx))
     return out, notes
+
+
+# A consistent snapshot for every document: built again when an import commits meanwhile.
+def _consistent(build: Any) -> Any:
+    def built(db: Any, *args: Any, **kwargs: Any) -> Any:
+        open_store(db).close()   # a missing or foreign store: the usual Chinese ReportError
+        return st.read_consistently(db, lambda: build(db, *args, **kwargs), ReportError)
+    built.__doc__, built.__name__ = build.__doc__, build.__name__
+    return built
+
+
+build_annual = _consistent(build_annual)
+build_quarterly = _consistent(build_quarterly)
+build_notices = _consistent(build_notices)

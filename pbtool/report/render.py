@@ -14,7 +14,7 @@ from docxtpl import DocxTemplate, InlineImage
 from lxml import etree
 
 from ..outputs.atomic import atomic_path
-from . import sandbox
+from . import limits, sandbox
 from .model import ReportError
 from .variables import image_names, top_level_names
 
@@ -27,6 +27,15 @@ _UNSAFE_FILENAME = re.compile(r'[\\/:*?"<>|\r\n\t]')
 def safe_filename(name: str) -> str:
     """A file name Windows accepts: no \\ / : * ? " < > |."""
     return _UNSAFE_FILENAME.sub("_", name).strip(" .") or "未命名"
+
+
+def unique_name(stem: str, suffix: str, taken: set[str]) -> str:
+    """stem + suffix, or stem（2）+ suffix … when that name (ignoring case, as Windows does) is taken."""
+    name, i = stem + suffix, 2
+    while name.casefold() in taken:
+        name, i = f"{stem}（{i}）{suffix}", i + 1
+    taken.add(name.casefold())
+    return name
 
 
 def shipped_template(kind: str) -> Path:
@@ -48,6 +57,9 @@ def template_path(kind: str, template: str | Path | None) -> Path:
     with zipfile.ZipFile(path) as z:
         if "word/document.xml" not in z.namelist():
             raise ReportError(f"模板“{path.name}”不是 Word 文档（.docx）：缺少正文部分。")
+    refusal = limits.check_template_zip(path, f"“{path.name}”")
+    if refusal:
+        raise ReportError(refusal)
     return path
 
 
@@ -99,7 +111,10 @@ class Renderer:
         return ctx
 
     def render(self, context: dict[str, Any], out: Path) -> Path:
+        if Path(out).resolve() == self.path.resolve():   # refused before any work: the template would be lost
+            raise ReportError(f"输出文件“{out}”就是所用的模板，写入会覆盖模板。请换一个输出文件夹（--out）。")
         tpl = DocxTemplate(io.BytesIO(self.data))
+        self.env.budget.reset()
         try:
             tpl.render(self._with_images(tpl, context), jinja_env=self.env)
         except ReportError:
@@ -112,6 +127,9 @@ class Renderer:
         try:
             with atomic_path(out, "文书") as tmp:   # temp file + rename: never a truncated .docx
                 tpl.save(tmp)
+                if tmp.stat().st_size > limits.MAX_RENDERED:
+                    raise ReportError(f"模板{self.where}生成的文书超过 {limits.MAX_RENDERED >> 20} MB，未保存。"
+                                      "请检查模板中的循环和重复内容。")
         except PermissionError:
             raise ReportError(f"文件“{out}”无法写入，可能正在 Word/WPS 中打开，请关闭后重试。") from None
         return out

@@ -15,6 +15,7 @@ from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
 from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 
+from . import limits
 from .model import ReportError
 
 TAG_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
@@ -50,13 +51,19 @@ class ReportSandbox(ImmutableSandboxedEnvironment):
         super().__init__(undefined=ReportUndefined, autoescape=True)
         self.globals = {"range": self.globals["range"]}   # the sandbox's range, capped at MAX_RANGE items
         self._compiled: dict[str, Any] = {}
+        # issue 10 caps: loop iterations per render, string widths, format widths (report/limits.py)
+        self.budget = limits.Budget()
+        self.globals["range"] = self.budget.range
+        self.filters = limits.capped_filters(self.filters)
 
     # Arithmetic that could exhaust memory or time ('x' * 10**9, 9 ** 999999) is refused.
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "%"})
     MAX_REPEAT = 100_000
     MAX_EXPONENT = 64
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "%":
+            limits.check_format(left)
         if operator == "**" and isinstance(right, (int, float)) and abs(right) > self.MAX_EXPONENT:
             raise SecurityError(f"乘方的指数过大（最多 {self.MAX_EXPONENT}）")
         if operator == "*":
@@ -64,6 +71,15 @@ class ReportSandbox(ImmutableSandboxedEnvironment):
                 if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and len(seq) * n > self.MAX_REPEAT:
                     raise SecurityError(f"重复生成的文字或列表过长（最多 {self.MAX_REPEAT} 项）")
         return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        name = getattr(__obj, "__name__", "")
+        bound = getattr(__obj, "__wrapped__", __obj)   # the sandbox hands str.format out wrapped
+        if isinstance(getattr(bound, "__self__", None), str):
+            limits.check_width(name, args, kwargs)
+            if name in ("format", "format_map"):
+                limits.check_format(bound.__self__)
+        return super().call(__context, __obj, *args, **kwargs)
 
     def from_string(self, source: Any, globals: Any = None, template_class: Any = None) -> Any:
         if globals is not None or template_class is not None or not isinstance(source, str):
