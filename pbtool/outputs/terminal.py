@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from ..coverage import Rate
@@ -15,32 +14,33 @@ KIND_TITLES = {"roster": "党员花名册", "community": "社区清单", "estate
 
 
 def print_import(result: ImportResult, console: Console, limit: int = 20, mask: bool = True) -> None:
+    """Callers pass outputs.safe.for_terminal(result): every string of it is already markup-escaped."""
     verb = "检查（试运行，未写入数据库）" if result.dry_run else "导入"
     console.print(f"[bold]{result.period} {verb}结果[/]")
     files: dict[str, list] = {}
     for s in result.sheets:
         files.setdefault(s.file, []).append(s)
     for file, sheets in files.items():
-        t = Table(title=escape(file), title_justify="left")
+        t = Table(title=file, title_justify="left")
         for h in ("工作表", "类型", "街道（来源）", "表头行", "数据行", "错误", "警告"):
             t.add_column(h, overflow="fold")
         for s in sheets:
-            t.add_row(escape(s.sheet), KIND_TITLES.get(s.kind, s.kind), f"{s.street or '—'}（{s.street_source}）",
+            t.add_row(s.sheet, KIND_TITLES.get(s.kind, s.kind), f"{s.street or '—'}（{s.street_source}）",
                       str(s.header_row), str(s.rows), _red(s.errors), _yellow(s.warnings))
         console.print(t)
     for f, s, why in result.skipped:
-        console.print(f"  跳过：{escape(f)} / {escape(s)}：{escape(why)}")
+        console.print(f"  跳过：{f} / {s}：{why}")
     for s in result.sheets:
         if s.footer_rows or s.blank_rows:
-            console.print(f"  {escape(s.file)} / {escape(s.sheet)}：略过空行 {s.blank_rows} 行、合计/签字行 {s.footer_rows} 行")
+            console.print(f"  {s.file} / {s.sheet}：略过空行 {s.blank_rows} 行、合计/签字行 {s.footer_rows} 行")
         if getattr(s, "note_rows", 0) or getattr(s, "header_repeats", 0):
-            console.print(f"  {escape(s.file)} / {escape(s.sheet)}：略过说明框 {s.note_rows} 行、"
+            console.print(f"  {s.file} / {s.sheet}：略过说明框 {s.note_rows} 行、"
                           f"重复的表头 {s.header_repeats} 行（不是党员或组织）")
     for (kind, street), n in result.replaced.items():
         what = "将替换" if result.dry_run else "已替换"
         console.print(f"  {what} {street or '未注明街道'} 本期原有{KIND_TITLES.get(kind, kind)} {n} 行（重新导入，不重复计入）")
     for note in result.notes:
-        console.print(f"  [yellow]提示[/]：{escape(note)}")
+        console.print(f"  [yellow]提示[/]：{note}")
     counts = "，".join(f"{KIND_TITLES.get(k, k)} {n} 行" for k, n in result.imported.items())
     console.print(f"\n共{'检查' if result.dry_run else '导入'}：{counts or '无'}；"
                   f"问题 {len(result.problems)} 个（错误 {result.errors}，警告 {result.warnings}）。")
@@ -52,14 +52,14 @@ def print_import(result: ImportResult, console: Console, limit: int = 20, mask: 
     for p in shown:
         by_file.setdefault(p.file, []).append(p)
     for file, items in by_file.items():
-        pt = Table(title=escape(file), title_justify="left")
+        pt = Table(title=file, title_justify="left")
         for h in ("位置", "代码", "说明"):
             pt.add_column(h, overflow="fold")
         for p in items:
             sheet = "" if p.sheet == Path(p.file).stem else f"{p.sheet} "
             where = f"{sheet}第{p.row}行" if p.row else sheet or "—"
             code = f"[red]{p.code}[/]" if p.severity == ERROR else f"[yellow]{p.code}[/]"
-            pt.add_row(escape(where), code, escape(mask_value(p.message) if mask else p.message))
+            pt.add_row(where, code, mask_value(p.message) if mask else p.message)
         console.print(pt)
     if len(result.problems) > limit:
         console.print(f"  还有 {len(result.problems) - limit} 个问题未显示：用 --problems 问题清单.xlsx 导出全部问题，"
