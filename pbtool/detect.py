@@ -80,6 +80,13 @@ def real_field(field: str) -> str:
     return field.split(":", 2)[1] if field.startswith("tick:") else field
 
 
+def enough_fields(spec: dict, fields: set[str], slack: int = 0) -> bool:
+    """Whether a header names enough of a kind's fields: its min_fields, or (with three or more) every
+    required one — a roster of just 姓名, 身份证号码 and 人员类别 is a roster."""
+    required = {f for f, s in spec["fields"].items() if s.get("required")}
+    return len(fields) >= spec["min_fields"] - slack or (len(fields) >= 3 and required <= fields)
+
+
 def detect_layout(sheet: RawSheet, index: SynonymIndex, only_kind: str | None = None, slack: int = 0) -> Layout | None:
     """Best (kind, header row, depth 1–4) by the number of fields recognized; None when nothing fits.
     `slack` accepts that many fields fewer than the kind's min_fields (the values may tell the rest)."""
@@ -102,7 +109,7 @@ def detect_layout(sheet: RawSheet, index: SynonymIndex, only_kind: str | None = 
                 spec = config.kind(kind)
                 cols = tick_columns(kind, index.map_columns(kind, cells), parents, index)
                 fields = {real_field(c.field) for c in cols if c.field}
-                if not set(spec["key_fields"]) <= fields or len(fields) < spec["min_fields"] - slack:
+                if not set(spec["key_fields"]) <= fields or not enough_fields(spec, fields, slack):
                     continue
                 hint = any(h in sheet.name for h in spec.get("sheet_hints", []))
                 score = len(fields) + (0.5 if hint else 0.0) - penalty

@@ -30,7 +30,7 @@ from .profile import detect_with_values, refine_layout
 from .survey import diagnose_file
 from .problems import ERROR, Problem, make_problem
 from .forms import form_as_table, form_pairs
-from .notdata import NOTE_MIN_COLUMNS, note_rows, own_output, period_mismatch
+from .notdata import NOTE_MIN_COLUMNS, instruction_sheet, note_rows, own_output, period_mismatch
 from .read import RawFile, RawSheet, ReadError, read_file
 from .ticks import PREFIX as TICK_PREFIX, combine_ticks
 
@@ -731,6 +731,9 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
             exact = layout is not None   # a marked template's columns are known: no guessing from values
             if template and layout is None:   # its 填表说明 and 下拉列表 sheets are not data
                 result.skipped.append((f.name, sheet.name, "填报模板的说明或下拉列表工作表，未导入"))
+                continue
+            if layout is None and instruction_sheet(sheet.name, config.schema):
+                result.skipped.append((f.name, sheet.name, "填表说明工作表，未导入"))
                 continue
             if layout is None:
                 pairs = form_pairs(sheet, index)   # a one-person form (党员基本信息采集表) is one roster row

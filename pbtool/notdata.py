@@ -14,6 +14,12 @@ _YEAR_RE = re.compile(r"(20\d{2})\s*年(?!\s*\d{1,2}\s*月)(?!\s*第)(?!\s*[一�
 NOTE_MIN_COLUMNS = 3   # a merge this wide inside the data area is a note or text box, not a value
 
 
+def instruction_sheet(name: str, schema: dict) -> bool:
+    """A 填表说明-like sheet (names in data/schema.toml `instruction_sheets`): never data."""
+    n = name.strip()
+    return any(n == s or n.endswith(s) for s in schema.get("instruction_sheets", []))
+
+
 def _own_markers() -> list[tuple[str, list[str]]]:
     """(what it is, a header row that only pbtool writes) for each of pbtool's own workbooks."""
     from .outputs.ledger_xlsx import FINDING_HEADER, RATE_HEADER
@@ -55,6 +61,11 @@ def period_mismatch(period: str, texts: list[tuple[str, str]]) -> str | None:
     """The first (where, as written) naming another year or quarter than period (e.g. 2026Q2), as a
     Chinese phrase; None when every named period agrees."""
     year, quarter = int(period[:4]), int(period[5])
+    named = [(where, y, q, written) for where, text in texts for y, q, written in named_periods(text)]
+    # A title that names this very quarter settles it: other periods beside it are references
+    # (a pre-filled template's "根据2026年第三季度数据预填" under its 第四季度 title).
+    if any(y == year and q == quarter for _, y, q, _ in named):
+        return None
     for where, text in texts:
         for y, q, written in named_periods(text):
             if (y is not None and y != year) or (q is not None and q != quarter):

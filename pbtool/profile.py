@@ -110,13 +110,13 @@ VALUE_SLACK = 2   # fields a header may lack when the values of other columns su
 def detect_with_values(sheet: RawSheet, index: SynonymIndex) -> tuple[Layout, list[str]] | None:
     """For a sheet whose headers alone name too few fields: detect with some slack, judge the columns by
     their values, and keep the layout only if header and values together reach the kind's min_fields."""
-    from .detect import detect_layout, real_field
+    from .detect import detect_layout, enough_fields, real_field
     layout = detect_layout(sheet, index, slack=VALUE_SLACK)
     if layout is None:
         return None
     refined, notes = refine_layout(sheet, layout, index)
     fields = {real_field(c.field) for c in refined.columns if c.field}
-    if len(fields) < index.config.kind(refined.kind)["min_fields"]:
+    if not enough_fields(index.config.kind(refined.kind), fields):
         return None
     return refined, notes
 

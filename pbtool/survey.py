@@ -11,6 +11,7 @@ from typing import Any
 from .config import Config, load_config
 from .detect import MAX_HEADER_ROW, _header_cells, _text, detect_layout, real_field
 from .mapping import SynonymIndex, normalize_header
+from .notdata import instruction_sheet
 from .problems import mask_value
 from .read import RawFile, RawSheet, read_file
 
@@ -103,6 +104,8 @@ def diagnose_sheet(sheet: RawSheet, index: SynonymIndex) -> str:
         return "隐藏工作表，未导入。"
     if not sheet.height:
         return "空工作表。"
+    if instruction_sheet(sheet.name, index.config.schema):
+        return "填表说明工作表，不是数据。"
     from .profile import detect_with_values
     layout = detect_layout(sheet, index) or (found[0] if (found := detect_with_values(sheet, index)) else None)
     if layout is not None:
@@ -144,7 +147,7 @@ def diagnose_file(file: RawFile, index: SynonymIndex) -> str:
 def _sheet_view(file: RawFile, sheet: RawSheet, index: SynonymIndex) -> SheetView:
     from .forms import form_as_table, form_pairs
     from .profile import describe, detect_with_values, refine_layout, sample_values
-    pairs = form_pairs(sheet, index) if sheet.visible else None
+    pairs = form_pairs(sheet, index) if sheet.visible and not instruction_sheet(sheet.name, index.config.schema) else None
     if pairs:   # a one-person form reads as a one-row roster
         sheet = form_as_table(sheet, pairs, index)
     layout = detect_layout(sheet, index, "roster" if pairs else None) if sheet.visible and sheet.height else None

@@ -129,6 +129,12 @@ def test_file_titled_for_another_quarter_is_refused_unless_confirmed(tmp_path, d
         import_files([g], "2026Q2", db)
     r = import_files([f], "2026Q2", db, period_mismatch_ok=True)
     assert r.imported == {"roster": 1}
+    # a title naming this quarter settles it, whatever else the rows above the header mention
+    k = write_xlsx(tmp_path / "南桥街道党员花名册.xlsx", {"花名册": (ROSTER_HEADER, [member(4)])},
+                   title="南桥街道党员花名册（2026年第四季度）根据2026年第三季度数据预填")
+    assert import_files([k], "2026Q4", db).imported == {"roster": 1}
+    with pytest.raises(ImportError_, match="标题写的是“2026年第四季度”，与 --period 2026Q1 不符"):
+        import_files([k], "2026Q1", db)
     # a date in the 填报 row (2026年9月30日) names no period
     h = write_xlsx(tmp_path / "西山街道党员花名册.xlsx", {"花名册": (ROSTER_HEADER, [member(3)])}, title="西山街道党员花名册")
     assert import_files([h], "2026Q3", db).imported == {"roster": 1}
@@ -179,3 +185,34 @@ def test_html_rowspan_holds_for_every_row_it_covers(tmp_path, db):
     import_files([f], "2026Q3", db)
     assert stored(db, "select name, community, estate from members order by name") == [
         ("吴一", "朝阳社区", "幸福里小区"), ("吴二", "朝阳社区", "幸福里小区")]
+
+
+def test_instruction_sheet_listing_fields_beside_their_rules_is_not_a_member(tmp_path, db):
+    """A template's 填表说明 (here as a workbook re-saved without pbtool's marker) lists each field beside
+    how to fill it: label cells beside text, like a one-person form, but never data."""
+    f = tmp_path / "东湖街道党员花名册.xlsx"
+    wb = xlsxwriter.Workbook(str(f))
+    ws = wb.add_worksheet("填表说明")
+    for r, (label, rule) in enumerate([("姓名", "填写党员姓名"), ("性别", "从下拉列表选择：男、女。"),
+                                       ("公民身份号码", "18位，以文本格式填写"), ("人员类别", "从下拉列表选择：正式党员、预备党员。"),
+                                       ("所在党支部", "从下拉列表选择")]):
+        ws.write(r + 2, 0, label)
+        ws.write(r + 2, 1, rule)
+    ws = wb.add_worksheet("花名册")
+    ws.write_row(0, 0, ROSTER_HEADER)
+    row = member(1)
+    ws.write_row(1, 0, [row.get(h, "") for h in ROSTER_HEADER] if isinstance(row, dict) else row)
+    wb.close()
+    r = import_files([f], "2026Q3", db)
+    assert r.imported == {"roster": 1}
+    assert ("东湖街道党员花名册.xlsx", "填表说明", "填表说明工作表，未导入") in r.skipped
+    assert not [p for p in r.problems if p.sheet == "填表说明"]
+
+
+def test_roster_of_only_the_required_columns_imports(tmp_path, db):
+    f = tmp_path / "东湖街道三列.csv"
+    f.write_text("姓名,身份证号码,人员类别\n" + "".join(f"张{i},{make_id(i)},正式党员\n" for i in range(3)),
+                 encoding="utf-8")
+    r = import_files([f], "2026Q3", db)
+    assert r.imported == {"roster": 3}
+    assert not [p for p in r.problems if p.code == "MISSING_REQUIRED"]

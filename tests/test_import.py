@@ -48,7 +48,7 @@ def test_instruction_and_hidden_sheets_are_skipped(tmp_path, db):
                    hidden=["参数"], instructions=True)
     r = import_files([f], "2026Q3", db)
     reasons = {s: why for _, s, why in r.skipped}
-    assert "隐藏" in reasons["参数"] and "表头" in reasons["填表说明"]
+    assert "隐藏" in reasons["参数"] and reasons["填表说明"] == "填表说明工作表，未导入"
     assert r.imported == {"roster": 1}
 
 

@@ -53,7 +53,7 @@ def test_nothing_imported_exits_2_with_a_diagnosis_and_map_line(tmp_path, db):
     res = runner.invoke(app, ["import", str(f), "--period", "2026Q3", "--db", db])
     assert res.exit_code == 2
     out = res.output.replace("\n", "")
-    assert "工作表“填表说明”：看不出是哪种名单" in out
+    assert "工作表“填表说明”：填表说明工作表，不是数据。" in out
     assert "工作表“名单”：最像党员花名册" in out and "缺少“姓名”列" in out
     assert "--map 党员名字=name" in out
     assert not Path(db).exists()
