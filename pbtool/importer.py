@@ -695,7 +695,9 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
         if fld in titles:
             user_map[header] = titles[fld]
         elif fld not in all_fields:
-            raise ImportError_(f"--map {header}={fld}：没有字段“{fld}”。可用字段：{'、'.join(sorted(all_fields))}")
+            named = sorted({f"{spec['title']}（{f}）" for k in config.schema["kinds"].values()
+                            for f, spec in k["fields"].items()})
+            raise ImportError_(f"--map {header}={fld}：没有字段“{fld}”。可写中文名或英文名：{'、'.join(named)}")
     index = SynonymIndex(config, user_map)
     result = ImportResult(period, dry_run)
     problems: list[Problem] = []

@@ -69,6 +69,8 @@ def file_sha256(path: Path) -> str:
 def read_file(path: Path) -> RawFile:
     """Open a spreadsheet (python-calamine) or CSV; sheets are parsed lazily, one at a time."""
     path = Path(path)
+    if path.is_dir():
+        raise ReadError(f"“{path}”是一个文件夹，不是文件。请给出文件夹中的 .xlsx/.xls/.csv 文件。")
     if not path.is_file():
         raise ReadError(f"找不到文件“{path}”，请检查路径和文件名。")
     suffix = path.suffix.lower()

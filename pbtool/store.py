@@ -20,6 +20,8 @@ from . import errors
 
 SCHEMA_VERSION = 3
 DEFAULT_DB = "pbtool.db"
+# Names --db must not take: the spreadsheets, documents and outputs pbtool reads and writes.
+NOT_A_STORE_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".txt", ".docx", ".doc", ".pdf", ".json", ".htm", ".html"}
 INSERT_CHUNK = 20_000
 
 metadata = MetaData()
@@ -262,6 +264,9 @@ class Store:
             path = Path(where)
             if path.is_dir():
                 raise StoreError(f"--db “{where}”是一个文件夹，不是数据库文件。请给出文件路径，例如 {path / DEFAULT_DB}。")
+            if path.suffix.lower() in NOT_A_STORE_SUFFIXES:   # a slip: --db 花名册.xlsx must not become a database
+                raise StoreError(f"--db “{where}”是{path.suffix}文件的名字，不是数据库。数据库文件请用 .db 结尾，"
+                                 f"例如 {path.with_suffix('.db')}。", saved=False)
             if not path.exists():
                 if not create:
                     raise StoreError(f"数据库“{where}”不存在，请先用 pbtool import 导入数据，或用 --db 指定数据库文件。")

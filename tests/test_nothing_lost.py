@@ -184,7 +184,7 @@ def test_failed_write_leaves_the_old_output_whole(tmp_path, monkeypatch):
 # ---------------------------------------------------------------- one error boundary
 
 
-@pytest.mark.parametrize("case", ["folder", "text", "xlsx", "missing_dir", "bad_version"])
+@pytest.mark.parametrize("case", ["folder", "text", "xlsx", "new_xlsx", "missing_dir", "bad_version"])
 def test_a_bad_store_gives_one_chinese_line(tmp_path, case):
     f = roster(tmp_path / "东湖街道花名册.xlsx", [member(1)])
     if case == "folder":
@@ -194,6 +194,8 @@ def test_a_bad_store_gives_one_chinese_line(tmp_path, case):
         Path(db).write_text("hello " * 1000)
     elif case == "xlsx":
         db = str(f)
+    elif case == "new_xlsx":   # a slip of --db 台账.xlsx: no database may appear under that name
+        db = str(tmp_path / "台账.xlsx")
     elif case == "missing_dir":
         db = str(tmp_path / "nope" / "x.db")
     else:
@@ -210,6 +212,8 @@ def test_a_bad_store_gives_one_chinese_line(tmp_path, case):
         assert "错误：" in res.output and "Traceback" not in res.output
         assert len(res.output.strip().splitlines()) == 1
         assert before is None or Path(db).read_bytes() == before
+    if case == "new_xlsx":
+        assert not Path(db).exists()
 
 
 def test_locked_and_read_only_store(tmp_path, db, monkeypatch):
