@@ -19,7 +19,7 @@ from sqlalchemy import not_, select
 
 from . import store as st
 from .checks import ROW_CHECKS
-from .clean import as_text, clean_column, cleaners, org_key
+from .clean import CONTROL_RE, as_text, clean_column, cleaners, org_key, strip_controls
 from .config import Config, load_config
 from .detect import Layout, detect_layout, street_in_text
 from .mapping import SynonymIndex
@@ -133,7 +133,7 @@ def _cell_text(v: Any) -> str:
     if isinstance(v, float) and abs(v) >= 1e15:
         mantissa, exp = f"{v:.14E}".split("E")
         return f"{mantissa.rstrip('0').rstrip('.')}E+{int(exp)}"
-    return as_text(v).strip()
+    return CONTROL_RE.sub("", as_text(v)).strip()
 
 
 def _is_footer(row: list[Any]) -> bool:
@@ -287,6 +287,11 @@ def _clean_columns(ps: ParsedSheet, columns: dict[str, list[Any]], config: Confi
     layout_cols = ps.layout.fields
     nrows = len(ps.rows)
     ps.row_error = [False] * nrows
+    controls = {}   # invisible control characters (NUL …) are removed before anything else, and reported
+    for fld in list(columns):
+        columns[fld], changed = strip_controls(columns[fld])
+        if changed:
+            controls[fld] = changed
     street_col = columns.get("street")
     streets = [ps.street] * nrows
     if street_col is not None and not ps.street_source.startswith("命令行"):
@@ -301,6 +306,9 @@ def _clean_columns(ps: ParsedSheet, columns: dict[str, list[Any]], config: Confi
         if p.severity == ERROR:
             ps.row_error[i] = True
 
+    for fld, changed in controls.items():
+        for i, n in changed:
+            flag(i, "CONTROL_CHARS", fld, columns[fld][i], {"count": n})
     for fld, raw_values in columns.items():
         if fld == "street":
             ps.values["street"] = streets
@@ -642,6 +650,8 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
     # A dry run of a first import must not leave a store behind: an empty in-memory one stands in.
     store = st.Store.open(db if not dry_run or st.store_exists(db) else "sqlite://")
     try:
+        if not dry_run:
+            store.lock_period(period)   # PostgreSQL: parallel imports of a period one after another
         stored = {}
         with store.engine.connect() as conn:
             for kind in ("community", "estate", "org"):

@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text, and_,
-                        create_engine, delete, event, func, insert, inspect, not_, or_, select, text, update)
+                        delete, event, func, insert, inspect, not_, or_, select, text, update)
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
-SCHEMA_VERSION = 2
+from . import engines
+
+SCHEMA_VERSION = 3
 DEFAULT_DB = "pbtool.db"
 INSERT_CHUNK = 20_000
 
@@ -26,9 +29,9 @@ def _provenance(name: str) -> list[Any]:
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("import_id", Integer, nullable=False),
         Column("period", String(8), nullable=False),
-        Column("street", String(64), nullable=False, default=""),
-        Column("file", String(255), nullable=False),
-        Column("sheet", String(128), nullable=False),
+        Column("street", Text, nullable=False, default=""),
+        Column("file", Text, nullable=False),
+        Column("sheet", Text, nullable=False),
         Column("row", Integer),
         Column("has_error", Boolean, nullable=False, default=False),
         Column("extra", Text),   # JSON of columns that map to no field, so nothing the file held is lost
@@ -42,11 +45,11 @@ imports = Table(
     "imports", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("period", String(8), nullable=False, index=True),
-    Column("kind", String(16), nullable=False),
-    Column("street", String(64), nullable=False, default=""),
-    Column("file", String(255), nullable=False),
-    Column("sha256", String(64), nullable=False),
-    Column("sheet", String(128), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("street", Text, nullable=False, default=""),
+    Column("file", Text, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("sheet", Text, nullable=False),
     Column("rows", Integer, nullable=False),
     Column("problems", Integer, nullable=False, default=0),
     Column("imported_at", DateTime, nullable=False),
@@ -55,42 +58,42 @@ imports = Table(
 
 members = Table(
     "members", metadata, *_provenance("members"),
-    Column("name", String(64)), Column("gender", String(4)), Column("ethnicity", String(32)),
-    Column("id_number", String(18)), Column("birth_date", String(10)),
-    Column("education", String(32)), Column("join_date", String(10)), Column("full_date", String(10)),
-    Column("category", String(4)), Column("status", String(32)), Column("branch", String(255)),
-    Column("employer", String(255)), Column("employer_key", String(255)),
-    Column("employer_uscc", String(18)), Column("occupation", String(64)),
-    Column("community", String(128)), Column("estate", String(128)), Column("address", Text),
-    Column("phone", String(64)), Column("is_mobile", String(16)), Column("outflow", String(128)),
-    Column("is_lost", String(16)), Column("reported", String(16)),
+    Column("name", Text), Column("gender", Text), Column("ethnicity", Text),
+    Column("id_number", Text), Column("birth_date", Text),
+    Column("education", Text), Column("join_date", Text), Column("full_date", Text),
+    Column("category", Text), Column("status", Text), Column("branch", Text),
+    Column("employer", Text), Column("employer_key", Text),
+    Column("employer_uscc", Text), Column("occupation", Text),
+    Column("community", Text), Column("estate", Text), Column("address", Text),
+    Column("phone", Text), Column("is_mobile", Text), Column("outflow", Text),
+    Column("is_lost", Text), Column("reported", Text),
     # residence as resolved against the period's lists: ok | unknown | ambiguous | none
-    Column("place_status", String(12), nullable=False, default="none"),
-    Column("place_source", String(12)),  # column | address | sheet
+    Column("place_status", Text, nullable=False, default="none"),
+    Column("place_source", Text),  # column | address | sheet
 )
 
 communities = Table(
     "communities", metadata, *_provenance("communities"),
-    Column("name", String(128)), Column("party_org", String(255)), Column("org_type", String(32)),
+    Column("name", Text), Column("party_org", Text), Column("org_type", Text),
 )
 
 estates = Table(
     "estates", metadata, *_provenance("estates"),
-    Column("community", String(128)), Column("name", String(128)),
-    Column("party_org", String(255)), Column("households", Integer),
+    Column("community", Text), Column("name", Text),
+    Column("party_org", Text), Column("households", Integer),
 )
 
 orgs = Table(
     "orgs", metadata, *_provenance("orgs"),
-    Column("name", String(255)), Column("name_key", String(255), index=True), Column("uscc", String(18)),
-    Column("org_type", String(16)), Column("industry", String(64)), Column("community", String(128)),
-    Column("employees", Integer), Column("org_status", String(8)), Column("party_org", String(255)),
-    Column("instructor", String(128)),
+    Column("name", Text), Column("name_key", Text, index=True), Column("uscc", Text),
+    Column("org_type", Text), Column("industry", Text), Column("community", Text),
+    Column("employees", Integer), Column("org_status", Text), Column("party_org", Text),
+    Column("instructor", Text),
 )
 
 units = Table(
     "units", metadata, *_provenance("units"),
-    Column("name", String(255)), Column("unit_type", String(32)), Column("community", String(128)),
+    Column("name", Text), Column("unit_type", Text), Column("community", Text),
     Column("agreement", Boolean), Column("projects", Integer),
 )
 
@@ -99,14 +102,14 @@ problems = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("import_id", Integer, nullable=False),
     Column("period", String(8), nullable=False, index=True),
-    Column("kind", String(16), nullable=False),
-    Column("street", String(64), nullable=False, default=""),
-    Column("code", String(32), nullable=False),
-    Column("severity", String(4), nullable=False),
-    Column("file", String(255), nullable=False),
-    Column("sheet", String(128), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("street", Text, nullable=False, default=""),
+    Column("code", Text, nullable=False),
+    Column("severity", Text, nullable=False),
+    Column("file", Text, nullable=False),
+    Column("sheet", Text, nullable=False),
     Column("row", Integer),
-    Column("column", String(255), nullable=False, default=""),
+    Column("column", Text, nullable=False, default=""),
     Column("value", Text, nullable=False, default=""),
     Column("message", Text, nullable=False),
     Column("expected", Text, nullable=False, default=""),
@@ -126,10 +129,26 @@ def _add_column(table: str, column: str, sql_type: Any, default: str) -> Callabl
     return step
 
 
+def _widen_text_columns(conn: Connection) -> None:
+    """A migration step: the length limits of schema 2 (varchar(32) for 学历, varchar(18) for an ID…)
+    become unlimited text, as a cell holds up to 32,767 characters. SQLite never enforced them."""
+    if conn.dialect.name != "postgresql":
+        return
+    insp = inspect(conn)
+    for table in metadata.sorted_tables:
+        existing = {c["name"]: c["type"] for c in insp.get_columns(table.name)}
+        for col in table.c:
+            old = existing.get(col.name)
+            if isinstance(col.type, Text) and isinstance(old, String) and not isinstance(old, Text):
+                q = conn.dialect.identifier_preparer.quote
+                conn.execute(text(f"ALTER TABLE {q(table.name)} ALTER COLUMN {q(col.name)} TYPE TEXT"))
+
+
 # Schema migrations: the steps that bring a store of version N-1 to version N, run in order inside the
 # transaction that opens the store. Version 1 was the first schema.
 MIGRATIONS: dict[int, list[Callable[[Connection], None]]] = {
     2: [_add_column("problems", "expected", Text(), "")],   # what a value should be (NAME_NEAR_MISS: the listed name)
+    3: [_widen_text_columns],
 }
 
 
@@ -167,21 +186,44 @@ class Store:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._locks: list[tuple[Connection, int]] = []
 
     @classmethod
     def open(cls, db: str | os.PathLike | None = None, create: bool = True) -> "Store":
         url = db_url(db)
         if url.startswith("sqlite:///") and not create and not Path(url.removeprefix("sqlite:///")).exists():
             raise StoreError(f"数据库“{url.removeprefix('sqlite:///')}”不存在，请先用 pbtool import 导入数据，或用 --db 指定数据库文件。")
-        engine = create_engine(url)
+        try:
+            engine = engines.make_engine(url)
+        except engines.ConnectError as exc:
+            raise StoreError(str(exc)) from None
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
         store = cls(engine)
-        store._ensure_schema()
+        try:
+            store._ensure_schema()
+        except OperationalError as exc:
+            message = engines.connect_message(exc, url)
+            engine.dispose()
+            if message is None:
+                raise
+            raise StoreError(message) from None
         return store
 
     def close(self) -> None:
+        for conn, key in self._locks:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            conn.close()
+        self._locks.clear()
         self.engine.dispose()
+
+    def lock_period(self, period: str) -> None:
+        """Serialize the imports of one period until the store is closed (PostgreSQL: a session advisory
+        lock, so a second import waits and then sees the first one's members as stored, and
+        cross-street duplicates are still found; SQLite: nothing to do, it has a single writer)."""
+        conn = engines.lock_period(self.engine, period)
+        if conn is not None:
+            self._locks.append((conn, engines.period_lock_key(period)))
 
     def _ensure_schema(self) -> None:
         with self.engine.begin() as conn:
@@ -245,6 +287,8 @@ class Store:
         """Bulk insert of value tuples in chunks. The statement is compiled once by SQLAlchemy for the
         connection's dialect and run with the driver's executemany: no per-row dict or compile, and
         still no hand-written SQL (positional for SQLite's qmark, named for psycopg's pyformat)."""
+        if conn.dialect.name == "postgresql":
+            return engines.copy_rows(conn, table, columns, rows, progress)
         compiled = insert(table).compile(dialect=conn.dialect, column_keys=columns)
         sql = str(compiled)
         shape: Callable[[Sequence[Any]], Any] | None = None

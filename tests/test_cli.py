@@ -84,7 +84,8 @@ def test_import_text_output_and_problem_workbook(tmp_path, db):
     assert bad_cell.fill.fgColor.rgb.endswith("FFC7CE")           # highlighted
 
 
-def test_import_of_missing_file_exits_2_and_leaves_store(tmp_path, db):
+def test_import_of_missing_file_exits_2_and_leaves_store(tmp_path, sqlite_db):
+    db = sqlite_db   # about the store file itself
     res = runner.invoke(app, ["import", str(tmp_path / "没有这个文件.xlsx"), "-p", "2026Q3", "--db", db])
     assert res.exit_code == 2 and "找不到文件" in res.output
     assert not Path(db).exists()

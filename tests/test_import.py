@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from pathlib import Path
 
 import pytest
 import xlwt
+from sqlalchemy import create_engine, text
 from builders import ROSTER_HEADER, make_id, make_uscc, member, write_csv, write_lists, write_xlsx
 
 from pbtool.importer import ImportError_, import_files
-from pbtool.store import Store
+from pbtool.store import SCHEMA_VERSION, Store, db_url
 
 
 def codes(result, code=None):
@@ -18,11 +18,13 @@ def codes(result, code=None):
 
 
 def stored(db: str, sql: str):
-    con = sqlite3.connect(db)
+    """Rows of a query on the store, whichever engine it is on."""
+    engine = create_engine(db_url(db))
     try:
-        return con.execute(sql).fetchall()
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql))]
     finally:
-        con.close()
+        engine.dispose()
 
 
 def roster(tmp_path: Path, rows, name="东湖街道党员花名册.xlsx", **kw) -> Path:
@@ -333,7 +335,8 @@ def test_killed_import_leaves_store_unchanged(tmp_path, db):
     assert _snapshot(db) == before
 
 
-def test_dry_run_reports_but_writes_nothing(tmp_path, db):
+def test_dry_run_reports_but_writes_nothing(tmp_path, sqlite_db):
+    db = sqlite_db   # about the store file itself
     f = roster(tmp_path, [member(1, category="党员")])
     r = import_files([f], "2026Q3", db, dry_run=True)
     assert r.imported == {"roster": 1} and codes(r) == [("BAD_VALUE", 2, "人员类别")]
@@ -345,7 +348,8 @@ def test_dry_run_reports_but_writes_nothing(tmp_path, db):
     assert _snapshot(db) == before
 
 
-def test_bad_period_and_unreadable_file_are_refused(tmp_path, db):
+def test_bad_period_and_unreadable_file_are_refused(tmp_path, sqlite_db):
+    db = sqlite_db   # about the store file itself
     f = roster(tmp_path, [member(1)])
     with pytest.raises(ImportError_, match="2026Q3"):
         import_files([f], "2026-3", db)
@@ -365,7 +369,7 @@ def test_every_stored_row_knows_its_provenance(tmp_path, db):
     [(sha,)] = stored(db, "select sha256 from imports")
     import hashlib
     assert sha == hashlib.sha256(f.read_bytes()).hexdigest()
-    assert stored(db, "select value from meta where key='schema_version'") == [("2",)]
+    assert stored(db, "select value from meta where key='schema_version'") == [(str(SCHEMA_VERSION),)]
 
 
 def test_header_synonyms_extend_from_workspace_config(tmp_path, db, lists, monkeypatch):

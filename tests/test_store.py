@@ -9,7 +9,8 @@ from pbtool.importer import import_files
 from pbtool.store import SCHEMA_VERSION, Store, db_url
 
 
-def test_version_1_store_is_migrated_and_keeps_its_data(tmp_path, db):
+def test_version_1_store_is_migrated_and_keeps_its_data(tmp_path, sqlite_db):
+    db = sqlite_db
     f = write_xlsx(tmp_path / "东湖街道花名册.xlsx", {"花名册": (ROSTER_HEADER, [member(1, category="党员")])})
     import_files([f], "2026Q3", db)
     con = sqlite3.connect(db)   # make it look like a store written by schema version 1
@@ -18,14 +19,15 @@ def test_version_1_store_is_migrated_and_keeps_its_data(tmp_path, db):
     con.commit()
     con.close()
     store = Store.open(db)
-    assert store.schema_version() == SCHEMA_VERSION == 2
+    assert store.schema_version() == SCHEMA_VERSION == 3
     con = sqlite3.connect(db)
     assert con.execute("SELECT code, expected FROM problems").fetchall() == [("BAD_VALUE", "")]
     assert con.execute("SELECT count(*) FROM members").fetchone() == (1,)
     con.close()
 
 
-def test_store_from_a_newer_pbtool_is_refused(tmp_path, db):
+def test_store_from_a_newer_pbtool_is_refused(tmp_path, sqlite_db):
+    db = sqlite_db
     Store.open(db).close()
     con = sqlite3.connect(db)
     con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
