@@ -279,21 +279,22 @@ class Store:
     @staticmethod
     def add_import(conn: Connection, **values: Any) -> int:
         values.setdefault("imported_at", dt.datetime.now())
-        return conn.execute(insert(imports).values(**values)).inserted_primary_key[0]
+        return conn.execute(insert(imports).values(**values)).inserted_primary_key[0]  # type: ignore[index]
 
     @staticmethod
     def insert_rows(conn: Connection, table: Table, columns: list[str], rows: Iterable[Sequence[Any]],
                     progress: Callable[[int], None] | None = None) -> int:
         """Bulk insert of value tuples in chunks. The statement is compiled once by SQLAlchemy for the
         connection's dialect and run with the driver's executemany: no per-row dict or compile, and
-        still no hand-written SQL (positional for SQLite's qmark, named for psycopg's pyformat)."""
+        still no hand-written SQL (positional for SQLite's qmark, named for psycopg's pyformat).
+        On PostgreSQL the rows go through COPY instead (engines.copy_rows)."""
         if conn.dialect.name == "postgresql":
             return engines.copy_rows(conn, table, columns, rows, progress)
         compiled = insert(table).compile(dialect=conn.dialect, column_keys=columns)
         sql = str(compiled)
         shape: Callable[[Sequence[Any]], Any] | None = None
         if compiled.positional:
-            order = [columns.index(k) for k in compiled.positiontup]
+            order = [columns.index(k) for k in compiled.positiontup or ()]
             if order != list(range(len(columns))):
                 shape = lambda r: tuple(r[i] for i in order)  # noqa: E731
         else:

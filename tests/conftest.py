@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from builders import (ESTATE_HEADER, member, write_lists)  # noqa: E402
+from builders import (ESTATE_HEADER, member, write_lists)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from builders import ROSTER_HEADER, make_id, member, write_xlsx
+from conftest import ENGINES, store_url
 from typer.testing import CliRunner
 
 from pbtool.cli import app
@@ -106,14 +107,14 @@ def test_demo_runs_on_the_shipped_samples(tmp_path):
     assert data["period"] == "2026Q3" and data["previous_period"] == "2026Q2" and data["findings"]
 
 
-@pytest.fixture(scope="module")
-def samples_store(tmp_path_factory):
+@pytest.fixture(scope="module", params=ENGINES)
+def samples_store(request, tmp_path_factory):
     from pbtool.demo import sample_periods
     from pbtool.importer import import_files
-    db = str(tmp_path_factory.mktemp("cli") / "samples.db")
-    for period, files in sample_periods().items():
-        import_files(files, period, db)
-    return db
+    with store_url(request.param, tmp_path_factory.mktemp("cli"), request) as db:
+        for period, files in sample_periods().items():
+            import_files(files, period, db)
+        yield db
 
 
 def test_report_notices_via_cli(samples_store, tmp_path):

@@ -119,7 +119,8 @@ def _party_orgs(conn: Connection, period: str, out: dict[str, StreetFigures]) ->
 
 def _places(conn: Connection, period: str, out: dict[str, StreetFigures]) -> tuple[bool, bool]:
     c, e = st.communities, st.estates
-    with_org = lambda col: func.sum(case((and_(col.is_not(None), col != ""), 1), else_=0))
+    def with_org(col: Any) -> Any:
+        return func.sum(case((and_(col.is_not(None), col != ""), 1), else_=0))
     qc = select(c.c.street, func.count(), with_org(c.c.party_org)).where(c.c.period == period).group_by(c.c.street)
     qe = select(e.c.street, func.count(), with_org(e.c.party_org)).where(e.c.period == period).group_by(e.c.street)
     has_c = has_e = False
