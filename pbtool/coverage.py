@@ -3,16 +3,15 @@ coverage rates, compared with the previous stored period. `compute_coverage()` i
 behind `pbtool coverage`; terminal, JSON, xlsx and docx renderers all read its CoverageResult."""
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
-
 from . import store as st
 from .config import Config, load_config
-from .importer import check_period
+from .period import PeriodError, check_period
 
 ORG_COVERED = ("单独组建", "联合组建", "挂靠")
 ORG_KINDS = ("非公企业", "社会组织")
@@ -141,38 +140,15 @@ class CoverageResult:
 # ------------------------------------------------------------------------------------ reading the store
 
 
-def _grouped(store: st.Store, keys: list, where) -> list[tuple]:
-    """(keys..., category, count, rows with errors) grouped in SQL: portable, and light on memory."""
-    m = st.members
-    q = (select(*keys, m.c.category, func.count(), func.sum(case((m.c.has_error, 1), else_=0)))
-         .where(where).group_by(*keys, m.c.category))
-    with store.engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(q)]
-
-
 def _period_state(store: st.Store, period: str, config: Config, near_check: bool = True) -> PeriodState:
-    m, c, e, o = st.members, st.communities, st.estates, st.orgs
-    # Three scans of the period's members, each grouped in SQL; the finer groups are summed below into
-    # every count the rules and the summary need. The scans run on their own connections at once: the
-    # database does the work (SQLite releases the GIL while it runs a query), so two cores both help.
-    # A period is most of the table: reading it straight is faster than through the (period, street)
-    # index, so the scans compare `period || ''`, which no index serves (plain, portable SQL).
-    here = m.c.period.concat("") == period
-    scans = {
-        "place": ([m.c.street, m.c.community, m.c.estate, m.c.place_status], here),
-        "employer": ([m.c.employer_key, m.c.employer_uscc],
-                     and_(here, or_(m.c.employer_key.is_not(None), m.c.employer_uscc.is_not(None)))),
-        "branch": ([m.c.street, m.c.branch], and_(here, m.c.branch.is_not(None))),
-    }
-    with ThreadPoolExecutor(max_workers=len(scans)) as pool:
-        futures = {name: pool.submit(_grouped, store, keys, where) for name, (keys, where) in scans.items()}
-        with store.engine.connect() as conn:
-            comms = list(conn.execute(select(c.c.street, c.c.name, c.c.party_org).where(c.c.period == period)))
-            ests = list(conn.execute(select(e.c.street, e.c.community, e.c.name, e.c.party_org)
-                                     .where(e.c.period == period)))
-            orgs = list(conn.execute(select(o.c.street, o.c.community, o.c.name, o.c.name_key, o.c.uscc,
-                                            o.c.org_type, o.c.org_status, o.c.instructor).where(o.c.period == period)))
-        by_place, by_employer, by_branch = (futures[k].result() for k in ("place", "employer", "branch"))
+    # The member counts come from the aggregates every import keeps for its period (store.py,
+    # queries.py): a few thousand grouped rows instead of a scan of every member.
+    by_place = store.member_counts_by_place(period)
+    by_employer = store.member_counts_by_employer(period)
+    by_branch = store.member_counts_by_branch(period)
+    comms = store.communities_of(period)
+    ests = store.estates_of(period)
+    orgs = store.orgs_of(period)
 
     est_counts: dict[tuple, Counts] = defaultdict(Counts)
     comm_counts: dict[tuple, Counts] = defaultdict(Counts)
@@ -231,15 +207,36 @@ def _period_state(store: st.Store, period: str, config: Config, near_check: bool
     return PeriodState(period, findings, rates, estates, summary, _near_misses(store, period) if near_check else [])
 
 
+STATE_VERSION = 1   # bump when the rules' application changes: stored states are then recomputed
+
+
+def rules_key(config: Config) -> str:
+    """Which rules and thresholds a stored state was computed with."""
+    text = json.dumps([STATE_VERSION, config.rules, config.thresholds], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _state(store: st.Store, period: str, config: Config) -> PeriodState:
+    """The period's findings and rates: stored when first computed (an import of the period drops
+    them), so the previous periods, 新增/持续 and quarters_open are look-ups."""
+    key = rules_key(config)
+    stored = store.stored_coverage_state(period, key)
+    if stored is not None:
+        return PeriodState(period, [Finding(**f) for f in stored["findings"]], [Rate(**r) for r in stored["rates"]],
+                           [EstateRate(**e) for e in stored["estates"]], stored["summary"], stored["near_misses"])
+    state = _period_state(store, period, config)
+    store.save_coverage_state(period, key, {
+        "findings": [dict(vars(f)) for f in state.findings], "rates": [dict(vars(r)) for r in state.rates],
+        "estates": [dict(vars(e)) for e in state.estates], "summary": state.summary,
+        "near_misses": state.near_misses})
+    return state
+
+
 def _near_misses(store: st.Store, period: str) -> list[dict[str, Any]]:
     """Employer spellings that almost match a listed organization, as the import recorded them
     (NAME_NEAR_MISS): those members are not counted for the organization until the names agree."""
-    p = st.problems
-    q = (select(p.c.street, p.c.value, p.c.expected, func.count())
-         .where(and_(p.c.period == period, p.c.code == "NAME_NEAR_MISS"))
-         .group_by(p.c.street, p.c.value, p.c.expected).order_by(p.c.street, p.c.value))
-    with store.engine.connect() as conn:
-        return [{"street": s, "employer": emp, "org": org, "members": n} for s, emp, org, n in conn.execute(q)]
+    return [{"street": s, "employer": emp, "org": org, "members": n}
+            for s, emp, org, n in store.near_miss_counts(period)]
 
 
 def _bound(value: Any, thresholds: dict[str, int]) -> int:
@@ -350,7 +347,10 @@ def previous_period(store: st.Store, period: str) -> str | None:
 
 def compute_coverage(db: str | None, period: str, street: str | None = None,
                      config: Config | None = None) -> CoverageResult:
-    period = check_period(period)
+    try:
+        period = check_period(period)
+    except PeriodError as exc:
+        raise CoverageError(str(exc)) from None
     config = config or load_config()
     store = st.Store.open(db, create=False)
     try:
@@ -363,15 +363,13 @@ def compute_coverage(db: str | None, period: str, street: str | None = None,
                    if k not in kinds]
         if missing:
             raise CoverageError(f"{period} 缺少{'、'.join(missing)}，无法排查空白点。请导入区域化党建资源清单后重试。")
-        cur = _period_state(store, period, config)
+        cur = _state(store, period, config)
         earlier = [p for p in periods if p < period]
-        prev = _period_state(store, earlier[-1], config, near_check=False) if earlier else None
+        prev = _state(store, earlier[-1], config) if earlier else None
         open_keys = {f.key for f in cur.findings}
         streak = {k: 1 for k in open_keys}
-        history = prev
         for p in reversed(earlier):
-            state = history if history is not None and history.period == p else _period_state(store, p, config, near_check=False)
-            history = None
+            state = prev if prev is not None and prev.period == p else _state(store, p, config)
             keys = {f.key for f in state.findings} & open_keys
             if not keys:
                 break

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from . import engines
+from .queries import StoreQueries
 
 SCHEMA_VERSION = 3
 DEFAULT_DB = "pbtool.db"
@@ -115,6 +116,29 @@ problems = Table(
     Column("expected", Text, nullable=False, default=""),
 )
 
+def _aggregate(name: str, *keys: str) -> Table:
+    """Per-period member counts by `keys` and category, kept by every import (queries.py)."""
+    return Table(name, metadata,
+                 Column("period", String(8), nullable=False, index=True),
+                 *(Column(k, Text) for k in keys),
+                 Column("category", Text),
+                 Column("members", Integer, nullable=False),
+                 Column("with_errors", Integer, nullable=False))
+
+
+agg_places = _aggregate("agg_places", "street", "community", "estate", "place_status")
+agg_employers = _aggregate("agg_employers", "employer_key", "employer_uscc")
+agg_branches = _aggregate("agg_branches", "street", "branch")
+
+# A period's computed coverage (findings, rates) as JSON, per set of rules (a hash of rules and thresholds).
+coverage_states = Table(
+    "coverage_states", metadata,
+    Column("period", String(8), primary_key=True),
+    Column("rules_key", String(64), primary_key=True),
+    Column("computed_at", DateTime, nullable=False),
+    Column("state", Text, nullable=False),
+)
+
 KIND_TABLES: dict[str, Table] = {
     "roster": members, "community": communities, "estate": estates, "org": orgs, "unit": units,
 }
@@ -148,7 +172,7 @@ def _widen_text_columns(conn: Connection) -> None:
 # transaction that opens the store. Version 1 was the first schema.
 MIGRATIONS: dict[int, list[Callable[[Connection], None]]] = {
     2: [_add_column("problems", "expected", Text(), "")],   # what a value should be (NAME_NEAR_MISS: the listed name)
-    3: [_widen_text_columns],
+    3: [_widen_text_columns, lambda conn: Store.refresh_all_aggregates(conn)],
 }
 
 
@@ -181,7 +205,7 @@ def store_exists(db: str | os.PathLike | None) -> bool:
     return not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).exists()
 
 
-class Store:
+class Store(StoreQueries):
     """A workspace store. Open it with `Store.open(db)`; it creates or migrates the schema."""
 
     def __init__(self, engine: Engine):
