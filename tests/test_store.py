@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
 from builders import ROSTER_HEADER, member, write_xlsx
 
 from pbtool.importer import import_files
@@ -33,7 +34,6 @@ def test_store_from_a_newer_pbtool_is_refused(tmp_path, sqlite_db):
     con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     con.commit()
     con.close()
-    import pytest
     from pbtool.store import StoreError
     with pytest.raises(StoreError, match="升级"):
         Store.open(db)
@@ -44,3 +44,98 @@ def test_db_option_takes_a_path_or_a_url(monkeypatch, tmp_path):
     assert db_url(str(tmp_path / "x.db")) == f"sqlite:///{tmp_path / 'x.db'}"
     monkeypatch.setenv("PBTOOL_DB", str(tmp_path / "env.db"))
     assert db_url(None).endswith("env.db")
+
+
+# ------------------------------------------------------------------------------------ one store interface
+
+
+def _samples_into(db: str) -> None:
+    import json
+    from pathlib import Path
+    samples = Path(__file__).resolve().parents[1] / "samples"
+    expected = json.loads((samples / "expected.json").read_text(encoding="utf-8"))
+    for period, spec in expected["periods"].items():
+        import_files([samples / f for f in spec["files"]], period, db)
+
+
+def _sql(db: str, *statements: str) -> list:
+    from sqlalchemy import create_engine, text
+    engine = create_engine(db_url(db))
+    out = []
+    with engine.begin() as conn:
+        for s in statements:
+            res = conn.execute(text(s))
+            out.append(res.fetchall() if res.returns_rows else None)
+    engine.dispose()
+    return out
+
+
+def test_coverage_reads_aggregates_not_member_rows(db):
+    """With every member row deleted behind pbtool's back (aggregates and lists kept), coverage gives
+    exactly the same result: it never reads member rows."""
+    from pbtool.coverage import compute_coverage
+    _samples_into(db)
+    before = compute_coverage(db, "2026Q3").as_dict()
+    assert before["findings"] and before["previous_period"] == "2026Q2"
+    _sql(db, "DELETE FROM members", "DELETE FROM coverage_states")
+    assert compute_coverage(db, "2026Q3").as_dict() == before
+
+
+def test_computed_periods_are_stored_and_dropped_when_the_period_changes(tmp_path, db):
+    from pbtool.config import load_config
+    from pbtool.coverage import compute_coverage, rules_key
+    _samples_into(db)
+    first = compute_coverage(db, "2026Q3").as_dict()
+    key = rules_key(load_config())
+    assert _sql(db, "SELECT period, rules_key FROM coverage_states ORDER BY period")[0] == [
+        ("2026Q2", key), ("2026Q3", key)]
+    # stored states are what later runs read: a planted change to a stored state shows
+    store = Store.open(db)
+    state = store.stored_coverage_state("2026Q3", key)
+    state["summary"]["members"] = -1
+    assert store.save_coverage_state("2026Q3", key, state)
+    store.close()
+    assert compute_coverage(db, "2026Q3").as_dict()["summary"]["members"] == -1
+    # a re-import of 2026Q3 drops its state (and only its own)
+    f = write_xlsx(tmp_path / "补充街道花名册.xlsx", {"花名册": (ROSTER_HEADER, [member(1)])})
+    import_files([f], "2026Q3", db, street="补充街道")
+    assert _sql(db, "SELECT period FROM coverage_states")[0] == [("2026Q2",)]
+    again = compute_coverage(db, "2026Q3").as_dict()
+    assert again["summary"]["members"] == first["summary"]["members"] + 1
+
+
+def test_version_2_sqlite_store_gets_aggregates_on_migration(tmp_path, sqlite_db):
+    import sqlite3
+    from pbtool.coverage import compute_coverage
+    db = sqlite_db
+    _samples_into(db)
+    want = compute_coverage(db, "2026Q3").as_dict()
+    con = sqlite3.connect(db)   # a store written by schema 2: no aggregates, no stored states
+    for t in ("agg_places", "agg_employers", "agg_branches", "coverage_states"):
+        con.execute(f"DROP TABLE {t}")
+    con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    assert compute_coverage(db, "2026Q3").as_dict() == want
+    assert _sql(db, "SELECT count(DISTINCT period) FROM agg_places")[0] == [(2,)]
+
+
+def test_no_sql_outside_the_store():
+    """importer, coverage and the reports' figures ask the store by name; none of them builds SQL."""
+    from pathlib import Path
+    pkg = Path(__file__).resolve().parents[1] / "pbtool"
+    for rel in ("importer.py", "coverage.py", "report/figures.py"):
+        src = (pkg / rel).read_text(encoding="utf-8")
+        for word in ("sqlalchemy", "select(", "insert(", "delete(", "text(\"", ".execute("):
+            assert word not in src, f"{rel} holds {word}"
+
+
+def test_period_arithmetic():
+    from pbtool.period import PeriodError, check_period, parse_period, period_end, previous_of, shift
+    assert check_period(" 2026q3") == "2026Q3" and parse_period("2026Q3") == (2026, 3)
+    assert shift("2026Q1", -1) == "2025Q4" and shift("2025Q4", 1) == "2026Q1" and shift("2026Q3", -8) == "2024Q3"
+    assert str(period_end("2026Q1")) == "2026-03-31"
+    assert previous_of("2026Q3", ["2025Q4", "2026Q3", "2026Q1"]) == "2026Q1"
+    assert previous_of("2025Q4", ["2025Q4", "2026Q1"]) is None
+    with pytest.raises(PeriodError, match="2026Q3"):
+        check_period("2026-3")
