@@ -106,6 +106,11 @@ class StoreQueries:
             return False
         return True
 
+    def forget_coverage_states(self) -> None:
+        """Drop every stored state: the next coverage computes each period again from the aggregates."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(st.coverage_states))
+
     # ------------------------------------------------------------ lists
 
     def communities_of(self, period: str) -> list[Row]:
