@@ -142,35 +142,42 @@ class CoverageResult:
 
 def _period_state(store: st.Store, period: str, config: Config, near_check: bool = True) -> PeriodState:
     # The member counts come from the aggregates every import keeps for its period (store.py,
-    # queries.py): a few thousand grouped rows instead of a scan of every member.
+    # queries.py), summed over categories in SQL: one row per place, employer or branch, never a
+    # member row. When every organization rule is about organizations without a Party organization
+    # (as shipped), only those organizations and the employers that may be them are read.
+    org_rules = [r for r in config.rules["rules"] if r["unit"] == "org"]
+    uncovered_only = ORG_COVERED if all(r.get("uncovered") in ("org", "work") for r in org_rules) else None
     by_place = store.member_counts_by_place(period)
-    by_employer = store.member_counts_by_employer(period)
+    by_employer = store.member_counts_by_employer(period, uncovered_only)
     by_branch = store.member_counts_by_branch(period)
     comms = store.communities_of(period)
     ests = store.estates_of(period)
-    orgs = store.orgs_of(period)
+    orgs = store.orgs_of(period, uncovered_only)
+    shared_keys = store.duplicate_org_name_keys(period)
 
-    est_counts: dict[tuple, Counts] = defaultdict(Counts)
+    est_counts: dict[tuple, Counts] = {}
     comm_counts: dict[tuple, Counts] = defaultdict(Counts)
     totals: list[tuple] = []
-    for street, community, estate, status, cat, n, errs in by_place:
-        totals.append((street, cat, n, errs))
+    for street, community, estate, status, full, prob, n, errs in by_place:
+        errs = errs or 0
+        totals += [(street, "正式", full, errs), (street, "预备", prob, 0), (street, None, n - full - prob, 0)]
         if status != "ok":
             continue
         if estate:
-            est_counts[(street, community, estate)].add(cat, n, errs or 0)
-        comm_counts[(street, community)].add(cat, n, errs or 0)
+            est_counts[(street, community, estate)] = Counts(full, prob, n, errs)
+        c = comm_counts[(street, community)]
+        c.full, c.probationary, c.members, c.with_errors = (c.full + full, c.probationary + prob, c.members + n,
+                                                            c.with_errors + errs)
     emp_counts: dict[str, Counts] = defaultdict(Counts)
     uscc_counts: dict[str, Counts] = defaultdict(Counts)
-    for key, uscc, cat, n, errs in by_employer:
-        if key:
-            emp_counts[key].add(cat, n, errs or 0)
-        if uscc:
-            uscc_counts[uscc].add(cat, n, errs or 0)
-    branch_counts: dict[tuple, Counts] = defaultdict(Counts)
-    for street, branch, cat, n, errs in by_branch:
-        if branch:
-            branch_counts[(street, branch)].add(cat, n, errs or 0)
+    for key, uscc, full, prob, n, errs in by_employer:
+        for target in ((emp_counts[key],) if key else ()) + ((uscc_counts[uscc],) if uscc else ()):
+            target.full += full
+            target.probationary += prob
+            target.members += n
+            target.with_errors += errs or 0
+    branch_counts = {(street, branch): Counts(full, prob, n, errs or 0)
+                     for street, branch, full, prob, n, errs in by_branch if branch}
 
     # units: (street, community, target, counts, has_org, has_work)
     units: dict[str, list[tuple[str, str, str, Counts, bool, bool]]] = {"community": [], "estate": [], "org": [], "branch": []}
@@ -183,17 +190,13 @@ def _period_state(store: st.Store, period: str, config: Config, near_check: bool
             has = bool(party_org)
             units["estate"].append((street, community or "", name,
                                     est_counts.get((street, community, name), Counts()), has, has))
-    name_key_orgs: dict[str, int] = defaultdict(int)
-    for row in orgs:
-        if row.name_key:
-            name_key_orgs[row.name_key] += 1
     for row in orgs:
         if not row.name:
             continue
         counts = Counts()
         if row.uscc and row.uscc in uscc_counts:
             counts = uscc_counts[row.uscc]
-        elif row.name_key and name_key_orgs[row.name_key] == 1:
+        elif row.name_key and row.name_key not in shared_keys:
             counts = emp_counts.get(row.name_key, Counts())
         covered = row.org_status in ORG_COVERED
         units["org"].append((row.street, row.community or "", row.name, counts, covered, covered or bool(row.instructor)))
@@ -201,7 +204,7 @@ def _period_state(store: st.Store, period: str, config: Config, near_check: bool
         units["branch"].append((street, "", branch, counts, True, True))
 
     findings = _apply_rules(units, config)
-    rates = _rates(orgs)
+    rates = _rates(store.org_rate_counts(period, ORG_COVERED))
     estates = _estate_rates(ests)
     summary = _summary(totals)
     return PeriodState(period, findings, rates, estates, summary, _near_misses(store, period) if near_check else [])
@@ -268,21 +271,18 @@ def _apply_rules(units: dict[str, list], config: Config) -> list[Finding]:
     return findings
 
 
-def _rates(orgs: list) -> list[Rate]:
+def _rates(groups: list) -> list[Rate]:
+    """Rates from (street, community, org type, covered, work covered, organizations) groups."""
     acc: dict[tuple[str, str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    for row in orgs:
-        if not row.name:
-            continue
-        covered = row.org_status in ORG_COVERED
-        work = covered or bool(row.instructor)
-        kinds = ["合计"] + ([row.org_type] if row.org_type in ORG_KINDS else [])
-        scopes = [("district", "", ""), ("street", row.street, ""), ("community", row.street, row.community or "")]
+    for street, community, org_type, covered, work, n in groups:
+        kinds = ["合计"] + ([org_type] if org_type in ORG_KINDS else [])
+        scopes = [("district", "", ""), ("street", street, ""), ("community", street, community or "")]
         for scope in scopes:
             for kind in kinds:
                 a = acc[(*scope, kind)]
-                a[0] += 1
-                a[1] += covered
-                a[2] += work
+                a[0] += n
+                a[1] += n * covered
+                a[2] += n * work
     scope_order = {"district": 0, "street": 1, "community": 2}
     kind_order = {"非公企业": 0, "社会组织": 1, "合计": 2}
     return [Rate(s, street, comm, kind, *v) for (s, street, comm, kind), v in

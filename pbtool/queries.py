@@ -32,7 +32,7 @@ class StoreQueries:
 
     def _all(self, q: Any) -> list[Row]:
         with self.engine.connect() as conn:
-            return list(conn.execute(q))
+            return conn.execute(q).all()
 
     # ------------------------------------------------------------ aggregates (written by imports)
 
@@ -58,26 +58,58 @@ class StoreQueries:
         for (period,) in conn.execute(select(st.members.c.period).distinct()):
             cls.refresh_aggregates(conn, period)
 
-    def member_counts_by_place(self, period: str) -> list[tuple]:
-        """(street, community, estate, place_status, category, members, with errors) of the period."""
-        a = st.agg_places
-        return [tuple(r) for r in self._all(
-            select(a.c.street, a.c.community, a.c.estate, a.c.place_status, a.c.category, a.c.members,
-                   a.c.with_errors).where(a.c.period == period))]
+    # Each read below sums an aggregate over the categories in SQL: one row per place, employer or
+    # branch with (full members, probationary, all members, members with errors).
 
-    def member_counts_by_employer(self, period: str) -> list[tuple]:
-        """(employer key, employer credit code, category, members, with errors) where either is known."""
-        a = st.agg_employers
-        return [tuple(r) for r in self._all(
-            select(a.c.employer_key, a.c.employer_uscc, a.c.category, a.c.members, a.c.with_errors)
-            .where(and_(a.c.period == period, or_(a.c.employer_key.is_not(None), a.c.employer_uscc.is_not(None)))))]
+    @staticmethod
+    def _summed(table: Any, keys: list[str]) -> Any:
+        cols = [table.c[k] for k in keys]
+        n = table.c.members
+        return select(*cols, func.sum(case((table.c.category == "正式", n), else_=0)),
+                      func.sum(case((table.c.category == "预备", n), else_=0)), func.sum(n),
+                      func.sum(table.c.with_errors)).group_by(*cols)
+
+    def member_counts_by_place(self, period: str) -> list[tuple]:
+        """(street, community, estate, place_status, full, probationary, members, with errors)."""
+        a = st.agg_places
+        return self._all(self._summed(a, ["street", "community", "estate", "place_status"]).where(a.c.period == period))
+
+    def member_counts_by_employer(self, period: str, uncovered_only: tuple[str, ...] | None = None) -> list[tuple]:
+        """(employer key, employer credit code, full, probationary, members, with errors) where either is
+        known; with `uncovered_only` (the statuses that mean a Party organization), only the employers
+        that may be an organization of the period without one."""
+        a, o = st.agg_employers, st.orgs
+        q = self._summed(a, ["employer_key", "employer_uscc"]).where(
+            and_(a.c.period == period, or_(a.c.employer_key.is_not(None), a.c.employer_uscc.is_not(None))))
+        if uncovered_only is not None:
+            open_orgs = and_(o.c.period == period, or_(o.c.org_status.is_(None), o.c.org_status.not_in(uncovered_only)))
+            q = q.where(or_(a.c.employer_key.in_(select(o.c.name_key).where(open_orgs)),
+                            a.c.employer_uscc.in_(select(o.c.uscc).where(and_(open_orgs, o.c.uscc.is_not(None))))))
+        return self._all(q)
 
     def member_counts_by_branch(self, period: str) -> list[tuple]:
-        """(street, branch, category, members, with errors) of members whose branch is known."""
+        """(street, branch, full, probationary, members, with errors) of members whose branch is known."""
         a = st.agg_branches
-        return [tuple(r) for r in self._all(
-            select(a.c.street, a.c.branch, a.c.category, a.c.members, a.c.with_errors)
-            .where(and_(a.c.period == period, a.c.branch.is_not(None))))]
+        return self._all(self._summed(a, ["street", "branch"]).where(and_(a.c.period == period, a.c.branch.is_not(None))))
+
+    def org_rate_counts(self, period: str, covered: tuple[str, ...]) -> list[tuple]:
+        """(street, community, org type, organizationally covered, work covered, organizations) of the
+        period's named organizations: what the coverage rates are made of."""
+        o = st.orgs
+        is_covered = case((o.c.org_status.in_(covered), 1), else_=0)
+        has_work = case((or_(o.c.org_status.in_(covered), and_(o.c.instructor.is_not(None), o.c.instructor != "")), 1),
+                        else_=0)
+        q = (select(o.c.street, o.c.community, o.c.org_type, is_covered, has_work, func.count())
+             .where(and_(o.c.period == period, o.c.name.is_not(None), o.c.name != ""))
+             .group_by(o.c.street, o.c.community, o.c.org_type, is_covered, has_work))
+        return self._all(q)
+
+    def duplicate_org_name_keys(self, period: str) -> set[str]:
+        """Name keys that more than one organization of the period shares (members cannot be told apart)."""
+        o = st.orgs
+        q = (select(o.c.name_key).where(and_(o.c.period == period, o.c.name_key.is_not(None)))
+             .group_by(o.c.name_key).having(func.count() > 1))
+        return {r[0] for r in self._all(q)}
 
     def member_counts_by_street(self, period: str) -> list[tuple]:
         """(street, category, members) of the period."""
@@ -106,10 +138,12 @@ class StoreQueries:
             return False
         return True
 
-    def forget_coverage_states(self) -> None:
-        """Drop every stored state: the next coverage computes each period again from the aggregates."""
+    def forget_coverage_states(self, period: str | None = None) -> None:
+        """Drop the stored states (of one period, or all): the next coverage computes them again from
+        the aggregates."""
+        c = st.coverage_states
         with self.engine.begin() as conn:
-            conn.execute(delete(st.coverage_states))
+            conn.execute(delete(c) if period is None else delete(c).where(c.c.period == period))
 
     # ------------------------------------------------------------ lists
 
@@ -121,10 +155,15 @@ class StoreQueries:
         e = st.estates
         return self._all(select(e.c.street, e.c.community, e.c.name, e.c.party_org).where(e.c.period == period))
 
-    def orgs_of(self, period: str) -> list[Row]:
+    def orgs_of(self, period: str, uncovered_only: tuple[str, ...] | None = None) -> list[Row]:
+        """The period's organizations; with `uncovered_only` (the statuses that mean a Party
+        organization) only those without one."""
         o = st.orgs
-        return self._all(select(o.c.street, o.c.community, o.c.name, o.c.name_key, o.c.uscc, o.c.org_type,
-                                o.c.org_status, o.c.instructor).where(o.c.period == period))
+        q = select(o.c.street, o.c.community, o.c.name, o.c.name_key, o.c.uscc, o.c.org_type,
+                   o.c.org_status, o.c.instructor).where(o.c.period == period)
+        if uncovered_only is not None:
+            q = q.where(or_(o.c.org_status.is_(None), o.c.org_status.not_in(uncovered_only)))
+        return self._all(q)
 
     def near_miss_counts(self, period: str) -> list[tuple[str, str, str, int]]:
         """(street, employer as written, listed name, members) of the period's NAME_NEAR_MISS problems."""
