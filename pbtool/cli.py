@@ -37,6 +37,9 @@ DbOpt = Annotated[Optional[str], typer.Option(
     show_default=False)]
 PeriodOpt = Annotated[str, typer.Option("--period", "-p", help="期别，年份+Q+季度，例如 2026Q3。", show_default=False)]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="输出格式：text（表格）或 json。")]
+DistrictOpt = Annotated[Optional[str], typer.Option(
+    "--district", help="区名：全市共用一个数据库时，导入的数据属于哪个区、排查哪个区（不写则用 pbtool.toml 中的 "
+                       "district；排查时都不写即全市）。", show_default=False)]
 ShowPersonalOpt = Annotated[bool, typer.Option(
     "--show-personal", help="在屏幕和 JSON 中显示完整身份证号和电话（默认打码）。")]
 
@@ -87,6 +90,7 @@ def import_cmd(
         "--problems", help="把全部问题写入此 Excel 文件，供街道对照修改。", show_default=False)] = None,
     fmt: FormatOpt = OutputFormat.text,
     show_personal: ShowPersonalOpt = False,
+    district: DistrictOpt = None,
 ) -> None:
     """导入一个期别的党员花名册和资源清单，逐行检查并存入数据库。
 
@@ -106,7 +110,7 @@ def import_cmd(
         user_map = parse_user_map(map_)
         with _progress(console, fmt == OutputFormat.text) as progress:
             result = import_files(files, period, db, street=street, user_map=user_map, dry_run=dry_run,
-                                  progress=progress)
+                                  progress=progress, district=district)
     except (ImportError_, ReadError, StoreError, ValueError) as exc:
         _fail(str(exc))
         return
@@ -132,6 +136,7 @@ def coverage_cmd(
     fmt: FormatOpt = OutputFormat.text,
     fail_on_findings: Annotated[bool, typer.Option(
         "--fail-on-findings", help="发现空白点时以退出码 1 结束（便于脚本判断）。")] = False,
+    district: DistrictOpt = None,
 ) -> None:
     """排查一个期别的党组织覆盖空白点和覆盖率，并与上一期对比。
 
@@ -146,7 +151,7 @@ def coverage_cmd(
     from .store import StoreError
 
     try:
-        result = compute_coverage(db, period, street)
+        result = compute_coverage(db, period, street, district=district)
     except (CoverageError, ImportError_, StoreError, ConfigError) as exc:
         _fail(str(exc))
         return

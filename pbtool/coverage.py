@@ -222,7 +222,7 @@ def rules_key(config: Config) -> str:
 def _state(store: st.Store, period: str, config: Config) -> PeriodState:
     """The period's findings and rates: stored when first computed (an import of the period drops
     them), so the previous periods, 新增/持续 and quarters_open are look-ups."""
-    key = rules_key(config)
+    key = f"{rules_key(config)}|{'*' if store.district is None else store.district}"
     stored = store.stored_coverage_state(period, key)
     if stored is not None:
         return PeriodState(period, [Finding(**f) for f in stored["findings"]], [Rate(**r) for r in stored["rates"]],
@@ -346,13 +346,15 @@ def previous_period(store: st.Store, period: str) -> str | None:
 
 
 def compute_coverage(db: str | None, period: str, street: str | None = None,
-                     config: Config | None = None) -> CoverageResult:
+                     config: Config | None = None, district: str | None = None) -> CoverageResult:
+    """The period's coverage: of `district` (or pbtool.toml's), or of the whole store (a city) when
+    neither names one."""
     try:
         period = check_period(period)
     except PeriodError as exc:
         raise CoverageError(str(exc)) from None
     config = config or load_config()
-    store = st.Store.open(db, create=False)
+    store = st.Store.open(db, create=False, district=(district or config.district or "").strip() or None)
     try:
         periods = store.periods()
         if period not in periods:

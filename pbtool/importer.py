@@ -35,7 +35,7 @@ FOOTER_RE = re.compile("^\\s*(?:" + "|".join(FOOTER_FIRST) + ")|" + "|".join(FOO
 PROGRESS_MIN_ROWS = 3000
 PARSE_CHUNK = 20_000
 PROBLEM_COLUMNS = ["import_id", "period", "kind", "street", "code", "severity", "file", "sheet", "row", "column",
-                   "value", "message", "expected"]
+                   "value", "message", "expected", "district"]
 
 
 class ImportError_(Exception):
@@ -523,16 +523,17 @@ def _check_employers(rosters: list[ParsedSheet], org_names: dict[str, str], prob
 # ------------------------------------------------------------------------------------ writing
 
 
-def _records(ps: ParsedSheet, period: str, import_id: int, table_cols: list[str]) -> tuple[list[str], Any]:
+def _records(ps: ParsedSheet, period: str, import_id: int, table_cols: list[str], district: str = "") -> tuple[list[str], Any]:
     """Column names (in the table's order, so the driver gets tuples as they are) and an iterator of
     value tuples, zipped straight from the column lists."""
     n = len(ps)
     provided: dict[str, Any] = {
-        "import_id": None, "period": None, "file": None, "sheet": None,
+        "import_id": None, "period": None, "file": None, "sheet": None, "district": None,
         "street": [s or "" for s in ps.values["street"]], "row": ps.rows, "has_error": ps.row_error,
         "extra": ps.extra or [None] * n,
     }
-    const = {"import_id": import_id, "period": period, "file": ps.file.name, "sheet": ps.sheet.name}
+    const = {"import_id": import_id, "period": period, "file": ps.file.name, "sheet": ps.sheet.name,
+             "district": district}
     if ps.extra is None:
         del provided["extra"]  # nothing to store: leave the column to its NULL default
     columns = [c for c in table_cols if c in provided or c in ps.values]
@@ -546,6 +547,7 @@ def _records(ps: ParsedSheet, period: str, import_id: int, table_cols: list[str]
 def _write(store: st.Store, result: ImportResult, sheets: list[ParsedSheet], problems: list[Problem],
            replace: dict[str, tuple[set[str], set[str]]], progress: ProgressFn | None) -> None:
     period = result.period
+    district = store.district or ""
     with store.transaction() as conn:
         for kind, (streets, files) in replace.items():
             for street, n in store.replace_rows(conn, period, kind, streets, files).items():
@@ -555,7 +557,8 @@ def _write(store: st.Store, result: ImportResult, sheets: list[ParsedSheet], pro
             by_sheet[(p.file, p.sheet)].append(p)
         for ps in sheets:
             sheet_problems = by_sheet.pop((ps.file.name, ps.sheet.name), [])
-            import_id = store.add_import(conn, period=period, kind=ps.kind, street=ps.street, file=ps.file.name,
+            import_id = store.add_import(conn, period=period, kind=ps.kind, district=district, street=ps.street,
+                                         file=ps.file.name,
                                          sha256=ps.file.sha256, sheet=ps.sheet.name, rows=len(ps),
                                          problems=len(sheet_problems),
                                          replaced_rows=sum(n for (k, s), n in result.replaced.items()
@@ -564,13 +567,13 @@ def _write(store: st.Store, result: ImportResult, sheets: list[ParsedSheet], pro
             if ps.kind == "org":
                 ps.values["name_key"] = [org_key(n) if n else None for n in ps.values.get("name", [None] * len(ps))]
             total = len(ps)
-            columns, rows = _records(ps, period, import_id, list(table.c.keys()))
+            columns, rows = _records(ps, period, import_id, list(table.c.keys()), district)
             label = f"写入 {ps.file.name} / {ps.sheet.name}"
             report = (lambda done: progress(label, done, total)) if progress and total >= PROGRESS_MIN_ROWS else None
             store.insert_rows(conn, table, columns, rows, report)
             store.insert_rows(conn, st.problems, PROBLEM_COLUMNS, (
                 (import_id, period, p.kind or ps.kind, p.street or "", p.code, p.severity, p.file, p.sheet, p.row,
-                 p.column, p.value, p.message, p.expected) for p in sheet_problems))
+                 p.column, p.value, p.message, p.expected, district) for p in sheet_problems))
             result.imported[ps.kind] = result.imported.get(ps.kind, 0) + total
         store.refresh_aggregates(conn, period)   # coverage reads these, never the member rows
 
@@ -580,8 +583,9 @@ def _write(store: st.Store, result: ImportResult, sheets: list[ParsedSheet], pro
 
 def import_files(paths: Sequence[str | Path], period: str, db: str | None = None, *, street: str | None = None,
                  user_map: dict[str, str] | None = None, dry_run: bool = False, config: Config | None = None,
-                 progress: ProgressFn | None = None) -> ImportResult:
-    """Import rosters and resource lists for one period. Raises ImportError_/ReadError for input that
+                 progress: ProgressFn | None = None, district: str | None = None) -> ImportResult:
+    """Import rosters and resource lists for one period (of `district`, or pbtool.toml's, in a store
+    that several districts share). Raises ImportError_/ReadError for input that
     cannot be imported at all (nothing is written then); row-level defects become Problems."""
     # Millions of cells become small objects that hold no reference cycles: the cyclic garbage
     # collector would only walk them again and again (a fifth of the time on a million rows).
@@ -589,7 +593,7 @@ def import_files(paths: Sequence[str | Path], period: str, db: str | None = None
     gc.disable()
     try:
         return _import_files(paths, period, db, street=street, user_map=user_map, dry_run=dry_run,
-                             config=config, progress=progress)
+                             config=config, progress=progress, district=district)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -597,7 +601,7 @@ def import_files(paths: Sequence[str | Path], period: str, db: str | None = None
 
 def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, street: str | None,
                   user_map: dict[str, str] | None, dry_run: bool, config: Config | None,
-                  progress: ProgressFn | None) -> ImportResult:
+                  progress: ProgressFn | None, district: str | None = None) -> ImportResult:
     period = check_period(period)
     config = config or load_config()
     all_fields = {f for k in config.schema["kinds"].values() for f in k["fields"]}
@@ -648,7 +652,8 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
         streets.update(ps.values["street"])
         files.add(ps.file.name)
     # A dry run of a first import must not leave a store behind: an empty in-memory one stands in.
-    store = st.Store.open(db if not dry_run or st.store_exists(db) else "sqlite://")
+    store = st.Store.open(db if not dry_run or st.store_exists(db) else "sqlite://",
+                          district=(district or config.district or "").strip())
     try:
         if not dry_run:
             store.lock_period(period)   # PostgreSQL: parallel imports of a period one after another

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, delete, func, insert, not_, or_, select
@@ -30,9 +31,17 @@ class StoreQueries:
 
     engine: Engine
 
-    def _all(self, q: Any) -> list[Row]:
+    district: str | None
+    replaced_where: Callable[..., Any]   # Store's: the rows a re-import replaces
+
+    def _here(self, table: Any, period: str) -> Any:
+        """The period's rows, within the store's district when it has one (None: the whole city)."""
+        cond = table.c.period == period
+        return cond if self.district is None else and_(cond, table.c.district == self.district)
+
+    def _all(self, q: Any) -> list[Any]:
         with self.engine.connect() as conn:
-            return conn.execute(q).all()
+            return list(conn.execute(q).all())
 
     # ------------------------------------------------------------ aggregates (written by imports)
 
@@ -43,9 +52,9 @@ class StoreQueries:
         m = st.members
         here = m.c.period == period
         count, errs = func.count(), _errors(m.c.has_error)
-        for table, keys in ((st.agg_places, ["street", "community", "estate", "place_status"]),
-                            (st.agg_employers, ["employer_key", "employer_uscc"]),
-                            (st.agg_branches, ["street", "branch"])):
+        for table, keys in ((st.agg_places, ["district", "street", "community", "estate", "place_status"]),
+                            (st.agg_employers, ["district", "employer_key", "employer_uscc"]),
+                            (st.agg_branches, ["district", "street", "branch"])):
             conn.execute(delete(table).where(table.c.period == period))
             cols = [m.c[k] for k in keys]
             q = select(m.c.period, *cols, m.c.category, count, errs).where(here).group_by(m.c.period, *cols, m.c.category)
@@ -72,7 +81,7 @@ class StoreQueries:
     def member_counts_by_place(self, period: str) -> list[tuple]:
         """(street, community, estate, place_status, full, probationary, members, with errors)."""
         a = st.agg_places
-        return self._all(self._summed(a, ["street", "community", "estate", "place_status"]).where(a.c.period == period))
+        return self._all(self._summed(a, ["street", "community", "estate", "place_status"]).where(self._here(a, period)))
 
     def member_counts_by_employer(self, period: str, uncovered_only: tuple[str, ...] | None = None) -> list[tuple]:
         """(employer key, employer credit code, full, probationary, members, with errors) where either is
@@ -80,9 +89,9 @@ class StoreQueries:
         that may be an organization of the period without one."""
         a, o = st.agg_employers, st.orgs
         q = self._summed(a, ["employer_key", "employer_uscc"]).where(
-            and_(a.c.period == period, or_(a.c.employer_key.is_not(None), a.c.employer_uscc.is_not(None))))
+            and_(self._here(a, period), or_(a.c.employer_key.is_not(None), a.c.employer_uscc.is_not(None))))
         if uncovered_only is not None:
-            open_orgs = and_(o.c.period == period, or_(o.c.org_status.is_(None), o.c.org_status.not_in(uncovered_only)))
+            open_orgs = and_(self._here(o, period), or_(o.c.org_status.is_(None), o.c.org_status.not_in(uncovered_only)))
             q = q.where(or_(a.c.employer_key.in_(select(o.c.name_key).where(open_orgs)),
                             a.c.employer_uscc.in_(select(o.c.uscc).where(and_(open_orgs, o.c.uscc.is_not(None))))))
         return self._all(q)
@@ -90,7 +99,7 @@ class StoreQueries:
     def member_counts_by_branch(self, period: str) -> list[tuple]:
         """(street, branch, full, probationary, members, with errors) of members whose branch is known."""
         a = st.agg_branches
-        return self._all(self._summed(a, ["street", "branch"]).where(and_(a.c.period == period, a.c.branch.is_not(None))))
+        return self._all(self._summed(a, ["street", "branch"]).where(and_(self._here(a, period), a.c.branch.is_not(None))))
 
     def org_rate_counts(self, period: str, covered: tuple[str, ...]) -> list[tuple]:
         """(street, community, org type, organizationally covered, work covered, organizations) of the
@@ -100,14 +109,14 @@ class StoreQueries:
         has_work = case((or_(o.c.org_status.in_(covered), and_(o.c.instructor.is_not(None), o.c.instructor != "")), 1),
                         else_=0)
         q = (select(o.c.street, o.c.community, o.c.org_type, is_covered, has_work, func.count())
-             .where(and_(o.c.period == period, o.c.name.is_not(None), o.c.name != ""))
+             .where(and_(self._here(o, period), o.c.name.is_not(None), o.c.name != ""))
              .group_by(o.c.street, o.c.community, o.c.org_type, is_covered, has_work))
         return self._all(q)
 
     def duplicate_org_name_keys(self, period: str) -> set[str]:
         """Name keys that more than one organization of the period shares (members cannot be told apart)."""
         o = st.orgs
-        q = (select(o.c.name_key).where(and_(o.c.period == period, o.c.name_key.is_not(None)))
+        q = (select(o.c.name_key).where(and_(self._here(o, period), o.c.name_key.is_not(None)))
              .group_by(o.c.name_key).having(func.count() > 1))
         return {r[0] for r in self._all(q)}
 
@@ -115,7 +124,7 @@ class StoreQueries:
         """(street, category, members) of the period."""
         a = st.agg_places
         return [tuple(r) for r in self._all(
-            select(a.c.street, a.c.category, func.sum(a.c.members)).where(a.c.period == period)
+            select(a.c.street, a.c.category, func.sum(a.c.members)).where(self._here(a, period))
             .group_by(a.c.street, a.c.category))]
 
     # ------------------------------------------------------------ computed coverage states
@@ -149,18 +158,18 @@ class StoreQueries:
 
     def communities_of(self, period: str) -> list[Row]:
         c = st.communities
-        return self._all(select(c.c.street, c.c.name, c.c.party_org).where(c.c.period == period))
+        return self._all(select(c.c.street, c.c.name, c.c.party_org).where(self._here(c, period)))
 
     def estates_of(self, period: str) -> list[Row]:
         e = st.estates
-        return self._all(select(e.c.street, e.c.community, e.c.name, e.c.party_org).where(e.c.period == period))
+        return self._all(select(e.c.street, e.c.community, e.c.name, e.c.party_org).where(self._here(e, period)))
 
     def orgs_of(self, period: str, uncovered_only: tuple[str, ...] | None = None) -> list[Row]:
         """The period's organizations; with `uncovered_only` (the statuses that mean a Party
         organization) only those without one."""
         o = st.orgs
         q = select(o.c.street, o.c.community, o.c.name, o.c.name_key, o.c.uscc, o.c.org_type,
-                   o.c.org_status, o.c.instructor).where(o.c.period == period)
+                   o.c.org_status, o.c.instructor).where(self._here(o, period))
         if uncovered_only is not None:
             q = q.where(or_(o.c.org_status.is_(None), o.c.org_status.not_in(uncovered_only)))
         return self._all(q)
@@ -170,7 +179,7 @@ class StoreQueries:
         p = st.problems
         return [tuple(r) for r in self._all(
             select(p.c.street, p.c.value, p.c.expected, func.count())
-            .where(and_(p.c.period == period, p.c.code == "NAME_NEAR_MISS"))
+            .where(and_(self._here(p, period), p.c.code == "NAME_NEAR_MISS"))
             .group_by(p.c.street, p.c.value, p.c.expected).order_by(p.c.street, p.c.value))]
 
     # ------------------------------------------------------------ the importer's look-ups
@@ -183,9 +192,9 @@ class StoreQueries:
         for kind in ("community", "estate", "org"):
             t = st.KIND_TABLES[kind]
             cols = [t.c.street, t.c.name] + ([t.c.community] if kind == "estate" else [])
-            q = select(*cols).where(t.c.period == period)
+            q = select(*cols).where(self._here(t, period))
             if kind in replace:
-                q = q.where(not_(st.Store.replaced_where(t, period, *replace[kind])))
+                q = q.where(not_(self.replaced_where(t, period, *replace[kind])))
             out[kind] = [dict(r._mapping) for r in conn.execute(q)]
         return out
 
@@ -196,16 +205,16 @@ class StoreQueries:
         m = st.members
         yes = func.sum(case((m.c.reported.in_(yes_values), 1), else_=0))
         return [tuple(r) for r in self._all(
-            select(m.c.street, yes, func.count(m.c.reported)).where(m.c.period == period).group_by(m.c.street))]
+            select(m.c.street, yes, func.count(m.c.reported)).where(self._here(m, period)).group_by(m.c.street))]
 
     def party_org_names(self, period: str) -> list[tuple[str, str]]:
         """(street, name) of every Party organization the period names: members' branches and the
         community and estate organizations of the lists (each distinct within its source)."""
         b, c, e = st.agg_branches, st.communities, st.estates
         out: list[tuple[str, str]] = []
-        for q in (select(b.c.street, b.c.branch).where(and_(b.c.period == period, b.c.branch.is_not(None))).distinct(),
-                  select(c.c.street, c.c.party_org).where(and_(c.c.period == period, c.c.party_org.is_not(None))).distinct(),
-                  select(e.c.street, e.c.party_org).where(and_(e.c.period == period, e.c.party_org.is_not(None))).distinct()):
+        for q in (select(b.c.street, b.c.branch).where(and_(self._here(b, period), b.c.branch.is_not(None))).distinct(),
+                  select(c.c.street, c.c.party_org).where(and_(self._here(c, period), c.c.party_org.is_not(None))).distinct(),
+                  select(e.c.street, e.c.party_org).where(and_(self._here(e, period), e.c.party_org.is_not(None))).distinct()):
             out.extend(tuple(r) for r in self._all(q))
         return out
 
@@ -214,8 +223,8 @@ class StoreQueries:
         def with_org(col: Any) -> Any:
             return func.sum(case((and_(col.is_not(None), col != ""), 1), else_=0))
         c, e = st.communities, st.estates
-        qc = select(c.c.street, func.count(), with_org(c.c.party_org)).where(c.c.period == period).group_by(c.c.street)
-        qe = select(e.c.street, func.count(), with_org(e.c.party_org)).where(e.c.period == period).group_by(e.c.street)
+        qc = select(c.c.street, func.count(), with_org(c.c.party_org)).where(self._here(c, period)).group_by(c.c.street)
+        qe = select(e.c.street, func.count(), with_org(e.c.party_org)).where(self._here(e, period)).group_by(e.c.street)
         return [tuple(r) for r in self._all(qc)], [tuple(r) for r in self._all(qe)]
 
     def unit_counts(self, period: str) -> list[tuple]:
@@ -224,10 +233,10 @@ class StoreQueries:
         signed = func.sum(case((u.c.agreement.is_(True), 1), else_=0))
         return [tuple(r) for r in self._all(
             select(u.c.street, func.count(), signed, func.count(u.c.agreement), func.sum(u.c.projects),
-                   func.count(u.c.projects)).where(u.c.period == period).group_by(u.c.street))]
+                   func.count(u.c.projects)).where(self._here(u, period)).group_by(u.c.street))]
 
     def org_statuses(self, period: str) -> list[dict[str, Any]]:
         """Name key, name, street, type and Party organization status of the period's organizations."""
         o = st.orgs
         return [dict(r._mapping) for r in self._all(
-            select(o.c.name_key, o.c.name, o.c.street, o.c.org_type, o.c.org_status).where(o.c.period == period))]
+            select(o.c.name_key, o.c.name, o.c.street, o.c.org_type, o.c.org_status).where(self._here(o, period)))]

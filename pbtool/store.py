@@ -116,6 +116,13 @@ problems = Table(
     Column("expected", Text, nullable=False, default=""),
 )
 
+# Several districts in one store (a city's): every import and its rows belong to one district, ""
+# in a store of a single district. Appended last, where the migration of an older store adds it too.
+DISTRICT_TABLES = [imports, problems, members, communities, estates, orgs, units]
+for _t in DISTRICT_TABLES:
+    _t.append_column(Column("district", Text, nullable=False, default="", server_default=""))
+
+
 def _aggregate(name: str, *keys: str) -> Table:
     """Per-period member counts by `keys` and category, kept by every import (queries.py)."""
     return Table(name, metadata,
@@ -126,15 +133,15 @@ def _aggregate(name: str, *keys: str) -> Table:
                  Column("with_errors", Integer, nullable=False))
 
 
-agg_places = _aggregate("agg_places", "street", "community", "estate", "place_status")
-agg_employers = _aggregate("agg_employers", "employer_key", "employer_uscc")
-agg_branches = _aggregate("agg_branches", "street", "branch")
+agg_places = _aggregate("agg_places", "district", "street", "community", "estate", "place_status")
+agg_employers = _aggregate("agg_employers", "district", "employer_key", "employer_uscc")
+agg_branches = _aggregate("agg_branches", "district", "street", "branch")
 
 # A period's computed coverage (findings, rates) as JSON, per set of rules (a hash of rules and thresholds).
 coverage_states = Table(
     "coverage_states", metadata,
     Column("period", String(8), primary_key=True),
-    Column("rules_key", String(64), primary_key=True),
+    Column("rules_key", Text, primary_key=True),   # rules and thresholds hash, and the district
     Column("computed_at", DateTime, nullable=False),
     Column("state", Text, nullable=False),
 )
@@ -172,7 +179,8 @@ def _widen_text_columns(conn: Connection) -> None:
 # transaction that opens the store. Version 1 was the first schema.
 MIGRATIONS: dict[int, list[Callable[[Connection], None]]] = {
     2: [_add_column("problems", "expected", Text(), "")],   # what a value should be (NAME_NEAR_MISS: the listed name)
-    3: [_widen_text_columns, lambda conn: Store.refresh_all_aggregates(conn)],
+    3: [_widen_text_columns, *(_add_column(t.name, "district", Text(), "") for t in DISTRICT_TABLES),
+        lambda conn: Store.refresh_all_aggregates(conn)],
 }
 
 
@@ -208,12 +216,13 @@ def store_exists(db: str | os.PathLike | None) -> bool:
 class Store(StoreQueries):
     """A workspace store. Open it with `Store.open(db)`; it creates or migrates the schema."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, district: str | None = None):
         self.engine = engine
+        self.district = district   # None: the whole store (a city); else reads and replacements keep to it
         self._locks: list[tuple[Connection, int]] = []
 
     @classmethod
-    def open(cls, db: str | os.PathLike | None = None, create: bool = True) -> "Store":
+    def open(cls, db: str | os.PathLike | None = None, create: bool = True, district: str | None = None) -> "Store":
         url = db_url(db)
         if url.startswith("sqlite:///") and not create and not Path(url.removeprefix("sqlite:///")).exists():
             raise StoreError(f"数据库“{url.removeprefix('sqlite:///')}”不存在，请先用 pbtool import 导入数据，或用 --db 指定数据库文件。")
@@ -223,7 +232,7 @@ class Store(StoreQueries):
             raise StoreError(str(exc)) from None
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
-        store = cls(engine)
+        store = cls(engine, district)
         try:
             store._ensure_schema()
         except OperationalError as exc:
@@ -278,26 +287,25 @@ class Store(StoreQueries):
 
     # ---------------------------------------------------------------- writing (inside a transaction)
 
-    @staticmethod
-    def replaced_where(table: Table, period: str, streets: set[str], files: set[str]) -> Any:
-        """The rows a re-import replaces: the same period and kind, from the same street or the same file."""
-        return and_(table.c.period == period, or_(table.c.street.in_(sorted(streets)), table.c.file.in_(sorted(files))))
+    def replaced_where(self, table: Table, period: str, streets: set[str], files: set[str]) -> Any:
+        """The rows a re-import replaces: the same period and kind, from the same street or the same file,
+        within the store's district (another district's rows are never touched)."""
+        return and_(self._here(table, period),
+                    or_(table.c.street.in_(sorted(streets)), table.c.file.in_(sorted(files))))
 
-    @classmethod
-    def replaced_counts(cls, conn: Connection, period: str, kind: str, streets: set[str], files: set[str]) -> dict[str, int]:
+    def replaced_counts(self, conn: Connection, period: str, kind: str, streets: set[str], files: set[str]) -> dict[str, int]:
         table = KIND_TABLES[kind]
-        q = (select(table.c.street, func.count()).where(cls.replaced_where(table, period, streets, files))
+        q = (select(table.c.street, func.count()).where(self.replaced_where(table, period, streets, files))
              .group_by(table.c.street))
         return {street: n for street, n in conn.execute(q)}
 
-    @classmethod
-    def replace_rows(cls, conn: Connection, period: str, kind: str, streets: set[str], files: set[str]) -> dict[str, int]:
+    def replace_rows(self, conn: Connection, period: str, kind: str, streets: set[str], files: set[str]) -> dict[str, int]:
         """Delete a street's (or a file's) earlier rows of one kind for the period, and their problems."""
-        counts = cls.replaced_counts(conn, period, kind, streets, files)
+        counts = self.replaced_counts(conn, period, kind, streets, files)
         table = KIND_TABLES[kind]
-        conn.execute(delete(table).where(cls.replaced_where(table, period, streets, files)))
+        conn.execute(delete(table).where(self.replaced_where(table, period, streets, files)))
         conn.execute(delete(problems).where(and_(problems.c.kind == kind,
-                                                 cls.replaced_where(problems, period, streets, files))))
+                                                 self.replaced_where(problems, period, streets, files))))
         return counts
 
     @staticmethod
@@ -339,13 +347,16 @@ class Store(StoreQueries):
 
     def periods(self) -> list[str]:
         with self.engine.connect() as conn:
-            return sorted(r[0] for r in conn.execute(select(imports.c.period).distinct()))
+            q = select(imports.c.period).distinct()
+            if self.district is not None:
+                q = q.where(imports.c.district == self.district)
+            return sorted(r[0] for r in conn.execute(q))
 
     def rows(self, kind: str, period: str, columns: list[str] | None = None,
              where: Any = None) -> list[dict[str, Any]]:
         table = KIND_TABLES[kind] if kind in KIND_TABLES else problems
         cols = [table.c[c] for c in columns] if columns else [table]
-        q = select(*cols).where(table.c.period == period)
+        q = select(*cols).where(self._here(table, period))
         if where is not None:
             q = q.where(where)
         with self.engine.connect() as conn:
@@ -354,12 +365,12 @@ class Store(StoreQueries):
     def imported_kinds(self, period: str) -> set[str]:
         """The kinds of list the period has had imported (an empty list still counts as given)."""
         with self.engine.connect() as conn:
-            return {r[0] for r in conn.execute(select(imports.c.kind).where(imports.c.period == period).distinct())}
+            return {r[0] for r in conn.execute(select(imports.c.kind).where(self._here(imports, period)).distinct())}
 
     def count(self, kind: str, period: str) -> int:
         table = KIND_TABLES[kind] if kind in KIND_TABLES else problems
         with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(table).where(table.c.period == period)).scalar_one()
+            return conn.execute(select(func.count()).select_from(table).where(self._here(table, period))).scalar_one()
 
     def problems(self, period: str) -> list[dict[str, Any]]:
         return self.rows("problems", period)

@@ -86,7 +86,7 @@ def test_computed_periods_are_stored_and_dropped_when_the_period_changes(tmp_pat
     from pbtool.coverage import compute_coverage, rules_key
     _samples_into(db)
     first = compute_coverage(db, "2026Q3").as_dict()
-    key = rules_key(load_config())
+    key = rules_key(load_config()) + "|*"   # the whole store
     assert _sql(db, "SELECT period, rules_key FROM coverage_states ORDER BY period")[0] == [
         ("2026Q2", key), ("2026Q3", key)]
     # stored states are what later runs read: a planted change to a stored state shows
@@ -139,3 +139,48 @@ def test_period_arithmetic():
     assert previous_of("2025Q4", ["2025Q4", "2026Q1"]) is None
     with pytest.raises(PeriodError, match="2026Q3"):
         check_period("2026-3")
+
+
+# ------------------------------------------------------------------------------------ districts
+
+
+def test_two_districts_share_a_store_and_never_touch_each_others_rows(tmp_path, db, lists):
+    """Two districts with the same street and estate names in one store: each import keeps to its
+    district, a re-import replaces only its own district's rows, coverage runs per district or for the
+    whole city."""
+    from pbtool.coverage import compute_coverage
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    rows = [member(i, community="朝阳社区", estate="幸福里小区") for i in range(1, 5)]
+    roster_a = write_xlsx(a / "东湖街道花名册.xlsx", {"花名册": (ROSTER_HEADER, rows)})
+    roster_b = write_xlsx(b / "东湖街道花名册.xlsx", {"花名册": (ROSTER_HEADER, rows[:2])})
+    import_files([lists, roster_a], "2026Q3", db, district="青湖区")
+    r = import_files([lists, roster_b], "2026Q3", db, district="东江区")
+    assert r.replaced == {}                       # the same street and file names in another district
+    assert sum(p.code == "DUPLICATE_PERSON" for p in r.problems) == 2   # people in both districts are found
+    assert _sql(db, "SELECT district, count(*) FROM members GROUP BY district ORDER BY district")[0] == [
+        ("东江区", 2), ("青湖区", 4)]
+    # a re-import of 青湖区's 东湖街道 replaces its 4 rows, never 东江区's 2
+    again = import_files([write_xlsx(a / "东湖街道花名册2.xlsx", {"花名册": (ROSTER_HEADER, rows[:3])})],
+                         "2026Q3", db, district="青湖区")
+    assert again.replaced == {("roster", "东湖街道"): 4}
+    assert _sql(db, "SELECT district, count(*) FROM members GROUP BY district ORDER BY district")[0] == [
+        ("东江区", 2), ("青湖区", 3)]
+    east = compute_coverage(db, "2026Q3", district="东江区")
+    qinghu = compute_coverage(db, "2026Q3", district="青湖区")
+    city = compute_coverage(db, "2026Q3")
+    assert (east.summary["members"], qinghu.summary["members"], city.summary["members"]) == (2, 3, 5)
+    estate = {f.target: f.full_members for f in city.findings if f.rule == "RES_NO_ORG" and f.street == "东湖街道"}
+    assert estate == {"幸福里小区": 5}            # 3 + 2: the whole city sums the districts
+    assert not [f for f in qinghu.findings if f.rule == "RES_NO_ORG" and f.street == "东湖街道"
+                and f.full_members != 3]
+
+
+def test_district_from_workspace_config(tmp_path, db, monkeypatch):
+    (tmp_path / "pbtool.toml").write_text('district = "青湖区"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    f = write_xlsx(tmp_path / "东湖街道花名册.xlsx", {"花名册": (ROSTER_HEADER, [member(1)])})
+    import_files([f], "2026Q3", db)
+    assert _sql(db, "SELECT DISTINCT district FROM members", "SELECT DISTINCT district FROM imports") == [
+        [("青湖区",)], [("青湖区",)]]
