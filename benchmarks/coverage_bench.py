@@ -511,7 +511,7 @@ def main() -> int:
     summ = meta.get("summary", {})
     table1 = C.md_table(
         ["store", "members", "estates", "orgs", "communities", "streets", "branches (>50)", "periods"],
-        [(db.name, summ.get("members", {}).get(PERIOD, args.members), summ.get("estates", {}).get(PERIOD, args.estates),
+        [(db.name if isinstance(db, Path) else "PostgreSQL " + str(db).rsplit("/", 1)[-1], summ.get("members", {}).get(PERIOD, args.members), summ.get("estates", {}).get(PERIOD, args.estates),
           summ.get("orgs", {}).get(PERIOD, args.orgs), summ.get("communities", {}).get(PERIOD, args.communities),
           summ.get("streets", args.streets), f"{summ.get('branches', '?'):,} ({summ.get('branches_over_50', '?'):,})"
           if summ else "?", ", ".join(sorted(summ.get("members", {}))) if summ else "?")])
