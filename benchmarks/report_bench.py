@@ -49,7 +49,7 @@ def _street_rows(rng: random.Random, period: str, i: int, members: int, year: in
                              "party_org": f"{community}党委" if has_comm_org else None})
     for k, e in enumerate(estates):
         out["estate"].append({**_base(period, street, "小区"), "community": community, "name": e,
-                              "party_org": f"{e}党支部" if k < 2 or year == 2026 and k == 2 else None})
+                              "party_org": f"{e}党支部" if k < 2 or (year == 2026 and k == 2) else None})
     orgs = []
     for k in range(12):
         status = rng.choices([s for s, _ in ORG_STATUS], [w for _, w in ORG_STATUS])[0]

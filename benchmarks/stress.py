@@ -101,7 +101,7 @@ def main() -> None:
         procs.append((f, time.perf_counter(), subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
                                                                stderr=subprocess.PIPE, text=True)))
     results = []
-    for f, t0, p in procs:
+    for f, _t0, p in procs:
         so, se = p.communicate()
         elapsed = time.perf_counter() - start
         data = json.loads(so) if so.strip().startswith("{") else {}

@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _common as C  # noqa: E402
-import coverage_bench as CB  # noqa: E402
+import _common as C
+import coverage_bench as CB
 
 
 def main() -> int:

@@ -18,6 +18,9 @@ Cleaned = tuple[Any, str | None, dict[str, Any] | None]
 
 _SPACE_RE = re.compile(r"\s+")
 _PLAIN_NAME_RE = re.compile(r"[\u4e00-\u9fffA-Za-z·]+\Z")
+# C0 control characters other than tab, line feed and carriage return (whitespace that the cleaners
+# fold), and DEL: invisible, and PostgreSQL refuses NUL in text.
+CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ORG_PUNCT_RE = re.compile(r"[\s·•.,，。、\-—_'\"“”‘’《》<>]+")
 
 
@@ -280,6 +283,27 @@ def cleaners(schema: dict[str, Any]) -> dict[str, Callable[[Any], Cleaned]]:
 
 ColumnIssues = list[tuple[int, str, dict[str, Any] | None]]
 DISTINCT_TYPES = {"person_name", "phone"}   # nearly every value differs: a cache costs more than it saves
+
+
+def strip_controls(values: list[Any]) -> tuple[list[Any], list[tuple[int, int]]]:
+    """Remove control characters from a column's text cells; returns the column (the same list when
+    nothing had any) and (row index, characters removed) per changed cell. The common case, a column
+    without any, is one regex search over the joined text."""
+    try:
+        joined = "".join(values)
+    except TypeError:   # numbers or dates among the cells
+        joined = "".join(v for v in values if type(v) is str)
+    if not CONTROL_RE.search(joined):
+        return values, []
+    out = list(values)
+    changed: list[tuple[int, int]] = []
+    for i, v in enumerate(values):
+        if type(v) is str:
+            new, n = CONTROL_RE.subn("", v)
+            if n:
+                out[i] = new
+                changed.append((i, n))
+    return out, changed
 
 
 def clean_column(ftype: str, clean: Callable[[Any], Cleaned], values: list[Any]) -> tuple[list[Any], ColumnIssues]:

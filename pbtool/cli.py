@@ -86,6 +86,9 @@ DbOpt = Annotated[Optional[str], typer.Option(
     show_default=False)]
 PeriodOpt = Annotated[str, typer.Option("--period", "-p", help="期别，年份+Q+季度，例如 2026Q3。", show_default=False)]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="输出格式：text（表格）或 json。")]
+DistrictOpt = Annotated[Optional[str], typer.Option(
+    "--district", help="区名：全市共用一个数据库时，导入的数据属于哪个区、排查哪个区（不写则用 pbtool.toml 中的 "
+                       "district；排查时都不写即全市）。", show_default=False)]
 ShowPersonalOpt = Annotated[bool, typer.Option(
     "--show-personal", help="在屏幕和 JSON 中显示完整身份证号和电话（默认打码）。")]
 
@@ -142,6 +145,7 @@ def import_cmd(
         "--replace", help="确认用本次文件替换该街道本期已有的同类数据（新文件行数不到原来一半或标题为补充名单时需要）。")] = False,
     append: Annotated[bool, typer.Option(
         "--append", help="把本次文件作为补充名单追加到该街道已有数据中（与已有人员重复的会报告）。")] = False,
+    district: DistrictOpt = None,
 ) -> None:
     """导入一个期别的党员花名册和资源清单，逐行检查并存入数据库。
 
@@ -173,7 +177,7 @@ def import_cmd(
     with _progress(console, fmt == OutputFormat.text) as progress:
         result = import_files(files, period, db, street=street, user_map=user_map, dry_run=dry_run,
                               progress=progress, mode="replace" if replace else "append" if append else "auto",
-                              on_wait=lambda: _err_wait(), period_mismatch_ok=period_mismatch_ok)
+                              on_wait=lambda: _err_wait(), period_mismatch_ok=period_mismatch_ok, district=district)
     if problems:
         from .outputs.problems_xlsx import write_problem_workbook
         try:
@@ -204,6 +208,7 @@ def coverage_cmd(
     fmt: FormatOpt = OutputFormat.text,
     fail_on_findings: Annotated[bool, typer.Option(
         "--fail-on-findings", help="发现空白点时以退出码 1 结束（便于脚本判断）。")] = False,
+    district: DistrictOpt = None,
 ) -> None:
     """排查一个期别的党组织覆盖空白点和覆盖率，并与上一期对比。
 
@@ -219,7 +224,7 @@ def coverage_cmd(
 
     if xlsx:   # checked before any work: it must not overwrite the store
         xlsx = output_path(xlsx, ".xlsx", label="整改台账", protect=[db_url(db)])
-    result = compute_coverage(db, period, street)
+    result = compute_coverage(db, period, street, district=district)
     if xlsx:
         from .outputs.ledger_xlsx import write_ledger
         write_ledger(result, xlsx)

@@ -33,6 +33,7 @@ class Config:
     rules: dict[str, Any]
     source: Path | None = None
     thresholds: dict[str, int] = field(default_factory=dict)
+    district: str | None = None   # the district this workspace imports for (a store several districts share)
 
     def kind(self, kind: str) -> dict[str, Any]:
         return self.schema["kinds"][kind]
@@ -52,6 +53,7 @@ def load_config(path: Path | None = None) -> Config:
       [synonyms.roster]  estate = ["居住楼盘"]      # extra header spellings per kind and field
       [thresholds]       solo_min_full = 3         # rule thresholds (see rules.toml)
       [vocab.category]   "正式党员（已转正）" = "正式"
+      district = "青湖区"                          # top level: the district imports belong to (shared store)
     """
     schema = shipped("schema.toml")
     problems = shipped("problems.toml")
@@ -80,4 +82,8 @@ def load_config(path: Path | None = None) -> Config:
             if not isinstance(value, int) or value < 0:
                 raise ConfigError(f"配置文件 {path}：阈值 {key} 应为非负整数")
             thresholds[key] = value
-    return Config(schema=schema, problems=problems, rules=rules, source=path, thresholds=thresholds)
+    district = user.get("district") if path is not None else None
+    if district is not None and (not isinstance(district, str) or not district.strip()):
+        raise ConfigError(f"配置文件 {path}：district 应为区名文字，例如 district = \"青湖区\"")
+    return Config(schema=schema, problems=problems, rules=rules, source=path, thresholds=thresholds,
+                  district=district.strip() if district else None)

@@ -3,17 +3,16 @@ coverage rates, compared with the previous stored period. `compute_coverage()` i
 behind `pbtool coverage`; terminal, JSON, xlsx and docx renderers all read its CoverageResult."""
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-
-from sqlalchemy import and_, case, func, or_, select
 
 from . import store as st
 from .config import Config, load_config
 from .errors import PbtoolError
-from .importer import check_period
+from .period import PeriodError, check_period
 
 ORG_COVERED = ("单独组建", "联合组建", "挂靠")
 ORG_KINDS = ("非公企业", "社会组织")
@@ -142,60 +141,44 @@ class CoverageResult:
 # ------------------------------------------------------------------------------------ reading the store
 
 
-def _grouped(store: st.Store, keys: list, where) -> list[tuple]:
-    """(keys..., category, count, rows with errors) grouped in SQL: portable, and light on memory."""
-    m = st.members
-    q = (select(*keys, m.c.category, func.count(), func.sum(case((m.c.has_error, 1), else_=0)))
-         .where(where).group_by(*keys, m.c.category))
-    with store.engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(q)]
-
-
 def _period_state(store: st.Store, period: str, config: Config, near_check: bool = True) -> PeriodState:
-    m, c, e, o = st.members, st.communities, st.estates, st.orgs
-    # Three scans of the period's members, each grouped in SQL; the finer groups are summed below into
-    # every count the rules and the summary need. The scans run on their own connections at once: the
-    # database does the work (SQLite releases the GIL while it runs a query), so two cores both help.
-    # A period is most of the table: reading it straight is faster than through the (period, street)
-    # index, so the scans compare `period || ''`, which no index serves (plain, portable SQL).
-    here = m.c.period.concat("") == period
-    scans = {
-        "place": ([m.c.street, m.c.community, m.c.estate, m.c.place_status], here),
-        "employer": ([m.c.employer_key, m.c.employer_uscc],
-                     and_(here, or_(m.c.employer_key.is_not(None), m.c.employer_uscc.is_not(None)))),
-        "branch": ([m.c.street, m.c.branch], and_(here, m.c.branch.is_not(None))),
-    }
-    with ThreadPoolExecutor(max_workers=len(scans)) as pool:
-        futures = {name: pool.submit(_grouped, store, keys, where) for name, (keys, where) in scans.items()}
-        with store.engine.connect() as conn:
-            comms = list(conn.execute(select(c.c.street, c.c.name, c.c.party_org).where(c.c.period == period)))
-            ests = list(conn.execute(select(e.c.street, e.c.community, e.c.name, e.c.party_org)
-                                     .where(e.c.period == period)))
-            orgs = list(conn.execute(select(o.c.street, o.c.community, o.c.name, o.c.name_key, o.c.uscc,
-                                            o.c.org_type, o.c.org_status, o.c.instructor).where(o.c.period == period)))
-        by_place, by_employer, by_branch = (futures[k].result() for k in ("place", "employer", "branch"))
+    # The member counts come from the aggregates every import keeps for its period (store.py,
+    # queries.py), summed over categories in SQL: one row per place, employer or branch, never a
+    # member row. When every organization rule is about organizations without a Party organization
+    # (as shipped), only those organizations and the employers that may be them are read.
+    org_rules = [r for r in config.rules["rules"] if r["unit"] == "org"]
+    uncovered_only = ORG_COVERED if all(r.get("uncovered") in ("org", "work") for r in org_rules) else None
+    by_place = store.member_counts_by_place(period)
+    by_employer = store.member_counts_by_employer(period, uncovered_only)
+    by_branch = store.member_counts_by_branch(period)
+    comms = store.communities_of(period)
+    ests = store.estates_of(period)
+    orgs = store.orgs_of(period, uncovered_only)
+    shared_keys = store.duplicate_org_name_keys(period)
 
-    est_counts: dict[tuple, Counts] = defaultdict(Counts)
+    est_counts: dict[tuple, Counts] = {}
     comm_counts: dict[tuple, Counts] = defaultdict(Counts)
     totals: list[tuple] = []
-    for street, community, estate, status, cat, n, errs in by_place:
-        totals.append((street, cat, n, errs))
+    for street, community, estate, status, full, prob, n, errs in by_place:
+        errs = errs or 0
+        totals += [(street, "正式", full, errs), (street, "预备", prob, 0), (street, None, n - full - prob, 0)]
         if status != "ok":
             continue
         if estate:
-            est_counts[(street, community, estate)].add(cat, n, errs or 0)
-        comm_counts[(street, community)].add(cat, n, errs or 0)
+            est_counts[(street, community, estate)] = Counts(full, prob, n, errs)
+        c = comm_counts[(street, community)]
+        c.full, c.probationary, c.members, c.with_errors = (c.full + full, c.probationary + prob, c.members + n,
+                                                            c.with_errors + errs)
     emp_counts: dict[str, Counts] = defaultdict(Counts)
     uscc_counts: dict[str, Counts] = defaultdict(Counts)
-    for key, uscc, cat, n, errs in by_employer:
-        if key:
-            emp_counts[key].add(cat, n, errs or 0)
-        if uscc:
-            uscc_counts[uscc].add(cat, n, errs or 0)
-    branch_counts: dict[tuple, Counts] = defaultdict(Counts)
-    for street, branch, cat, n, errs in by_branch:
-        if branch:
-            branch_counts[(street, branch)].add(cat, n, errs or 0)
+    for key, uscc, full, prob, n, errs in by_employer:
+        for target in ((emp_counts[key],) if key else ()) + ((uscc_counts[uscc],) if uscc else ()):
+            target.full += full
+            target.probationary += prob
+            target.members += n
+            target.with_errors += errs or 0
+    branch_counts = {(street, branch): Counts(full, prob, n, errs or 0)
+                     for street, branch, full, prob, n, errs in by_branch if branch}
 
     # units: (street, community, target, counts, has_org, has_work)
     units: dict[str, list[tuple[str, str, str, Counts, bool, bool]]] = {"community": [], "estate": [], "org": [], "branch": []}
@@ -208,17 +191,13 @@ def _period_state(store: st.Store, period: str, config: Config, near_check: bool
             has = bool(party_org)
             units["estate"].append((street, community or "", name,
                                     est_counts.get((street, community, name), Counts()), has, has))
-    name_key_orgs: dict[str, int] = defaultdict(int)
-    for row in orgs:
-        if row.name_key:
-            name_key_orgs[row.name_key] += 1
     for row in orgs:
         if not row.name:
             continue
         counts = Counts()
         if row.uscc and row.uscc in uscc_counts:
             counts = uscc_counts[row.uscc]
-        elif row.name_key and name_key_orgs[row.name_key] == 1:
+        elif row.name_key and row.name_key not in shared_keys:
             counts = emp_counts.get(row.name_key, Counts())
         covered = row.org_status in ORG_COVERED
         units["org"].append((row.street, row.community or "", row.name, counts, covered, covered or bool(row.instructor)))
@@ -226,21 +205,42 @@ def _period_state(store: st.Store, period: str, config: Config, near_check: bool
         units["branch"].append((street, "", branch, counts, True, True))
 
     findings = _apply_rules(units, config)
-    rates = _rates(orgs)
+    rates = _rates(store.org_rate_counts(period, ORG_COVERED))
     estates = _estate_rates(ests)
     summary = _summary(totals)
     return PeriodState(period, findings, rates, estates, summary, _near_misses(store, period) if near_check else [])
 
 
+STATE_VERSION = 1   # bump when the rules' application changes: stored states are then recomputed
+
+
+def rules_key(config: Config) -> str:
+    """Which rules and thresholds a stored state was computed with."""
+    text = json.dumps([STATE_VERSION, config.rules, config.thresholds], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _state(store: st.Store, period: str, config: Config) -> PeriodState:
+    """The period's findings and rates: stored when first computed (an import of the period drops
+    them), so the previous periods, 新增/持续 and quarters_open are look-ups."""
+    key = f"{rules_key(config)}|{'*' if store.district is None else store.district}|{store.period_stamp(period)}"
+    stored = store.stored_coverage_state(period, key)
+    if stored is not None:
+        return PeriodState(period, [Finding(**f) for f in stored["findings"]], [Rate(**r) for r in stored["rates"]],
+                           [EstateRate(**e) for e in stored["estates"]], stored["summary"], stored["near_misses"])
+    state = _period_state(store, period, config)
+    store.save_coverage_state(period, key, {
+        "findings": [dict(vars(f)) for f in state.findings], "rates": [dict(vars(r)) for r in state.rates],
+        "estates": [dict(vars(e)) for e in state.estates], "summary": state.summary,
+        "near_misses": state.near_misses})
+    return state
+
+
 def _near_misses(store: st.Store, period: str) -> list[dict[str, Any]]:
     """Employer spellings that almost match a listed organization, as the import recorded them
     (NAME_NEAR_MISS): those members are not counted for the organization until the names agree."""
-    p = st.problems
-    q = (select(p.c.street, p.c.value, p.c.expected, func.count())
-         .where(and_(p.c.period == period, p.c.code == "NAME_NEAR_MISS"))
-         .group_by(p.c.street, p.c.value, p.c.expected).order_by(p.c.street, p.c.value))
-    with store.engine.connect() as conn:
-        return [{"street": s, "employer": emp, "org": org, "members": n} for s, emp, org, n in conn.execute(q)]
+    return [{"street": s, "employer": emp, "org": org, "members": n}
+            for s, emp, org, n in store.near_miss_counts(period)]
 
 
 def _bound(value: Any, thresholds: dict[str, int]) -> int:
@@ -272,21 +272,18 @@ def _apply_rules(units: dict[str, list], config: Config) -> list[Finding]:
     return findings
 
 
-def _rates(orgs: list) -> list[Rate]:
+def _rates(groups: list) -> list[Rate]:
+    """Rates from (street, community, org type, covered, work covered, organizations) groups."""
     acc: dict[tuple[str, str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    for row in orgs:
-        if not row.name:
-            continue
-        covered = row.org_status in ORG_COVERED
-        work = covered or bool(row.instructor)
-        kinds = ["合计"] + ([row.org_type] if row.org_type in ORG_KINDS else [])
-        scopes = [("district", "", ""), ("street", row.street, ""), ("community", row.street, row.community or "")]
+    for street, community, org_type, covered, work, n in groups:
+        kinds = ["合计"] + ([org_type] if org_type in ORG_KINDS else [])
+        scopes = [("district", "", ""), ("street", street, ""), ("community", street, community or "")]
         for scope in scopes:
             for kind in kinds:
                 a = acc[(*scope, kind)]
-                a[0] += 1
-                a[1] += covered
-                a[2] += work
+                a[0] += n
+                a[1] += n * covered
+                a[2] += n * work
     scope_order = {"district": 0, "street": 1, "community": 2}
     kind_order = {"非公企业": 0, "社会组织": 1, "合计": 2}
     return [Rate(s, street, comm, kind, *v) for (s, street, comm, kind), v in
@@ -349,11 +346,16 @@ def previous_period(store: st.Store, period: str) -> str | None:
     return earlier[-1] if earlier else None
 
 
-def compute_coverage(db: str | None, period: str, street: str | None = None,
-                     config: Config | None = None) -> CoverageResult:
-    period = check_period(period)
+def _compute_once(db: str | None, period: str, street: str | None = None,
+                  config: Config | None = None, district: str | None = None) -> CoverageResult:
+    """The period's coverage: of `district` (or pbtool.toml's), or of the whole store (a city) when
+    neither names one."""
+    try:
+        period = check_period(period)
+    except PeriodError as exc:
+        raise CoverageError(str(exc)) from None
     config = config or load_config()
-    store = st.Store.open(db, create=False)
+    store = st.Store.open(db, create=False, district=(district or config.district or "").strip() or None)
     try:
         periods = store.periods()
         if period not in periods:
@@ -364,15 +366,13 @@ def compute_coverage(db: str | None, period: str, street: str | None = None,
                    if k not in kinds]
         if missing:
             raise CoverageError(f"{period} 缺少{'、'.join(missing)}，无法排查空白点。请导入区域化党建资源清单后重试。")
-        cur = _period_state(store, period, config)
+        cur = _state(store, period, config)
         earlier = [p for p in periods if p < period]
-        prev = _period_state(store, earlier[-1], config, near_check=False) if earlier else None
+        prev = _state(store, earlier[-1], config) if earlier else None
         open_keys = {f.key for f in cur.findings}
         streak = {k: 1 for k in open_keys}
-        history = prev
         for p in reversed(earlier):
-            state = history if history is not None and history.period == p else _period_state(store, p, config, near_check=False)
-            history = None
+            state = prev if prev is not None and prev.period == p else _state(store, p, config)
             keys = {f.key for f in state.findings} & open_keys
             if not keys:
                 break
@@ -402,9 +402,6 @@ def compute_coverage(db: str | None, period: str, street: str | None = None,
 
 # A consistent snapshot: the figures above come from several queries on several connections. When an
 # import commits meanwhile (WAL lets it), the whole computation is repeated (store.read_consistently).
-_compute_once = compute_coverage
-
-
-def compute_coverage(db: str | None, period: str, street: str | None = None,  # type: ignore[no-redef]
-                     config: Config | None = None) -> CoverageResult:
-    return st.read_consistently(db, lambda: _compute_once(db, period, street, config), CoverageError)
+def compute_coverage(db: str | None, period: str, street: str | None = None,
+                     config: Config | None = None, district: str | None = None) -> CoverageResult:
+    return st.read_consistently(db, lambda: _compute_once(db, period, street, config, district), CoverageError)

@@ -45,7 +45,7 @@ def _header_stacks(sheet: RawSheet, r: int, depth: int) -> list[tuple[int, list[
     for i in rows:
         line = list(head[i]) + [""] * (width - len(head[i]))
         # horizontal merges spread the group name over its columns
-        for (r0, c0), (r1, c1) in sheet.merged:
+        for (r0, c0), (_r1, c1) in sheet.merged:
             if r0 == i and c1 > c0 and c0 < width:
                 for c in range(c0 + 1, min(c1, width - 1) + 1):
                     line[c] = line[c0]

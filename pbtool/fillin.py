@@ -306,7 +306,7 @@ def plan_templates(store: Any, what: str, period: str, street: str | None = None
             result.notes.append(f"区名“{district}”取自已导入的文件名；如不对，请用 --district 指定。")
     result.district = district
     for kind, rows in data.items():
-        if what == "roster" and kind != "roster" or what == "lists" and kind == "roster":
+        if (what == "roster" and kind != "roster") or (what == "lists" and kind == "roster"):
             continue
         blank = sum(1 for r in rows if not r["street"])
         if blank and not street:

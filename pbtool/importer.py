@@ -15,16 +15,16 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import not_, select
-
 from . import store as st
 from .checks import ROW_CHECKS
-from .clean import as_text, clean_column, cleaners, org_key
+from .clean import CONTROL_RE, as_text, clean_column, cleaners, org_key, strip_controls
 from .config import Config, load_config
 from .errors import InputError
 from .detect import Layout, detect_layout, street_in_text
 from .fillin import template_for
 from .mapping import SynonymIndex
+from .period import PeriodError
+from .period import check_period as _check_period
 from .places import PlaceIndex
 from .profile import detect_with_values, refine_layout
 from .survey import diagnose_file
@@ -34,7 +34,6 @@ from .notdata import NOTE_MIN_COLUMNS, instruction_sheet, note_rows, own_output,
 from .read import RawFile, RawSheet, ReadError, read_file
 from .ticks import PREFIX as TICK_PREFIX, combine_ticks
 
-PERIOD_RE = re.compile(r"^(\d{4})Q([1-4])$")
 KIND_ORDER = ["community", "estate", "org", "unit", "roster"]   # lists before rosters: rosters resolve against them
 FOOTER_FIRST = ("合计", "总计", "小计", "共计", "注：", "注:", "说明：", "说明:")
 FOOTER_ANY = ("填表人", "审核人", "制表人", "填报人", "负责人签字", "单位盖章")
@@ -44,7 +43,7 @@ PROGRESS_MIN_ROWS = 3000
 NEAR_MISS_MAX_LEN = 100      # longer employer names are not compared for near misses (no real name is this long)
 PARSE_CHUNK = 20_000
 PROBLEM_COLUMNS = ["import_id", "period", "kind", "street", "code", "severity", "file", "sheet", "row", "column",
-                   "value", "message", "expected"]
+                   "value", "message", "expected", "district"]
 
 
 class ImportError_(InputError):
@@ -52,10 +51,10 @@ class ImportError_(InputError):
 
 
 def check_period(period: str) -> str:
-    p = (period or "").strip().upper()
-    if not PERIOD_RE.match(p):
-        raise ImportError_(f"期别“{period}”格式不对，应写成 年份+Q+季度，例如 2026Q3。")
-    return p
+    try:
+        return _check_period(period)
+    except PeriodError as exc:
+        raise ImportError_(str(exc)) from None
 
 
 @dataclass
@@ -149,7 +148,7 @@ def _cell_text(v: Any) -> str:
     if isinstance(v, float) and abs(v) >= 1e15:
         mantissa, exp = f"{v:.14E}".split("E")
         return f"{mantissa.rstrip('0').rstrip('.')}E+{int(exp)}"
-    return as_text(v).strip()
+    return CONTROL_RE.sub("", as_text(v)).strip()
 
 
 def _is_footer(row: list[Any]) -> bool:
@@ -326,6 +325,11 @@ def _clean_columns(ps: ParsedSheet, columns: dict[str, list[Any]], config: Confi
     layout_cols = ps.layout.fields
     nrows = len(ps.rows)
     ps.row_error = [False] * nrows
+    controls = {}   # invisible control characters (NUL …) are removed before anything else, and reported
+    for fld in list(columns):
+        columns[fld], changed = strip_controls(columns[fld])
+        if changed:
+            controls[fld] = changed
     street_col = columns.get("street")
     streets = [ps.street] * nrows
     if street_col is not None and not ps.street_source.startswith("命令行"):
@@ -340,10 +344,13 @@ def _clean_columns(ps: ParsedSheet, columns: dict[str, list[Any]], config: Confi
         if p.severity == ERROR:
             ps.row_error[i] = True
 
+    for fld, changed in controls.items():
+        for i, n in changed:
+            flag(i, "CONTROL_CHARS", fld, columns[fld][i], {"count": n})
     if any(k.startswith(TICK_PREFIX) for k in columns):  # tick-box sub-columns -> one value per group
         tick_headers = {c.field: c.header for c in ps.layout.columns if c.field}
         columns, tick_issues = combine_ticks(columns, tick_headers)
-        for i, code, fld, label, written in tick_issues:
+        for i, code, _fld, label, written in tick_issues:
             p = make_problem(code, file=ps.file.name, sheet=ps.sheet.name, row=ps.rows[i], column=label,
                              value=written, kind=kind, street=streets[i])
             problems.append(p)
@@ -608,16 +615,17 @@ def check_replacement(conn: Any, store: st.Store, period: str, parsed: list[Pars
 # ------------------------------------------------------------------------------------ writing
 
 
-def _records(ps: ParsedSheet, period: str, import_id: int, table_cols: list[str]) -> tuple[list[str], Any]:
+def _records(ps: ParsedSheet, period: str, import_id: int, table_cols: list[str], district: str = "") -> tuple[list[str], Any]:
     """Column names (in the table's order, so the driver gets tuples as they are) and an iterator of
     value tuples, zipped straight from the column lists."""
     n = len(ps)
     provided: dict[str, Any] = {
-        "import_id": None, "period": None, "file": None, "sheet": None,
+        "import_id": None, "period": None, "file": None, "sheet": None, "district": None,
         "street": [s or "" for s in ps.values["street"]], "row": ps.rows, "has_error": ps.row_error,
         "extra": ps.extra or [None] * n,
     }
-    const = {"import_id": import_id, "period": period, "file": ps.file.name, "sheet": ps.sheet.name}
+    const = {"import_id": import_id, "period": period, "file": ps.file.name, "sheet": ps.sheet.name,
+             "district": district}
     if ps.extra is None:
         del provided["extra"]  # nothing to store: leave the column to its NULL default
     columns = [c for c in table_cols if c in provided or c in ps.values]
@@ -632,6 +640,7 @@ def _write(store: st.Store, conn: Any, result: ImportResult, sheets: list[Parsed
            replace: dict[str, tuple[set[str], set[str]]], progress: ProgressFn | None) -> None:
     """Inside the import's write transaction: replaced rows move aside (kept for undo), new rows go in."""
     period = result.period
+    district = store.district or ""
     run_id = store.next_run_id(conn)
     result.run = run_id
     for kind, (streets, files) in replace.items():
@@ -642,8 +651,8 @@ def _write(store: st.Store, conn: Any, result: ImportResult, sheets: list[Parsed
         by_sheet[(p.file, p.sheet)].append(p)
     for ps in sheets:
         sheet_problems = by_sheet.pop((ps.file.name, ps.sheet.name), [])
-        import_id = store.add_import(conn, period=period, kind=ps.kind, street=ps.street, file=ps.file.name,
-                                     sha256=ps.file.sha256, sheet=ps.sheet.name, rows=len(ps),
+        import_id = store.add_import(conn, period=period, kind=ps.kind, district=district, street=ps.street,
+                                     file=ps.file.name, sha256=ps.file.sha256, sheet=ps.sheet.name, rows=len(ps),
                                      problems=len(sheet_problems),
                                      replaced_rows=sum(n for (k, s), n in result.replaced.items()
                                                        if k == ps.kind and s == ps.street), run_id=run_id)
@@ -651,14 +660,15 @@ def _write(store: st.Store, conn: Any, result: ImportResult, sheets: list[Parsed
         if ps.kind == "org":
             ps.values["name_key"] = [org_key(n) if n else None for n in ps.values.get("name", [None] * len(ps))]
         total = len(ps)
-        columns, rows = _records(ps, period, import_id, list(table.c.keys()))
+        columns, rows = _records(ps, period, import_id, list(table.c.keys()), district)
         label = f"写入 {ps.file.name} / {ps.sheet.name}"
         report = (lambda done: progress(label, done, total)) if progress and total >= PROGRESS_MIN_ROWS else None
         store.insert_rows(conn, table, columns, rows, report)
         store.insert_rows(conn, st.problems, PROBLEM_COLUMNS, (
             (import_id, period, p.kind or ps.kind, p.street or "", p.code, p.severity, p.file, p.sheet, p.row,
-             p.column, p.value, p.message, p.expected) for p in sheet_problems))
+             p.column, p.value, p.message, p.expected, district) for p in sheet_problems))
         result.imported[ps.kind] = result.imported.get(ps.kind, 0) + total
+    store.refresh_aggregates(conn, period)   # coverage reads these, never the member rows
 
 
 # ------------------------------------------------------------------------------------ API
@@ -667,8 +677,10 @@ def _write(store: st.Store, conn: Any, result: ImportResult, sheets: list[Parsed
 def import_files(paths: Sequence[str | Path], period: str, db: str | None = None, *, street: str | None = None,
                  user_map: dict[str, str] | None = None, dry_run: bool = False, config: Config | None = None,
                  progress: ProgressFn | None = None, mode: str = "auto",
-                 on_wait: Callable[[], None] | None = None, period_mismatch_ok: bool = False) -> ImportResult:
-    """Import rosters and resource lists for one period. Raises ImportError_/ReadError for input that
+                 on_wait: Callable[[], None] | None = None, period_mismatch_ok: bool = False,
+                 district: str | None = None) -> ImportResult:
+    """Import rosters and resource lists for one period (of `district`, or pbtool.toml's, in a store
+    that several districts share). Raises ImportError_/ReadError for input that
     cannot be imported at all (nothing is written then); row-level defects become Problems."""
     # Millions of cells become small objects that hold no reference cycles: the cyclic garbage
     # collector would only walk them again and again (a fifth of the time on a million rows).
@@ -677,7 +689,7 @@ def import_files(paths: Sequence[str | Path], period: str, db: str | None = None
     try:
         return _import_files(paths, period, db, street=street, user_map=user_map, dry_run=dry_run,
                              config=config, progress=progress, mode=mode, on_wait=on_wait,
-                             period_mismatch_ok=period_mismatch_ok)
+                             period_mismatch_ok=period_mismatch_ok, district=district)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -686,7 +698,8 @@ def import_files(paths: Sequence[str | Path], period: str, db: str | None = None
 def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, street: str | None,
                   user_map: dict[str, str] | None, dry_run: bool, config: Config | None,
                   progress: ProgressFn | None, mode: str = "auto",
-                  on_wait: Callable[[], None] | None = None, period_mismatch_ok: bool = False) -> ImportResult:
+                  on_wait: Callable[[], None] | None = None, period_mismatch_ok: bool = False,
+                  district: str | None = None) -> ImportResult:
     period = check_period(period)
     config = config or load_config()
     all_fields = {f for k in config.schema["kinds"].values() for f in k["fields"]}
@@ -779,19 +792,13 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
         streets.update(ps.values["street"])
         files.add(ps.file.name)
     # A dry run of a first import must not leave a store behind: an empty in-memory one stands in.
-    store = st.Store.open(db if not dry_run or st.store_exists(db) else "sqlite://")
+    store = st.Store.open(db if not dry_run or st.store_exists(db) else "sqlite://",
+                          district=(district or config.district or "").strip())
     result.store = store.where if store.where != "sqlite://" else ""
 
     def analyse(conn: Any) -> None:
         """Everything checked against stored rows; inside the write transaction for a real import."""
-        stored = {}
-        for kind in ("community", "estate", "org"):
-            t = st.KIND_TABLES[kind]
-            cols = [t.c.street, t.c.name] + ([t.c.community] if kind == "estate" else [])
-            q = select(*cols).where(t.c.period == period)
-            if kind in replace:
-                q = q.where(not_(store.replaced_where(t, period, *replace[kind])))
-            stored[kind] = [dict(r._mapping) for r in conn.execute(q)]
+        stored = store.place_lists_kept(conn, period, replace)
         stored_ids = store.member_ids(conn, period, *replace.get("roster", (set(), set())))
         places = _place_index(stored, parsed)
         rosters = [ps for ps in parsed if ps.kind == "roster"]
@@ -828,6 +835,7 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
                     for s, n in store.replaced_counts(conn, period, kind, streets, files).items():
                         result.replaced[(kind, s)] = n
         else:
+            store.lock_period(period)   # PostgreSQL: parallel imports of a period one after another
             with store.transaction(on_wait) as conn:
                 analyse(conn)
                 _write(store, conn, result, parsed, problems, replace, progress)

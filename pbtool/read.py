@@ -96,7 +96,7 @@ def read_file(path: Path) -> RawFile:
             if meta.typ != pc.SheetTypeEnum.WorkSheet:
                 continue
             sheets.append(_calamine_sheet(wb, path.name, meta.name, meta.visible == pc.SheetVisibleEnum.Visible))
-    except Exception as exc:  # calamine's errors (broken XML, undefined entities) at the edge that calls it
+    except Exception as exc:  # noqa: BLE001 - calamine's errors (broken XML, undefined entities) at the edge that calls it
         raise ReadError(f"“{path.name}”的工作表无法读取（{str(exc)[:200]}），文件可能已损坏，"
                         "请用 Excel/WPS 打开后另存为 .xlsx 再导入。") from None
     return RawFile(path, path.name, digest, sheets, format="xlsx" if magic.startswith(ZIP_MAGIC) else "xls")

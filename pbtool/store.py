@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text, and_,
-                        create_engine, delete, event, func, insert, inspect, literal, not_, or_, select, text, update)
+                        delete, event, func, insert, inspect, literal, not_, or_, select, text, update)
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
-from . import errors
+from . import engines, errors
+from .queries import StoreQueries
 
 SCHEMA_VERSION = 3
 DEFAULT_DB = "pbtool.db"
@@ -32,9 +33,9 @@ def _provenance(name: str) -> list[Any]:
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("import_id", Integer, nullable=False),
         Column("period", String(8), nullable=False),
-        Column("street", String(64), nullable=False, default=""),
-        Column("file", String(255), nullable=False),
-        Column("sheet", String(128), nullable=False),
+        Column("street", Text, nullable=False, default=""),
+        Column("file", Text, nullable=False),
+        Column("sheet", Text, nullable=False),
         Column("row", Integer),
         Column("has_error", Boolean, nullable=False, default=False),
         Column("extra", Text),   # JSON of columns that map to no field, so nothing the file held is lost
@@ -48,11 +49,11 @@ imports = Table(
     "imports", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("period", String(8), nullable=False, index=True),
-    Column("kind", String(16), nullable=False),
-    Column("street", String(64), nullable=False, default=""),
-    Column("file", String(255), nullable=False),
-    Column("sha256", String(64), nullable=False),
-    Column("sheet", String(128), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("street", Text, nullable=False, default=""),
+    Column("file", Text, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("sheet", Text, nullable=False),
     Column("rows", Integer, nullable=False),
     Column("problems", Integer, nullable=False, default=0),
     Column("imported_at", DateTime, nullable=False),
@@ -62,43 +63,43 @@ imports = Table(
 
 members = Table(
     "members", metadata, *_provenance("members"),
-    Column("name", String(64)), Column("gender", String(4)), Column("ethnicity", String(32)),
-    Column("id_number", String(18)), Column("birth_date", String(10)),
-    Column("education", String(32)), Column("join_date", String(10)), Column("full_date", String(10)),
-    Column("category", String(4)), Column("status", String(32)), Column("branch", String(255)),
-    Column("employer", String(255)), Column("employer_key", String(255)),
-    Column("employer_uscc", String(18)), Column("occupation", String(64)),
-    Column("community", String(128)), Column("estate", String(128)), Column("address", Text),
-    Column("phone", String(64)), Column("is_mobile", String(16)), Column("outflow", String(128)),
-    Column("is_lost", String(16)), Column("reported", String(16)),
-    Column("person_type", String(32)),  # 人员身份 (教职工/离退休/本科生 …), schema version 3
+    Column("name", Text), Column("gender", Text), Column("ethnicity", Text),
+    Column("id_number", Text), Column("birth_date", Text),
+    Column("education", Text), Column("join_date", Text), Column("full_date", Text),
+    Column("category", Text), Column("status", Text), Column("branch", Text),
+    Column("employer", Text), Column("employer_key", Text),
+    Column("employer_uscc", Text), Column("occupation", Text),
+    Column("community", Text), Column("estate", Text), Column("address", Text),
+    Column("phone", Text), Column("is_mobile", Text), Column("outflow", Text),
+    Column("is_lost", Text), Column("reported", Text),
+    Column("person_type", Text),  # 人员身份 (教职工/离退休/本科生 …), schema version 3
     # residence as resolved against the period's lists: ok | unknown | ambiguous | none
-    Column("place_status", String(12), nullable=False, default="none"),
-    Column("place_source", String(12)),  # column | address | sheet
+    Column("place_status", Text, nullable=False, default="none"),
+    Column("place_source", Text),  # column | address | sheet
 )
 
 communities = Table(
     "communities", metadata, *_provenance("communities"),
-    Column("name", String(128)), Column("party_org", String(255)), Column("org_type", String(32)),
+    Column("name", Text), Column("party_org", Text), Column("org_type", Text),
 )
 
 estates = Table(
     "estates", metadata, *_provenance("estates"),
-    Column("community", String(128)), Column("name", String(128)),
-    Column("party_org", String(255)), Column("households", Integer),
+    Column("community", Text), Column("name", Text),
+    Column("party_org", Text), Column("households", Integer),
 )
 
 orgs = Table(
     "orgs", metadata, *_provenance("orgs"),
-    Column("name", String(255)), Column("name_key", String(255), index=True), Column("uscc", String(18)),
-    Column("org_type", String(16)), Column("industry", String(64)), Column("community", String(128)),
-    Column("employees", Integer), Column("org_status", String(8)), Column("party_org", String(255)),
-    Column("instructor", String(128)),
+    Column("name", Text), Column("name_key", Text, index=True), Column("uscc", Text),
+    Column("org_type", Text), Column("industry", Text), Column("community", Text),
+    Column("employees", Integer), Column("org_status", Text), Column("party_org", Text),
+    Column("instructor", Text),
 )
 
 units = Table(
     "units", metadata, *_provenance("units"),
-    Column("name", String(255)), Column("unit_type", String(32)), Column("community", String(128)),
+    Column("name", Text), Column("unit_type", Text), Column("community", Text),
     Column("agreement", Boolean), Column("projects", Integer),
 )
 
@@ -107,17 +108,47 @@ problems = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("import_id", Integer, nullable=False),
     Column("period", String(8), nullable=False, index=True),
-    Column("kind", String(16), nullable=False),
-    Column("street", String(64), nullable=False, default=""),
-    Column("code", String(32), nullable=False),
-    Column("severity", String(4), nullable=False),
-    Column("file", String(255), nullable=False),
-    Column("sheet", String(128), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("street", Text, nullable=False, default=""),
+    Column("code", Text, nullable=False),
+    Column("severity", Text, nullable=False),
+    Column("file", Text, nullable=False),
+    Column("sheet", Text, nullable=False),
     Column("row", Integer),
-    Column("column", String(255), nullable=False, default=""),
+    Column("column", Text, nullable=False, default=""),
     Column("value", Text, nullable=False, default=""),
     Column("message", Text, nullable=False),
     Column("expected", Text, nullable=False, default=""),
+)
+
+# Several districts in one store (a city's): every import and its rows belong to one district, ""
+# in a store of a single district. Appended last, where the migration of an older store adds it too.
+DISTRICT_TABLES = [imports, problems, members, communities, estates, orgs, units]
+for _t in DISTRICT_TABLES:
+    _t.append_column(Column("district", Text, nullable=False, default="", server_default=""))
+
+
+def _aggregate(name: str, *keys: str) -> Table:
+    """Per-period member counts by `keys` and category, kept by every import (queries.py)."""
+    return Table(name, metadata,
+                 Column("period", String(8), nullable=False, index=True),
+                 *(Column(k, Text) for k in keys),
+                 Column("category", Text),
+                 Column("members", Integer, nullable=False),
+                 Column("with_errors", Integer, nullable=False))
+
+
+agg_places = _aggregate("agg_places", "district", "street", "community", "estate", "place_status")
+agg_employers = _aggregate("agg_employers", "district", "employer_key", "employer_uscc")
+agg_branches = _aggregate("agg_branches", "district", "street", "branch")
+
+# A period's computed coverage (findings, rates) as JSON, per set of rules (a hash of rules and thresholds).
+coverage_states = Table(
+    "coverage_states", metadata,
+    Column("period", String(8), primary_key=True),
+    Column("rules_key", Text, primary_key=True),   # rules and thresholds hash, and the district
+    Column("computed_at", DateTime, nullable=False),
+    Column("state", Text, nullable=False),
 )
 
 KIND_TABLES: dict[str, Table] = {
@@ -161,6 +192,19 @@ def _estates_blank_community(conn: Connection) -> None:
     """Estates stored with a NULL community (a list without a community column) never met their residents,
     whose community is '': store '' as every new import does (RES_NO_ORG)."""
     conn.execute(text("UPDATE estates SET community = '' WHERE community IS NULL"))
+def _widen_text_columns(conn: Connection) -> None:
+    """A migration step: the length limits of schema 2 (varchar(32) for 学历, varchar(18) for an ID…)
+    become unlimited text, as a cell holds up to 32,767 characters. SQLite never enforced them."""
+    if conn.dialect.name != "postgresql":
+        return
+    insp = inspect(conn)
+    for table in metadata.sorted_tables:
+        existing = {c["name"]: c["type"] for c in insp.get_columns(table.name)}
+        for col in table.c:
+            old = existing.get(col.name)
+            if isinstance(col.type, Text) and isinstance(old, String) and not isinstance(old, Text):
+                q = conn.dialect.identifier_preparer.quote
+                conn.execute(text(f"ALTER TABLE {q(table.name)} ALTER COLUMN {q(col.name)} TYPE TEXT"))
 
 
 # Schema migrations: the steps that bring a store of version N-1 to version N, run in order inside the
@@ -172,11 +216,13 @@ def _number_runs(conn: Connection) -> None:
 
 MIGRATIONS: dict[int, list[Callable[[Connection], None]]] = {
     2: [_add_column("problems", "expected", Text(), "")],   # what a value should be (NAME_NEAR_MISS: the listed name)
-    # Version 3 (one release): reversible imports (runs, and *_replaced tables created by create_all for the
-    # rows a run replaced); 人员身份 kept with the member; estates listed without a community get '' like the
-    # members that live there.
-    3: [_add_column("imports", "run_id", Integer(), "0"), _number_runs,
-        _add_nullable_column("members", "person_type", String(32)), _estates_blank_community],
+    # Version 3 (one release): column length limits lifted (PostgreSQL); reversible imports (runs, and
+    # *_replaced tables created by create_all for the rows a run replaced); 人员身份 kept with the member;
+    # estates listed without a community get '' like the members that live there; districts; aggregates.
+    3: [_widen_text_columns, _add_column("imports", "run_id", Integer(), "0"), _number_runs,
+        _add_nullable_column("members", "person_type", Text()), _estates_blank_community,
+        *(_add_column(t.name, "district", Text(), "") for t in DISTRICT_TABLES),
+        lambda conn: Store.refresh_all_aggregates(conn)],
 }
 
 
@@ -232,6 +278,8 @@ def db_error_message(exc: BaseException, where: str) -> str:
     text = str(orig).lower()
     if isinstance(orig, OSError):
         return errors.os_error_message(orig, where)
+    if isinstance(exc, sa_exc.OperationalError) and (message := engines.connect_message(exc, where)):
+        return message.rstrip("。")
     if "locked" in text or "busy" in text:
         return f"数据库“{where}”正被另一个 pbtool 命令（例如另一个导入）占用，等待超时。请等它结束后重试"
     if "readonly" in text or "read-only" in text or "read only" in text:
@@ -247,19 +295,21 @@ def db_error_message(exc: BaseException, where: str) -> str:
     return f"数据库“{where}”出错（{type(orig).__name__}）"
 
 
-class Store:
+class Store(StoreQueries):
     """A workspace store. Open it with `Store.open(db)`; it creates or migrates the schema."""
 
-    def __init__(self, engine: Engine, where: str = ""):
+    def __init__(self, engine: Engine, where: str = "", district: str | None = None):
         self.engine = engine
         self.where = where or engine.url.render_as_string(hide_password=True)
+        self.district = district   # None: the whole store (a city); else reads and replacements keep to it
+        self._locks: list[tuple[Connection, int]] = []
 
     @classmethod
-    def open(cls, db: str | os.PathLike | None = None, create: bool = True) -> "Store":
+    def open(cls, db: str | os.PathLike | None = None, create: bool = True, district: str | None = None) -> "Store":
         """Open (and with create=True create or migrate) a store. A read-only command passes create=False:
         then nothing is created or migrated, and a missing or older store is refused with a message."""
         url = db_url(db)
-        where = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
+        where = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else engines._safe(url)
         if url.startswith("sqlite:///"):
             path = Path(where)
             if path.is_dir():
@@ -279,14 +329,13 @@ class Store:
                 except OSError as exc:
                     raise StoreError(errors.os_error_message(exc, where), saved=False) from None
         try:
-            engine = create_engine(url, hide_parameters=True)
-        except (ImportError, sa_exc.ArgumentError, sa_exc.NoSuchModuleError) as exc:
-            raise StoreError(f"无法使用数据库网址“{url.split('@')[-1]}”（{exc.__class__.__name__}）。"
-                             "SQLite 写文件路径即可；PostgreSQL 需安装 psycopg 并写成 postgresql+psycopg://用户@主机/库名。") from None
+            engine = engines.make_engine(url)
+        except engines.ConnectError as exc:
+            raise StoreError(str(exc), saved=False) from None
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
-        store = cls(engine, where)
+        store = cls(engine, where, district)
         try:
             store._ensure_schema(create)
         except StoreError:
@@ -294,11 +343,24 @@ class Store:
             raise
         except (sa_exc.DBAPIError, OSError) as exc:
             engine.dispose()
-            raise StoreError(db_error_message(exc, where)) from None
+            message = engines.connect_message(exc, url)
+            raise StoreError(message or db_error_message(exc, where)) from None
         return store
 
     def close(self) -> None:
+        for conn, key in self._locks:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            conn.close()
+        self._locks.clear()
         self.engine.dispose()
+
+    def lock_period(self, period: str) -> None:
+        """Serialize the imports of one period until the store is closed (PostgreSQL: a session advisory
+        lock, so a second import waits and then sees the first one's members as stored, and
+        cross-street duplicates are still found; SQLite: nothing to do, it has a single writer)."""
+        conn = engines.lock_period(self.engine, period)
+        if conn is not None:
+            self._locks.append((conn, engines.period_lock_key(period)))
 
     def _ensure_schema(self, create: bool = True) -> None:
         if not create:
@@ -396,36 +458,34 @@ class Store:
 
     # ---------------------------------------------------------------- writing (inside a transaction)
 
-    @staticmethod
-    def replaced_where(table: Table, period: str, streets: set[str], files: set[str]) -> Any:
+    def replaced_where(self, table: Table, period: str, streets: set[str], files: set[str]) -> Any:
         """The rows a re-import replaces: the same period and kind from the same street (keyed by period,
-        street and kind, never by a bare file name). Rows that name no street are replaced only by the
-        same file again, as nothing else identifies them."""
+        street and kind, never by a bare file name), within the store's district (another district's rows
+        are never touched). Rows that name no street are replaced only by the same file again, as nothing
+        else identifies them."""
         named = sorted(s for s in streets if s)
         cond: Any = table.c.street.in_(named)
         if files:
             cond = or_(cond, and_(table.c.street == "", table.c.file.in_(sorted(files))))
-        return and_(table.c.period == period, cond)
+        return and_(self._here(table, period), cond)
 
-    @classmethod
-    def replaced_counts(cls, conn: Connection, period: str, kind: str, streets: set[str], files: set[str]) -> dict[str, int]:
+    def replaced_counts(self, conn: Connection, period: str, kind: str, streets: set[str], files: set[str]) -> dict[str, int]:
         table = KIND_TABLES[kind]
-        q = (select(table.c.street, func.count()).where(cls.replaced_where(table, period, streets, files))
+        q = (select(table.c.street, func.count()).where(self.replaced_where(table, period, streets, files))
              .group_by(table.c.street))
         return {street: n for street, n in conn.execute(q)}
 
-    @classmethod
-    def replace_rows(cls, conn: Connection, period: str, kind: str, streets: set[str], files: set[str],
+    def replace_rows(self, conn: Connection, period: str, kind: str, streets: set[str], files: set[str],
                      run_id: int = 0) -> dict[str, int]:
         """Move a street's earlier rows of one kind for the period, and their problems, into the
         *_replaced tables, marked with the run that replaced them: nothing is deleted, undo puts them back."""
-        counts = cls.replaced_counts(conn, period, kind, streets, files)
+        counts = self.replaced_counts(conn, period, kind, streets, files)
         if not counts:
             return counts
         table = KIND_TABLES[kind]
-        cls._move(conn, table, ARCHIVES[kind], cls.replaced_where(table, period, streets, files), run_id)
-        cls._move(conn, problems, ARCHIVES["problems"],
-                  and_(problems.c.kind == kind, cls.replaced_where(problems, period, streets, files)), run_id)
+        self._move(conn, table, ARCHIVES[kind], self.replaced_where(table, period, streets, files), run_id)
+        self._move(conn, problems, ARCHIVES["problems"],
+                   and_(problems.c.kind == kind, self.replaced_where(problems, period, streets, files)), run_id)
         return counts
 
     @staticmethod
@@ -443,19 +503,22 @@ class Store:
     @staticmethod
     def add_import(conn: Connection, **values: Any) -> int:
         values.setdefault("imported_at", dt.datetime.now())
-        return conn.execute(insert(imports).values(**values)).inserted_primary_key[0]
+        return conn.execute(insert(imports).values(**values)).inserted_primary_key[0]  # type: ignore[index]
 
     @staticmethod
     def insert_rows(conn: Connection, table: Table, columns: list[str], rows: Iterable[Sequence[Any]],
                     progress: Callable[[int], None] | None = None) -> int:
         """Bulk insert of value tuples in chunks. The statement is compiled once by SQLAlchemy for the
         connection's dialect and run with the driver's executemany: no per-row dict or compile, and
-        still no hand-written SQL (positional for SQLite's qmark, named for psycopg's pyformat)."""
+        still no hand-written SQL (positional for SQLite's qmark, named for psycopg's pyformat).
+        On PostgreSQL the rows go through COPY instead (engines.copy_rows)."""
+        if conn.dialect.name == "postgresql":
+            return engines.copy_rows(conn, table, columns, rows, progress)
         compiled = insert(table).compile(dialect=conn.dialect, column_keys=columns)
         sql = str(compiled)
         shape: Callable[[Sequence[Any]], Any] | None = None
         if compiled.positional:
-            order = [columns.index(k) for k in compiled.positiontup]
+            order = [columns.index(k) for k in compiled.positiontup or ()]
             if order != list(range(len(columns))):
                 shape = lambda r: tuple(r[i] for i in order)  # noqa: E731
         else:
@@ -476,13 +539,16 @@ class Store:
 
     def periods(self) -> list[str]:
         with self.engine.connect() as conn:
-            return sorted(r[0] for r in conn.execute(select(imports.c.period).distinct()))
+            q = select(imports.c.period).distinct()
+            if self.district is not None:
+                q = q.where(imports.c.district == self.district)
+            return sorted(r[0] for r in conn.execute(q))
 
     def rows(self, kind: str, period: str, columns: list[str] | None = None,
              where: Any = None) -> list[dict[str, Any]]:
         table = KIND_TABLES[kind] if kind in KIND_TABLES else problems
         cols = [table.c[c] for c in columns] if columns else [table]
-        q = select(*cols).where(table.c.period == period)
+        q = select(*cols).where(self._here(table, period))
         if where is not None:
             q = q.where(where)
         with self.engine.connect() as conn:
@@ -491,12 +557,12 @@ class Store:
     def imported_kinds(self, period: str) -> set[str]:
         """The kinds of list the period has had imported (an empty list still counts as given)."""
         with self.engine.connect() as conn:
-            return {r[0] for r in conn.execute(select(imports.c.kind).where(imports.c.period == period).distinct())}
+            return {r[0] for r in conn.execute(select(imports.c.kind).where(self._here(imports, period)).distinct())}
 
     def count(self, kind: str, period: str) -> int:
         table = KIND_TABLES[kind] if kind in KIND_TABLES else problems
         with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(table).where(table.c.period == period)).scalar_one()
+            return conn.execute(select(func.count()).select_from(table).where(self._here(table, period))).scalar_one()
 
     def problems(self, period: str) -> list[dict[str, Any]]:
         return self.rows("problems", period)
@@ -569,6 +635,7 @@ class Store:
                 if m:
                     restored[kind] = m
             conn.execute(delete(imports).where(imports.c.run_id == run))
+            self.refresh_aggregates(conn, period)   # the period's counts and stored coverage follow its rows
         return {"run": run, "period": period, "removed": removed, "restored": restored}
 
     # ---------------------------------------------------------------- consistent reads

@@ -8,6 +8,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from builders import ROSTER_HEADER, make_id, member, write_xlsx
+from conftest import ENGINES, store_url
 from typer.testing import CliRunner
 
 from pbtool.cli import app
@@ -85,7 +86,8 @@ def test_import_text_output_and_problem_workbook(tmp_path, db):
     assert bad_cell.fill.fgColor.rgb.endswith("FFC7CE")           # highlighted
 
 
-def test_import_of_missing_file_exits_2_and_leaves_store(tmp_path, db):
+def test_import_of_missing_file_exits_2_and_leaves_store(tmp_path, sqlite_db):
+    db = sqlite_db   # about the store file itself
     res = runner.invoke(app, ["import", str(tmp_path / "没有这个文件.xlsx"), "-p", "2026Q3", "--db", db])
     assert res.exit_code == 2 and "找不到文件" in res.output
     assert not Path(db).exists()
@@ -106,14 +108,14 @@ def test_demo_runs_on_the_shipped_samples(tmp_path):
     assert data["period"] == "2026Q3" and data["previous_period"] == "2026Q2" and data["findings"]
 
 
-@pytest.fixture(scope="module")
-def samples_store(tmp_path_factory):
+@pytest.fixture(scope="module", params=ENGINES)
+def samples_store(request, tmp_path_factory):
     from pbtool.demo import sample_periods
     from pbtool.importer import import_files
-    db = str(tmp_path_factory.mktemp("cli") / "samples.db")
-    for period, files in sample_periods().items():
-        import_files(files, period, db)
-    return db
+    with store_url(request.param, tmp_path_factory.mktemp("cli"), request) as db:
+        for period, files in sample_periods().items():
+            import_files(files, period, db)
+        yield db
 
 
 def test_report_notices_via_cli(samples_store, tmp_path):

@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from pathlib import Path
 
 import pytest
 import xlwt
+from sqlalchemy import create_engine, text
 from builders import ROSTER_HEADER, make_id, make_uscc, member, write_csv, write_lists, write_xlsx
 
 from pbtool.importer import ImportError_, import_files
-from pbtool.store import SCHEMA_VERSION, Store
+from pbtool.store import SCHEMA_VERSION, Store, db_url
 
 
 def codes(result, code=None):
@@ -18,11 +18,13 @@ def codes(result, code=None):
 
 
 def stored(db: str, sql: str):
-    con = sqlite3.connect(db)
+    """Rows of a query on the store, whichever engine it is on."""
+    engine = create_engine(db_url(db))
     try:
-        return con.execute(sql).fetchall()
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql))]
     finally:
-        con.close()
+        engine.dispose()
 
 
 def roster(tmp_path: Path, rows, name="东湖街道党员花名册.xlsx", **kw) -> Path:
@@ -333,7 +335,8 @@ def test_killed_import_leaves_store_unchanged(tmp_path, db):
     assert _snapshot(db) == before
 
 
-def test_dry_run_reports_but_writes_nothing(tmp_path, db):
+def test_dry_run_reports_but_writes_nothing(tmp_path, sqlite_db):
+    db = sqlite_db   # about the store file itself
     f = roster(tmp_path, [member(1, category="党员")])
     r = import_files([f], "2026Q3", db, dry_run=True)
     assert r.imported == {"roster": 1} and codes(r) == [("BAD_VALUE", 2, "人员类别")]
@@ -345,7 +348,8 @@ def test_dry_run_reports_but_writes_nothing(tmp_path, db):
     assert _snapshot(db) == before
 
 
-def test_bad_period_and_unreadable_file_are_refused(tmp_path, db):
+def test_bad_period_and_unreadable_file_are_refused(tmp_path, sqlite_db):
+    db = sqlite_db   # about the store file itself
     f = roster(tmp_path, [member(1)])
     with pytest.raises(ImportError_, match="2026Q3"):
         import_files([f], "2026-3", db)
@@ -399,3 +403,23 @@ def test_chunked_reading_gives_the_same_rows_as_row_by_row(tmp_path, db, monkeyp
     assert whole.sheets == chunked.sheets
     assert chunked.sheets[0].rows == 11 and chunked.sheets[0].blank_rows == 1 and chunked.sheets[0].footer_rows == 2
     assert [r for (r,) in stored(db, "select row from members order by row")] == [4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15]
+
+
+def test_control_characters_removed_reported_and_long_text_kept(tmp_path, db):
+    """NUL (which PostgreSQL refuses in text) and other invisible control characters are removed at
+    cleaning and reported; a 40-character 学历 or a 300-character employer is stored whole on both engines."""
+    education = "大学本科(工学学士,计算机科学与技术专业,全日制,二〇〇二年毕业于青湖大学信息工程学院)"
+    employer = "青湖" + "智联" * 150 + "有限公司"
+    header = ROSTER_HEADER + ["学历"]
+    rows = [member(1, name="张\x00三", employer=employer, 学历=education),
+            member(2, branch="第一\x07党支部", 学历="高中")]
+    f = write_csv(tmp_path / "东湖街道花名册.csv", header, rows, encoding="utf-8")
+    assert b"\x00" in f.read_bytes()
+    r = import_files([f], "2026Q3", db)
+    assert codes(r) == [("CONTROL_CHARS", 2, "姓名"), ("CONTROL_CHARS", 3, "所在党支部")]
+    p = r.problems[0]
+    assert p.severity == "警告" and "1个不可见的控制字符" in p.message and p.value == "张三"
+    assert stored(db, "select name, branch, education, employer from members order by row") == [
+        ("张三", "第一党支部", education, employer), ("测试2", "第一党支部", "高中", None)]
+    assert len(education) > 32 and len(employer) > 255
+    assert all("\x00" not in v and "\x07" not in v for (v,) in stored(db, "select value from problems"))

@@ -39,10 +39,13 @@ def xlsx(path, sheet_xml, shared=None):
               + ('<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>' if shared else '')
               + '</Relationships>')
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", ct); z.writestr("_rels/.rels", rels)
-        z.writestr("xl/workbook.xml", wb); z.writestr("xl/_rels/workbook.xml.rels", wbrels)
+        z.writestr("[Content_Types].xml", ct)
+        z.writestr("_rels/.rels", rels)
+        z.writestr("xl/workbook.xml", wb)
+        z.writestr("xl/_rels/workbook.xml.rels", wbrels)
         z.writestr("xl/worksheets/sheet1.xml", sheet_xml)
-        if shared: z.writestr("xl/sharedStrings.xml", shared)
+        if shared:
+            z.writestr("xl/sharedStrings.xml", shared)
     return path
 
 

@@ -492,7 +492,7 @@ def test_ctrl_c_in_a_real_import_leaves_the_store_unchanged(tmp_path, db):
     time.sleep(2.5)
     assert proc.poll() is None, "the import finished before it could be interrupted"
     proc.send_signal(signal.SIGINT)
-    out, errs = proc.communicate(timeout=120)
+    _out, errs = proc.communicate(timeout=120)
     assert proc.returncode == 130 and "已取消" in errs and "数据库未改变" in errs and "Traceback" not in errs
     assert dump(db) == before
 

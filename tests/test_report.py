@@ -10,10 +10,12 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from builders import ROSTER_HEADER, member, write_lists, write_xlsx
+from conftest import ENGINES, store_url
 from docx import Document
 from docx.oxml.ns import qn
 
@@ -62,13 +64,13 @@ def user_template(path: Path, *paragraphs: str) -> Path:
 # ------------------------------------------------------------------------------------ stores
 
 
-@pytest.fixture(scope="module")
-def samples_db(tmp_path_factory) -> str:
-    """The shipped samples, 2026Q2 and 2026Q3."""
-    db = str(tmp_path_factory.mktemp("samples") / "samples.db")
-    for period, spec in EXPECTED["periods"].items():
-        import_files([SAMPLES / f for f in spec["files"]], period, db)
-    return db
+@pytest.fixture(scope="module", params=ENGINES)
+def samples_db(request, tmp_path_factory) -> Iterator[str]:
+    """The shipped samples, 2026Q2 and 2026Q3, on each engine."""
+    with store_url(request.param, tmp_path_factory.mktemp("samples"), request) as db:
+        for period, spec in EXPECTED["periods"].items():
+            import_files([SAMPLES / f for f in spec["files"]], period, db)
+        yield db
 
 
 ROSTER = ROSTER_HEADER + ["是否到社区报到"]
@@ -114,19 +116,19 @@ def _mini_roster(path: Path, street: str) -> Path:
     return write_xlsx(path, {"花名册": (ROSTER, rows)}, title=f"{street}党员花名册")
 
 
-@pytest.fixture(scope="module")
-def mini_db(tmp_path_factory) -> str:
+@pytest.fixture(scope="module", params=ENGINES)
+def mini_db(request, tmp_path_factory) -> Iterator[str]:
     """Two streets, year-end 2025Q4 and 2026Q4: Party organizations of every type, 双报到 answers,
     resident units, and organizations covered during 2026 (甲 newly, 丙 newly listed)."""
     tmp = tmp_path_factory.mktemp("mini")
-    db = str(tmp / "mini.db")
-    for year in (2025, 2026):
-        d = tmp / str(year)
-        d.mkdir()
-        files = [_mini_lists(d / "资源清单.xlsx", year), _mini_roster(d / "东湖街道花名册.xlsx", "东湖街道"),
-                 _mini_roster(d / "西山街道花名册.xlsx", "西山街道")]
-        import_files(files, f"{year}Q4", db)
-    return db
+    with store_url(request.param, tmp, request) as db:
+        for year in (2025, 2026):
+            d = tmp / str(year)
+            d.mkdir()
+            files = [_mini_lists(d / "资源清单.xlsx", year), _mini_roster(d / "东湖街道花名册.xlsx", "东湖街道"),
+                     _mini_roster(d / "西山街道花名册.xlsx", "西山街道")]
+            import_files(files, f"{year}Q4", db)
+        yield db
 
 
 @pytest.fixture(scope="module")

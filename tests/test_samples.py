@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ENGINES, store_url
+
 from pbtool.coverage import compute_coverage
 from pbtool.importer import import_files
 
@@ -14,13 +16,27 @@ SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 EXPECTED = json.loads((SAMPLES / "expected.json").read_text(encoding="utf-8"))
 
 
-@pytest.fixture(scope="module")
-def sample_store(tmp_path_factory):
-    db = str(tmp_path_factory.mktemp("samples") / "samples.db")
-    results = {}
-    for period, spec in EXPECTED["periods"].items():
-        results[period] = import_files([SAMPLES / f for f in spec["files"]], period, db)
-    return db, results
+@pytest.fixture(scope="module", params=ENGINES)
+def sample_store(request, tmp_path_factory):
+    with store_url(request.param, tmp_path_factory.mktemp("samples"), request) as db:
+        results = {}
+        for period, spec in EXPECTED["periods"].items():
+            results[period] = import_files([SAMPLES / f for f in spec["files"]], period, db)
+        yield db, results
+
+
+def test_samples_give_identical_coverage_json_on_both_engines(request, tmp_path):
+    """The same files give byte-identical coverage JSON on SQLite and on PostgreSQL, both periods."""
+    out = {}
+    for engine in ENGINES:
+        (tmp_path / engine).mkdir()
+        with store_url(engine, tmp_path / engine, request) as db:
+            for period, spec in EXPECTED["periods"].items():
+                import_files([SAMPLES / f for f in spec["files"]], period, db)
+            out[engine] = [json.dumps(compute_coverage(db, p).as_dict(), ensure_ascii=False, sort_keys=True)
+                           for p in EXPECTED["periods"]]
+    assert out["sqlite"] == out["postgresql"]
+    assert all('"findings": [{' in text for text in out["sqlite"])   # not two empty results
 
 
 def test_every_planted_problem_is_reported_at_its_row(sample_store):

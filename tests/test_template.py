@@ -27,7 +27,7 @@ from pbtool.store import Store
 
 STREETS = ["东湖街道", "南桥街道", "西山街道"]
 FORMAT_CODES = {"ID_FORMAT", "ID_CHECKSUM", "ID_NUMBER_CELL", "BAD_DATE", "BAD_VALUE", "USCC_FORMAT", "USCC_CHECKSUM"}
-PROVENANCE = {"id", "import_id", "period", "file", "sheet", "row", "extra", "place_source"}
+PROVENANCE = {"id", "import_id", "period", "file", "sheet", "row", "extra", "place_source", "district"}
 SOFFICE = shutil.which("soffice")
 needs_lo = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) 未安装，跳过 LibreOffice 兼容性检查")
 

@@ -43,9 +43,11 @@ class Built:
 
 
 def open_store(db: Any) -> st.Store:
+    """The store, kept to pbtool.toml's district when the workspace names one (as coverage is)."""
+    from ..config import ConfigError, load_config
     try:
-        return st.Store.open(db, create=False)
-    except st.StoreError as exc:
+        return st.Store.open(db, create=False, district=load_config().district)
+    except (st.StoreError, ConfigError) as exc:
         raise ReportError(str(exc)) from None
 
 

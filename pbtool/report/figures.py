@@ -1,14 +1,11 @@
-"""Figures the documents quote that the coverage result does not carry, read from the store with
-portable SQLAlchemy Core selects: members, Party organizations by type, 双报到, 共建协议/项目, new
+"""Figures the documents quote that the coverage result does not carry, asked of the store's named
+queries (queries.py): members, Party organizations by type, 双报到, 共建协议/项目, new
 organizations. A figure the store cannot give is None, never a guess."""
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
-
-from sqlalchemy import and_, case, func, select
-from sqlalchemy.engine import Connection
 
 from .. import store as st
 from ..clean import org_key
@@ -72,10 +69,9 @@ def _street(s: str | None) -> str:
     return s or ""
 
 
-def _members(conn: Connection, period: str, out: dict[str, StreetFigures]) -> None:
-    m = st.members
-    q = select(m.c.street, m.c.category, func.count()).where(m.c.period == period).group_by(m.c.street, m.c.category)
-    for street, cat, n in conn.execute(q):
+def _members(store: st.Store, period: str, out: dict[str, StreetFigures]) -> None:
+    for street, cat, n in store.member_counts_by_street(period):
+        n = int(n or 0)
         f = out.setdefault(_street(street), StreetFigures())
         f.members += n
         if cat == "正式":
@@ -84,64 +80,47 @@ def _members(conn: Connection, period: str, out: dict[str, StreetFigures]) -> No
             f.probationary += n
 
 
-def _dual_report(conn: Connection, period: str, out: dict[str, StreetFigures]) -> bool:
+def _dual_report(store: st.Store, period: str, out: dict[str, StreetFigures]) -> bool:
     """双报到 counts per street; False when no roster of the period has the column at all."""
-    m = st.members
-    yes = func.sum(case((m.c.reported.in_(REPORTED_YES), 1), else_=0))
-    q = (select(m.c.street, yes, func.count(m.c.reported)).where(m.c.period == period).group_by(m.c.street))
     any_column = False
-    for street, n_yes, n_known in conn.execute(q):
+    for street, n_yes, n_known in store.dual_report_counts(period, REPORTED_YES):
         if n_known:
             any_column = True
             out.setdefault(_street(street), StreetFigures()).dual_report = int(n_yes or 0)
     return any_column
 
 
-def _party_orgs(conn: Connection, period: str, out: dict[str, StreetFigures]) -> None:
+def _party_orgs(store: st.Store, period: str, out: dict[str, StreetFigures]) -> None:
     """Distinct Party organization names per street: members' branches, community and estate
     organizations from the lists, counted once each even when a list and the roster both name it."""
-    m, c, e = st.members, st.communities, st.estates
     names: dict[str, dict[str, str]] = defaultdict(dict)   # street -> key -> name
-    queries = [
-        select(m.c.street, m.c.branch).where(and_(m.c.period == period, m.c.branch.is_not(None))).distinct(),
-        select(c.c.street, c.c.party_org).where(and_(c.c.period == period, c.c.party_org.is_not(None))).distinct(),
-        select(e.c.street, e.c.party_org).where(and_(e.c.period == period, e.c.party_org.is_not(None))).distinct(),
-    ]
-    for q in queries:
-        for street, name in conn.execute(q):
-            if name and name.strip():
-                names[_street(street)].setdefault(org_key(name), name.strip())
+    for street, name in store.party_org_names(period):
+        if name and name.strip():
+            names[_street(street)].setdefault(org_key(name), name.strip())
     for street, by_key in names.items():
         f = out.setdefault(street, StreetFigures())
         for name in by_key.values():
             f.party_orgs[classify_org(name)] += 1
 
 
-def _places(conn: Connection, period: str, out: dict[str, StreetFigures]) -> tuple[bool, bool]:
-    c, e = st.communities, st.estates
-    with_org = lambda col: func.sum(case((and_(col.is_not(None), col != ""), 1), else_=0))
-    qc = select(c.c.street, func.count(), with_org(c.c.party_org)).where(c.c.period == period).group_by(c.c.street)
-    qe = select(e.c.street, func.count(), with_org(e.c.party_org)).where(e.c.period == period).group_by(e.c.street)
+def _places(store: st.Store, period: str, out: dict[str, StreetFigures]) -> tuple[bool, bool]:
+    by_community, by_estate = store.place_counts(period)
     has_c = has_e = False
-    for street, n, n_org in conn.execute(qc):
+    for street, n, n_org in by_community:
         has_c = True
         f = out.setdefault(_street(street), StreetFigures())
         f.communities, f.community_orgs = n, int(n_org or 0)
-    for street, n, n_org in conn.execute(qe):
+    for street, n, n_org in by_estate:
         has_e = True
         f = out.setdefault(_street(street), StreetFigures())
         f.estates, f.estate_orgs = n, int(n_org or 0)
     return has_c, has_e
 
 
-def _units(conn: Connection, period: str, out: dict[str, StreetFigures]) -> tuple[bool, bool]:
+def _units(store: st.Store, period: str, out: dict[str, StreetFigures]) -> tuple[bool, bool]:
     """共建协议 (units with a signed agreement) and 共建项目 (sum) per street."""
-    u = st.units
-    signed = func.sum(case((u.c.agreement.is_(True), 1), else_=0))
-    q = (select(u.c.street, func.count(), signed, func.count(u.c.agreement), func.sum(u.c.projects),
-                func.count(u.c.projects)).where(u.c.period == period).group_by(u.c.street))
     has_agreement = has_projects = False
-    for street, _n, n_signed, n_known, projects, n_projects in conn.execute(q):
+    for street, _n, n_signed, n_known, projects, n_projects in store.unit_counts(period):
         f = out.setdefault(_street(street), StreetFigures())
         if n_known:
             has_agreement = True
@@ -154,30 +133,26 @@ def _units(conn: Connection, period: str, out: dict[str, StreetFigures]) -> tupl
 
 def period_figures(store: st.Store, period: str) -> PeriodFigures:
     out: dict[str, StreetFigures] = {}
-    with store.engine.connect() as conn:
-        _members(conn, period, out)
-        has_dual = _dual_report(conn, period, out)
-        _party_orgs(conn, period, out)
-        has_c, has_e = _places(conn, period, out)
-        has_agreement, has_projects = _units(conn, period, out)
+    _members(store, period, out)
+    has_dual = _dual_report(store, period, out)
+    _party_orgs(store, period, out)
+    has_c, has_e = _places(store, period, out)
+    has_agreement, has_projects = _units(store, period, out)
     has = {"roster": any(f.members for f in out.values()), "dual_report": has_dual, "communities": has_c,
            "estates": has_e, "agreements": has_agreement, "projects": has_projects,
            "orgs": store.count("org", period) > 0}
     return PeriodFigures(period, dict(sorted(out.items())), has)
 
 
-def _covered_orgs(conn: Connection, period: str) -> dict[str, dict[str, Any]]:
-    o = st.orgs
-    q = select(o.c.name_key, o.c.name, o.c.street, o.c.org_type, o.c.org_status).where(o.c.period == period)
-    return {r.name_key: dict(r._mapping) for r in conn.execute(q) if r.name_key}
+def _covered_orgs(store: st.Store, period: str) -> dict[str, dict[str, Any]]:
+    return {r["name_key"]: r for r in store.org_statuses(period) if r["name_key"]}
 
 
 def new_organizations(store: st.Store, period: str, previous: str) -> list[dict[str, Any]]:
     """Two-new organizations covered in `period` that were uncovered or absent in `previous`
     (compared by normalized name), i.e. Party organizations set up in between."""
-    with store.engine.connect() as conn:
-        cur = _covered_orgs(conn, period)
-        prev = _covered_orgs(conn, previous)
+    cur = _covered_orgs(store, period)
+    prev = _covered_orgs(store, previous)
     out = []
     for key, row in cur.items():
         if row["org_status"] not in ORG_COVERED:

@@ -2,35 +2,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
+
+from ..period import parse_period, period_end  # noqa: F401 - the documents' period helpers, re-exported
 
 MISSING = "【待填写】"
 NOT_APPLICABLE = "—"
 
-_PERIOD_RE = re.compile(r"^(\d{4})Q([1-4])$")
 _QUARTER_CN = {1: "一", 2: "二", 3: "三", 4: "四"}
-_QUARTER_END = {1: (3, 31), 2: (6, 30), 3: (9, 30), 4: (12, 31)}
 _DIGITS = "零一二三四五六七八九"
-
-
-def parse_period(period: str) -> tuple[int, int]:
-    """'2026Q3' -> (2026, 3); ValueError for anything else."""
-    m = _PERIOD_RE.match(period or "")
-    if not m:
-        raise ValueError(period)
-    return int(m.group(1)), int(m.group(2))
 
 
 def period_text(period: str) -> str:
     """'2026Q3' -> '2026年第三季度'."""
     year, q = parse_period(period)
     return f"{year}年第{_QUARTER_CN[q]}季度"
-
-
-def period_end(period: str) -> dt.date:
-    year, q = parse_period(period)
-    month, day = _QUARTER_END[q]
-    return dt.date(year, month, day)
 
 
 def date_text(d: dt.date) -> str:

@@ -72,7 +72,7 @@ class ReportSandbox(ImmutableSandboxedEnvironment):
                     raise SecurityError(f"重复生成的文字或列表过长（最多 {self.MAX_REPEAT} 项）")
         return super().call_binop(context, operator, left, right)
 
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         name = getattr(__obj, "__name__", "")
         bound = getattr(__obj, "__wrapped__", __obj)   # the sandbox hands str.format out wrapped
         if isinstance(getattr(bound, "__self__", None), str):

@@ -1,0 +1,251 @@
+"""The store's read queries and its per-period aggregates, as named methods (Store inherits them):
+the importer, coverage and the reports ask these instead of writing SQL of their own.
+
+Aggregates: the import transaction recomputes, for the period it wrote, the member counts that
+coverage needs (by street/community/estate/place status and category, by employer key and credit
+code, by branch), so coverage never reads member rows. A period's computed coverage state (findings,
+rates) is stored too, keyed by the rules it was computed with, and dropped when the period changes."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, case, delete, func, insert, not_, or_, select
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import store as st
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+
+def _errors(col: Any) -> Any:
+    return func.sum(case((col, 1), else_=0))
+
+
+class StoreQueries:
+    """Mixed into Store: every query the other modules need, by name."""
+
+    engine: Engine
+
+    district: str | None
+    replaced_where: Callable[..., Any]   # Store's: the rows a re-import replaces
+
+    def _here(self, table: Any, period: str) -> Any:
+        """The period's rows, within the store's district when it has one (None: the whole city)."""
+        cond = table.c.period == period
+        return cond if self.district is None else and_(cond, table.c.district == self.district)
+
+    def _all(self, q: Any) -> list[Any]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(q).all())
+
+    # ------------------------------------------------------------ aggregates (written by imports)
+
+    @staticmethod
+    def refresh_aggregates(conn: Connection, period: str) -> None:
+        """Recompute the period's member aggregates from its member rows, inside the caller's
+        transaction, and drop its stored coverage states (they described the period as it was)."""
+        m = st.members
+        here = m.c.period == period
+        count, errs = func.count(), _errors(m.c.has_error)
+        for table, keys in ((st.agg_places, ["district", "street", "community", "estate", "place_status"]),
+                            (st.agg_employers, ["district", "employer_key", "employer_uscc"]),
+                            (st.agg_branches, ["district", "street", "branch"])):
+            conn.execute(delete(table).where(table.c.period == period))
+            cols = [m.c[k] for k in keys]
+            q = select(m.c.period, *cols, m.c.category, count, errs).where(here).group_by(m.c.period, *cols, m.c.category)
+            conn.execute(insert(table).from_select(["period", *keys, "category", "members", "with_errors"], q))
+        conn.execute(delete(st.coverage_states).where(st.coverage_states.c.period == period))
+
+    @classmethod
+    def refresh_all_aggregates(cls, conn: Connection) -> None:
+        """Every period's aggregates (the migration that introduced them)."""
+        for (period,) in conn.execute(select(st.members.c.period).distinct()):
+            cls.refresh_aggregates(conn, period)
+
+    # Each read below sums an aggregate over the categories in SQL: one row per place, employer or
+    # branch with (full members, probationary, all members, members with errors).
+
+    @staticmethod
+    def _summed(table: Any, keys: list[str]) -> Any:
+        cols = [table.c[k] for k in keys]
+        n = table.c.members
+        return select(*cols, func.sum(case((table.c.category == "正式", n), else_=0)),
+                      func.sum(case((table.c.category == "预备", n), else_=0)), func.sum(n),
+                      func.sum(table.c.with_errors)).group_by(*cols)
+
+    def member_counts_by_place(self, period: str) -> list[tuple]:
+        """(street, community, estate, place_status, full, probationary, members, with errors)."""
+        a = st.agg_places
+        return self._all(self._summed(a, ["street", "community", "estate", "place_status"]).where(self._here(a, period)))
+
+    def member_counts_by_employer(self, period: str, uncovered_only: tuple[str, ...] | None = None) -> list[tuple]:
+        """(employer key, employer credit code, full, probationary, members, with errors) where either is
+        known; with `uncovered_only` (the statuses that mean a Party organization), only the employers
+        that may be an organization of the period without one."""
+        a, o = st.agg_employers, st.orgs
+        q = self._summed(a, ["employer_key", "employer_uscc"]).where(
+            and_(self._here(a, period), or_(a.c.employer_key.is_not(None), a.c.employer_uscc.is_not(None))))
+        if uncovered_only is not None:
+            open_orgs = and_(self._here(o, period), or_(o.c.org_status.is_(None), o.c.org_status.not_in(uncovered_only)))
+            q = q.where(or_(a.c.employer_key.in_(select(o.c.name_key).where(open_orgs)),
+                            a.c.employer_uscc.in_(select(o.c.uscc).where(and_(open_orgs, o.c.uscc.is_not(None))))))
+        return self._all(q)
+
+    def member_counts_by_branch(self, period: str) -> list[tuple]:
+        """(street, branch, full, probationary, members, with errors) of members whose branch is known."""
+        a = st.agg_branches
+        return self._all(self._summed(a, ["street", "branch"]).where(and_(self._here(a, period), a.c.branch.is_not(None))))
+
+    def org_rate_counts(self, period: str, covered: tuple[str, ...]) -> list[tuple]:
+        """(street, community, org type, organizationally covered, work covered, organizations) of the
+        period's named organizations: what the coverage rates are made of."""
+        o = st.orgs
+        is_covered = case((o.c.org_status.in_(covered), 1), else_=0)
+        has_work = case((or_(o.c.org_status.in_(covered), and_(o.c.instructor.is_not(None), o.c.instructor != "")), 1),
+                        else_=0)
+        q = (select(o.c.street, o.c.community, o.c.org_type, is_covered, has_work, func.count())
+             .where(and_(self._here(o, period), o.c.name.is_not(None), o.c.name != ""))
+             .group_by(o.c.street, o.c.community, o.c.org_type, is_covered, has_work))
+        return self._all(q)
+
+    def duplicate_org_name_keys(self, period: str) -> set[str]:
+        """Name keys that more than one organization of the period shares (members cannot be told apart)."""
+        o = st.orgs
+        q = (select(o.c.name_key).where(and_(self._here(o, period), o.c.name_key.is_not(None)))
+             .group_by(o.c.name_key).having(func.count() > 1))
+        return {r[0] for r in self._all(q)}
+
+    def member_counts_by_street(self, period: str) -> list[tuple]:
+        """(street, category, members) of the period."""
+        a = st.agg_places
+        return [tuple(r) for r in self._all(
+            select(a.c.street, a.c.category, func.sum(a.c.members)).where(self._here(a, period))
+            .group_by(a.c.street, a.c.category))]
+
+    # ------------------------------------------------------------ computed coverage states
+
+    def period_stamp(self, period: str) -> str:
+        """What the period's imports are now (their number, last id and time). A computed state is stored
+        under the stamp read before computing it, so a state computed while another import committed is
+        never found again (an import drops the period's states, but the slower reader may store after it)."""
+        i = st.imports
+        n, last, when = self._all(select(func.count(), func.max(i.c.id), func.max(i.c.imported_at))
+                                  .where(i.c.period == period))[0]
+        return f"{n}:{last}:{when}"
+
+    def stored_coverage_state(self, period: str, rules_key: str) -> dict[str, Any] | None:
+        c = st.coverage_states
+        rows = self._all(select(c.c.state).where(and_(c.c.period == period, c.c.rules_key == rules_key)))
+        return json.loads(rows[0][0]) if rows else None
+
+    def save_coverage_state(self, period: str, rules_key: str, state: dict[str, Any]) -> bool:
+        """Keep a computed state; False when the store cannot be written (a read-only file: the state
+        is then computed again next time)."""
+        c = st.coverage_states
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(delete(c).where(and_(c.c.period == period, c.c.rules_key == rules_key)))
+                conn.execute(insert(c).values(period=period, rules_key=rules_key, computed_at=dt.datetime.now(),
+                                              state=json.dumps(state, ensure_ascii=False)))
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def forget_coverage_states(self, period: str | None = None) -> None:
+        """Drop the stored states (of one period, or all): the next coverage computes them again from
+        the aggregates."""
+        c = st.coverage_states
+        with self.engine.begin() as conn:
+            conn.execute(delete(c) if period is None else delete(c).where(c.c.period == period))
+
+    # ------------------------------------------------------------ lists
+
+    def communities_of(self, period: str) -> list[Row]:
+        c = st.communities
+        return self._all(select(c.c.street, c.c.name, c.c.party_org).where(self._here(c, period)))
+
+    def estates_of(self, period: str) -> list[Row]:
+        e = st.estates
+        return self._all(select(e.c.street, e.c.community, e.c.name, e.c.party_org).where(self._here(e, period)))
+
+    def orgs_of(self, period: str, uncovered_only: tuple[str, ...] | None = None) -> list[Row]:
+        """The period's organizations; with `uncovered_only` (the statuses that mean a Party
+        organization) only those without one."""
+        o = st.orgs
+        q = select(o.c.street, o.c.community, o.c.name, o.c.name_key, o.c.uscc, o.c.org_type,
+                   o.c.org_status, o.c.instructor).where(self._here(o, period))
+        if uncovered_only is not None:
+            q = q.where(or_(o.c.org_status.is_(None), o.c.org_status.not_in(uncovered_only)))
+        return self._all(q)
+
+    def near_miss_counts(self, period: str) -> list[tuple[str, str, str, int]]:
+        """(street, employer as written, listed name, members) of the period's NAME_NEAR_MISS problems."""
+        p = st.problems
+        return [tuple(r) for r in self._all(
+            select(p.c.street, p.c.value, p.c.expected, func.count())
+            .where(and_(self._here(p, period), p.c.code == "NAME_NEAR_MISS"))
+            .group_by(p.c.street, p.c.value, p.c.expected).order_by(p.c.street, p.c.value))]
+
+    # ------------------------------------------------------------ the importer's look-ups
+
+    def place_lists_kept(self, conn: Connection, period: str, replace: dict[str, tuple[set[str], set[str]]]
+                         ) -> dict[str, list[dict[str, Any]]]:
+        """The period's stored community, estate and organization names (street, name, and community
+        for estates) that the import under way does not replace."""
+        out = {}
+        for kind in ("community", "estate", "org"):
+            t = st.KIND_TABLES[kind]
+            cols = [t.c.street, t.c.name] + ([t.c.community] if kind == "estate" else [])
+            q = select(*cols).where(self._here(t, period))
+            if kind in replace:
+                q = q.where(not_(self.replaced_where(t, period, *replace[kind])))
+            out[kind] = [dict(r._mapping) for r in conn.execute(q)]
+        return out
+
+    # ------------------------------------------------------------ the reports' figures
+
+    def dual_report_counts(self, period: str, yes_values: tuple[str, ...]) -> list[tuple[str, int, int]]:
+        """(street, members who reported to their community, members with the column filled)."""
+        m = st.members
+        yes = func.sum(case((m.c.reported.in_(yes_values), 1), else_=0))
+        return [tuple(r) for r in self._all(
+            select(m.c.street, yes, func.count(m.c.reported)).where(self._here(m, period)).group_by(m.c.street))]
+
+    def party_org_names(self, period: str) -> list[tuple[str, str]]:
+        """(street, name) of every Party organization the period names: members' branches and the
+        community and estate organizations of the lists (each distinct within its source)."""
+        b, c, e = st.agg_branches, st.communities, st.estates
+        out: list[tuple[str, str]] = []
+        for q in (select(b.c.street, b.c.branch).where(and_(self._here(b, period), b.c.branch.is_not(None))).distinct(),
+                  select(c.c.street, c.c.party_org).where(and_(self._here(c, period), c.c.party_org.is_not(None))).distinct(),
+                  select(e.c.street, e.c.party_org).where(and_(self._here(e, period), e.c.party_org.is_not(None))).distinct()):
+            out.extend(tuple(r) for r in self._all(q))
+        return out
+
+    def place_counts(self, period: str) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, int]]]:
+        """Per street: (street, communities, with a Party organization) and the same for estates."""
+        def with_org(col: Any) -> Any:
+            return func.sum(case((and_(col.is_not(None), col != ""), 1), else_=0))
+        c, e = st.communities, st.estates
+        qc = select(c.c.street, func.count(), with_org(c.c.party_org)).where(self._here(c, period)).group_by(c.c.street)
+        qe = select(e.c.street, func.count(), with_org(e.c.party_org)).where(self._here(e, period)).group_by(e.c.street)
+        return [tuple(r) for r in self._all(qc)], [tuple(r) for r in self._all(qe)]
+
+    def unit_counts(self, period: str) -> list[tuple]:
+        """Per street: (street, units, signed agreements, agreements known, projects, projects known)."""
+        u = st.units
+        signed = func.sum(case((u.c.agreement.is_(True), 1), else_=0))
+        return [tuple(r) for r in self._all(
+            select(u.c.street, func.count(), signed, func.count(u.c.agreement), func.sum(u.c.projects),
+                   func.count(u.c.projects)).where(self._here(u, period)).group_by(u.c.street))]
+
+    def org_statuses(self, period: str) -> list[dict[str, Any]]:
+        """Name key, name, street, type and Party organization status of the period's organizations."""
+        o = st.orgs
+        return [dict(r._mapping) for r in self._all(
+            select(o.c.name_key, o.c.name, o.c.street, o.c.org_type, o.c.org_status).where(self._here(o, period)))]
