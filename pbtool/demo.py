@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+DEMO_ORG_NAME = "中共青湖区委组织部"   # fictional, like the samples
 
 
 class DemoError(Exception):
@@ -71,14 +72,16 @@ def run_demo(out: Path, console: Console, samples: Path = SAMPLES) -> DemoResult
 def _reports(db: Path, period: str, out: Path, console: Console) -> list[Path]:
     """The three document kinds, once the report stage is available."""
     try:
-        from .report import render_annual, render_notices, render_quarterly
+        from .report import ReportSettings, render_annual, render_notices, render_quarterly
     except ImportError:
         return []
     files: list[Path] = []
     year = int(period[:4])
-    for label, call in (("年度总结", lambda: render_annual(str(db), year, out)),
-                        ("季度通报", lambda: render_quarterly(str(db), period, out)),
-                        ("整改通知书", lambda: render_notices(str(db), period, out))):
+    # The samples' district is fictional, and so is the signature the demo passes explicitly.
+    settings = ReportSettings(org_name=DEMO_ORG_NAME, contact="王某某", phone="0571-00000000")
+    for label, call in (("年度总结", lambda: render_annual(str(db), year, out, settings=settings)),
+                        ("季度通报", lambda: render_quarterly(str(db), period, out, settings=settings)),
+                        ("整改通知书", lambda: render_notices(str(db), period, out, settings=settings))):
         console.rule(f"生成{label}")
         r = call()
         files.extend(r.files)

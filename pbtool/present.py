@@ -81,7 +81,7 @@ _DIGITS = "零一二三四五六七八九"
 
 
 def cn_number(n: int) -> str:
-    """1 -> 一, 10 -> 十, 23 -> 二十三, 105 -> 一百零五 (for headings like （二十三））."""
+    """1 -> 一, 10 -> 十, 23 -> 二十三, 105 -> 一百零五 (for headings like （二十三）)."""
     if n < 0:
         raise ValueError(n)
     if n < 10:
@@ -99,3 +99,15 @@ def cn_number(n: int) -> str:
             return head + "零" + _DIGITS[rest]
         return head + (_DIGITS[rest // 10] + "十" + (_DIGITS[rest % 10] if rest % 10 else ""))
     return str(n)
+
+
+def member_line(s: dict) -> str:
+    """党员 285 名（正式 266，预备 17，类别不详 2）；重复 2 人次，已按 1 人计 …: members as every
+    output states them, data errors named beside the totals, never silently inside them."""
+    parts = [f"正式 {s['full']}", f"预备 {s['probationary']}"]
+    if s.get("unknown_category"):
+        parts.append(f"类别不详 {s['unknown_category']}")
+    line = f"党员 {s['members']} 名（{'，'.join(parts)}）"
+    if s.get("duplicates"):
+        line += f"；重复 {s['duplicates']} 人次，已按 1 人计"
+    return line + f"；{s['members_with_errors']} 条记录有“错误”级问题，仍按其居住地/工作单位计入。"

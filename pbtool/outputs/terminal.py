@@ -8,7 +8,7 @@ from rich.table import Table
 
 from ..coverage import Rate
 from ..importer import ImportResult
-from ..present import pct_text, pp_text
+from ..present import member_line, pct_text, pp_text
 from ..problems import ERROR, mask_value
 
 KIND_TITLES = {"roster": "党员花名册", "community": "社区清单", "estate": "小区清单", "org": "两新组织清单", "unit": "驻区单位清单"}
@@ -135,14 +135,3 @@ def print_coverage(result, console: Console) -> None:
     for n in result.near_misses:
         console.print(f"  [yellow]注意[/]：{n['street']} 有 {n['members']} 名党员的工作单位写作“{n['employer']}”，"
                       f"清单中为“{n['org']}”，名称统一前未计入该组织。")
-
-
-def member_line(s: dict) -> str:
-    """党员 285 名（正式 266，预备 17，类别不详 2）；重复 2 人次，已按 1 人计 …: the same words as the documents."""
-    parts = [f"正式 {s['full']}", f"预备 {s['probationary']}"]
-    if s.get("unknown_category"):
-        parts.append(f"类别不详 {s['unknown_category']}")
-    line = f"党员 {s['members']} 名（{'，'.join(parts)}）"
-    if s.get("duplicates"):
-        line += f"；重复 {s['duplicates']} 人次，已按 1 人计"
-    return line + f"；{s['members_with_errors']} 条记录有“错误”级问题，仍按其居住地/工作单位计入。"

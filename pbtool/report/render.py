@@ -14,6 +14,7 @@ from docxtpl import DocxTemplate, InlineImage
 from lxml import etree
 
 from . import sandbox
+from .fmt import DROP
 from .model import ReportError
 from .variables import image_names, top_level_names
 
@@ -21,6 +22,52 @@ TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
 TEMPLATE_FILES = {"annual": "年度总结.docx", "quarterly": "季度通报.docx", "notice": "整改通知书.docx"}
 IMAGE_WIDTH = Mm(150)
 _UNSAFE_FILENAME = re.compile(r'[\\/:*?"<>|\r\n\t]')
+_NARRATIVE = re.compile(r"【待填写：[^】]*】")
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _cell_text(tc: Any) -> str:
+    return "".join(t.text or "" for t in tc.iter(f"{W}t")).strip()
+
+
+def drop_columns(doc: Any) -> None:
+    """Remove every table column whose body cells all say DROP (a figure the store cannot give for
+    any row), and give its width to the other columns, so a document never prints a column of blanks."""
+    for tbl in doc.element.body.iter(f"{W}tbl"):
+        rows = [tr for tr in tbl.iterchildren(f"{W}tr")]
+        grid = tbl.find(f"{W}tblGrid")
+        if len(rows) < 2 or grid is None:
+            continue
+        cells = [list(tr.iterchildren(f"{W}tc")) for tr in rows]
+        if len({len(c) for c in cells}) != 1:
+            continue   # merged cells: leave the table as it is
+        n = len(cells[0])
+        drop = [i for i in range(n) if all(_cell_text(c[i]) == DROP for c in cells[1:])]
+        if not drop or len(drop) == n:
+            continue
+        cols = list(grid.iterchildren(f"{W}gridCol"))
+        widths = [int(c.get(f"{W}w") or 0) for c in cols]
+        freed = sum(widths[i] for i in drop)
+        keep = [i for i in range(n) if i not in drop]
+        kept_total = sum(widths[i] for i in keep) or 1
+        new = {i: widths[i] + round(freed * widths[i] / kept_total) for i in keep}
+        for i in sorted(drop, reverse=True):
+            grid.remove(cols[i])
+            for c in cells:
+                c[i].getparent().remove(c[i])
+        for i in keep:
+            cols[i].set(f"{W}w", str(new[i]))
+            for c in cells:
+                tcw = c[i].find(f"{W}tcPr/{W}tcW")
+                if tcw is not None:
+                    tcw.set(f"{W}w", str(new[i]))
+                    tcw.set(f"{W}type", "dxa")
+
+
+def narrative_places(doc: Any) -> list[str]:
+    """The 【待填写：…】 paragraphs left for a person to write, in document order."""
+    text = "\n".join("".join(t.text or "" for t in p.iter(f"{W}t")) for p in doc.element.body.iter(f"{W}p"))
+    return list(dict.fromkeys(_NARRATIVE.findall(text)))
 
 
 def safe_filename(name: str) -> str:
@@ -61,6 +108,7 @@ class Renderer:
         self.env = sandbox.make_env()
         self.images = image_names(kind)
         self.tags, self.names = self._parse()
+        self.narrative: list[str] = []
 
     def _parts(self) -> list[str]:
         """Patched XML of the body, headers and footers, as docxtpl hands them to Jinja."""
@@ -108,6 +156,8 @@ class Renderer:
                               "标签与其他文字写在了同一段落或同一行，请让这类标签单独占一段（一行）。") from None
         except Exception as exc:  # noqa: BLE001 - any template failure becomes a Chinese ReportError
             raise sandbox.runtime_error(exc, self.tags, self.kind) from None
+        drop_columns(tpl.docx)
+        self.narrative = narrative_places(tpl.docx)
         try:
             tpl.save(out)
         except PermissionError:
