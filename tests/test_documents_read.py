@@ -264,3 +264,45 @@ def test_org_with_blank_name_but_known_credit_code_keeps_its_place(store):
     west, before = q3.rate("street", "西山街道"), q3.previous.rate("street", "西山街道")
     assert west.total == before.total == 10                      # the row is still counted
     assert present.pp_text(west.org_coverage, before.org_coverage) == "0.0"
+
+
+# ------------------------------------------------------------------------------------ charts
+
+
+def test_charts_label_values_in_greyscale_without_a_title_and_match_the_tables(store, monkeypatch, tmp_path):
+    from matplotlib.colors import to_rgb
+
+    from pbtool.report import charts
+    if charts.find_cjk_font() is None:
+        pytest.skip("没有安装中文字体（fonts-noto-cjk），图表不会生成")
+    figures = []
+    monkeypatch.setattr(charts, "_png", lambda fig: figures.append(fig) or b"\x89PNG")
+    built = report.context.build_annual(store, 2026, settings=report.ReportSettings(org_name="x"), doc_date=DOC_DATE)
+    coverage, members = figures
+    for fig in figures:
+        ax = fig.axes[0]
+        assert ax.get_title() == ""                                   # the caption 图1 … says it
+        ticks = ax.get_xticklabels() + ax.get_yticklabels()
+        assert ticks and all(t.get_fontsize() >= 10.5 for t in ticks)
+        for patch in ax.patches:
+            r, g, b = to_rgb(patch.get_facecolor())
+            assert r == g == b                                         # prints the same in greyscale
+        assert len({(to_rgb(p.get_facecolor()), p.get_hatch()) for p in ax.patches}) >= 2
+    labels = [t.get_text() for t in coverage.axes[0].texts]
+    result = compute_coverage(store, "2026Q3", compare_with="2026Q2")
+    for street in result.summary["streets"]:
+        assert present.pct_text(result.rate("street", street).org_coverage).rstrip("%") in labels
+    totals = [int(t.get_text()) for t in members.axes[0].texts]
+    assert totals == [r["members"] for r in built.context["street_rows"]]
+    assert sum(totals) == built.context["street_total"]["members"] == result.summary["members"]
+
+
+def test_short_tables_stay_on_one_page_and_headers_stay_with_rows(documents):
+    for path, _ in _every(documents):
+        for t in Document(str(path)).tables:
+            header = t.rows[0].cells[0].paragraphs[0]
+            assert header.paragraph_format.keep_with_next, path.name
+            if len(t.rows) <= 6 and not any(c.text == "整改措施" for c in t.rows[0].cells) \
+                    and not any(c.text == "整改建议" for c in t.rows[0].cells):
+                assert all(p.paragraph_format.keep_with_next for row in t.rows[:-1] for c in row.cells
+                           for p in c.paragraphs), path.name
