@@ -362,15 +362,22 @@ def org_place_key(street: str, name_key: str | None, uscc: str | None) -> str:
 
 def _duplicates(store: st.Store, period: str) -> list[tuple[str, str | None, int]]:
     """(street, category, rows) of member rows the import flagged DUPLICATE_PERSON: every later
-    occurrence of a person already in the period. Summaries count such a person once."""
+    occurrence of a person already in the period. Summaries count such a person once. The flagged
+    rows are few: their positions come from the problems, and only rows with errors are read to
+    find their category (no join of two large tables)."""
     m, p = st.members, st.problems
-    q = (select(m.c.street, m.c.category, func.count())
-         .select_from(p.join(m, and_(m.c.period == p.c.period, m.c.file == p.c.file, m.c.sheet == p.c.sheet,
-                                     m.c.row == p.c.row)))
-         .where(and_(p.c.period == period, p.c.code == "DUPLICATE_PERSON"))
-         .group_by(m.c.street, m.c.category))
     with store.engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(q)]
+        where = {tuple(r) for r in conn.execute(select(p.c.file, p.c.sheet, p.c.row).where(
+            and_(p.c.period == period, p.c.code == "DUPLICATE_PERSON")))}
+        if not where:
+            return []
+        counts: dict[tuple[str, str | None], int] = defaultdict(int)
+        q = select(m.c.file, m.c.sheet, m.c.row, m.c.street, m.c.category).where(
+            and_(m.c.period == period, m.c.has_error.is_(True)))
+        for file, sheet, row, street, category in conn.execute(q):
+            if (file, sheet, row) in where:
+                counts[(street, category)] += 1
+    return [(street, category, n) for (street, category), n in counts.items()]
 
 
 def _near_misses(store: st.Store, period: str) -> list[dict[str, Any]]:

@@ -250,3 +250,18 @@ def test_ledger_opens_in_libreoffice(tmp_path, db, lists):
     assert proc.returncode == 0
     text = (tmp_path / "台账.csv").read_text(encoding="utf-8")
     assert "范围" in text and "组织覆盖率" in text
+
+
+def test_org_with_blank_name_keeps_its_place_by_credit_code(tmp_path, db):
+    code = make_uscc(31)
+    def lists_with(name):
+        orgs = [{"单位名称": name, "统一社会信用代码": code, "组织类型": "非公有制企业", "所在街道": "东湖街道",
+                 "党组织建立情况": "未建立"}]
+        return write_lists(tmp_path / f"清单{name or '空'}.xlsx", [{"所在街道": "东湖街道", "社区名称": "朝阳社区"}],
+                           [], orgs)
+    district(tmp_path, db, lists_with("青湖云帆科技有限公司"), [member(1)], period="2026Q2")
+    r = district(tmp_path, db, lists_with(""), [member(1)], period="2026Q3")
+    assert r.rate("district", "").total == r.previous.rate("district", "").total == 1
+    [place] = r.places
+    assert place.target == f"单位名称未填（统一社会信用代码{code}）"
+    assert (place.status, place.quarters_open) == ("持续", 2) and r.closed_places == []

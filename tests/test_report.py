@@ -739,3 +739,21 @@ def test_document_properties_are_in_schema_order(annual_doc, quarterly_doc, noti
                         assert all(c in order for c in children), (path.name, name, tag, children)
                         positions = [order.index(c) for c in children]
                         assert positions == sorted(positions), (path.name, name, tag, children)
+
+
+def test_quarterly_without_a_previous_period_leaves_comparisons_out(samples_db, tmp_path):
+    result = report.render_quarterly(samples_db, "2026Q2", tmp_path, doc_date=NOTICE_DATE, org_name="x")
+    path = result.files[0]
+    text = doc_text(path)
+    assert "较上季度" not in text and "增减" not in text and "【待填写】" not in text
+    assert table_rows(path, "排名")[0] == ["排名", "街道", "两新组织", "党组织覆盖率", "工作覆盖率", "小区党组织覆盖率",
+                                          "空白点（处）"]
+    assert any("之前的数据" in w for w in result.warnings)
+
+
+def test_not_applicable_figure_in_a_user_template_is_listed(samples_db, tmp_path):
+    tpl = user_template(tmp_path / "my.docx", "双报到{{ dual_report_count }}名")
+    result = report.render_annual(samples_db, 2026, tmp_path / "out", template=tpl, org_name="x",
+                                  doc_date=dt.date(2026, 12, 31))
+    assert "双报到【待填写】名" in doc_text(result.files[0])
+    assert any("是否到社区报到" in m for m in result.missing)

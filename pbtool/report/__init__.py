@@ -44,6 +44,8 @@ def _finish(result: ReportResult, out: Path, pdf: bool) -> ReportResult:
 def _add(result: ReportResult, built: ctx.Built, renderer: Renderer) -> None:
     result.add_missing(built.missing)
     result.add_narrative(renderer.narrative)
+    if renderer.dropped_in_text:
+        result.add_missing(["模板在表格以外用到了数据库无法提供的数字（如花名册没有“是否到社区报到”列时的双报到人数）"])
     for w in built.warnings:
         result.add_warning(w)
 

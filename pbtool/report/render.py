@@ -14,7 +14,7 @@ from docxtpl import DocxTemplate, InlineImage
 from lxml import etree
 
 from . import sandbox
-from .fmt import DROP
+from .fmt import DROP, MISSING
 from .model import ReportError
 from .variables import image_names, top_level_names
 
@@ -64,6 +64,17 @@ def drop_columns(doc: Any) -> None:
                     tcw.set(f"{W}type", "dxa")
 
 
+def fill_dropped_outside_tables(doc: Any) -> bool:
+    """A not-applicable figure a (user's) template prints outside a table column becomes 【待填写】;
+    True when there was one, so the command lists it."""
+    found = False
+    for t in doc.element.body.iter(f"{W}t"):
+        if t.text and DROP in t.text:
+            t.text = t.text.replace(DROP, MISSING)
+            found = True
+    return found
+
+
 def narrative_places(doc: Any) -> list[str]:
     """The 【待填写：…】 paragraphs left for a person to write, in document order."""
     text = "\n".join("".join(t.text or "" for t in p.iter(f"{W}t")) for p in doc.element.body.iter(f"{W}p"))
@@ -109,6 +120,7 @@ class Renderer:
         self.images = image_names(kind)
         self.tags, self.names = self._parse()
         self.narrative: list[str] = []
+        self.dropped_in_text = False
 
     def _parts(self) -> list[str]:
         """Patched XML of the body, headers and footers, as docxtpl hands them to Jinja."""
@@ -157,6 +169,7 @@ class Renderer:
         except Exception as exc:  # noqa: BLE001 - any template failure becomes a Chinese ReportError
             raise sandbox.runtime_error(exc, self.tags, self.kind) from None
         drop_columns(tpl.docx)
+        self.dropped_in_text = fill_dropped_outside_tables(tpl.docx)
         self.narrative = narrative_places(tpl.docx)
         try:
             tpl.save(out)
