@@ -14,7 +14,7 @@ from . import store as st
 from .config import Config, load_config
 from .importer import check_period
 from .present import Rate as RateValue
-from .present import pct_number, pct_text, pp_number, pp_text, ratio
+from .present import pct_text, pp_number, pp_text, ratio
 
 ORG_COVERED = ("单独组建", "联合组建", "挂靠")
 ORG_KINDS = ("非公企业", "社会组织")
@@ -589,16 +589,16 @@ def compute_coverage(db: str | None, period: str, street: str | None = None,
         place_streak = {f.place: 1 for f in cur.findings}
         rule_streak = {f.key: 1 for f in cur.findings}
         open_places, open_rules = set(place_streak), set(rule_streak)
-        for p in reversed(earlier):
-            fs = state(p).findings
+        for earlier_period in reversed(earlier):
+            fs = state(earlier_period).findings
             open_places &= {f.place for f in fs}
             open_rules &= {f.key for f in fs}
             if not open_places:
                 break
-            for k in open_places:
-                place_streak[k] += 1
-            for k in open_rules:
-                rule_streak[k] += 1
+            for place_key in open_places:
+                place_streak[place_key] += 1
+            for rule_key in open_rules:
+                rule_streak[rule_key] += 1
         compare = compare_with if compare_with is not None else (earlier[-1] if earlier else None)
         if compare is not None and compare not in periods:
             raise CoverageError(f"数据库中没有 {compare} 的数据，无法与之比较。")
@@ -608,8 +608,8 @@ def compute_coverage(db: str | None, period: str, street: str | None = None,
     for f in cur.findings:
         f.quarters_open = rule_streak[f.key]
     places = _group(cur.findings)
-    for p in places:
-        p.quarters_open = place_streak[p.key]
+    for place in places:
+        place.quarters_open = place_streak[place.key]
     closed_places = _compare(places, _group(prev.findings) if prev else None)
     closed = [f for p in closed_places for f in p.findings]
     result = CoverageResult(period, prev.period if prev else None, street, cur.findings, closed, cur.rates,

@@ -15,14 +15,16 @@ def ratio(part: int, whole: int) -> Rate:
     return Fraction(part, whole) if whole else None
 
 
-def percent_1(value: Fraction | None) -> Fraction | None:
-    """A fraction as a percentage rounded once to one decimal, half away from zero (the rule a
-    clerk uses): 0.72414 -> 72.4, 0.05747 -> 5.7, 0.00125 -> 0.1. Exact: no float is involved."""
-    if value is None:
-        return None
+def _round_1(value: Fraction) -> Fraction:
     tenths = abs(value) * 1000
     n = int(tenths + Fraction(1, 2))
     return Fraction(n if value >= 0 else -n, 10)
+
+
+def percent_1(value: Fraction | None) -> Fraction | None:
+    """A fraction as a percentage rounded once to one decimal, half away from zero (the rule a
+    clerk uses): 0.72414 -> 72.4, 0.05747 -> 5.7, 0.00125 -> 0.1. Exact: no float is involved."""
+    return None if value is None else _round_1(value)
 
 
 def _one_decimal(p: Fraction) -> str:
@@ -50,9 +52,7 @@ def pp(cur: Rate, prev: Rate) -> Fraction | None:
 
 def pp_number(cur: Rate, prev: Rate) -> float | None:
     d = pp(cur, prev)
-    if d is None:
-        return None
-    return float(percent_1(d / 100))
+    return None if d is None else float(_round_1(d / 100))
 
 
 def pp_text(cur: Rate, prev: Rate) -> str:
@@ -60,7 +60,7 @@ def pp_text(cur: Rate, prev: Rate) -> str:
     d = pp(cur, prev)
     if d is None:
         return NOT_APPLICABLE
-    p = percent_1(d / 100)
+    p = _round_1(d / 100)
     return "0.0" if p == 0 else ("+" if p > 0 else "") + _one_decimal(p)
 
 
@@ -69,7 +69,7 @@ def pp_prose(cur: Rate, prev: Rate) -> str:
     d = pp(cur, prev)
     if d is None:
         return NOT_APPLICABLE
-    p = percent_1(d / 100)
+    p = _round_1(d / 100)
     if p > 0:
         return f"上升{_one_decimal(p)}个百分点"
     if p < 0:

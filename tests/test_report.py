@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
-from fractions import Fraction
 import shutil
 import subprocess
 import sys
 import zipfile
+from fractions import Fraction
 from pathlib import Path
 
 import pytest

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import xlsxwriter
 
@@ -42,7 +43,7 @@ def write_ledger(result: CoverageResult, out: Path) -> Path:
     ws = wb.add_worksheet(safe_sheet_name("汇总", taken))
     ws.write_string(0, 0, f"{result.period} 党组织覆盖情况汇总" + (f"（对比 {result.previous_period}）" if result.previous_period else ""), title)
     ws.write_string(1, 0, member_line(result.summary))
-    rows = [RATE_HEADER]
+    rows: list[list[Any]] = [list(RATE_HEADER)]
     for c, h in enumerate(RATE_HEADER):
         write_cell(ws, 2, c, h, head)
     scope_names = {"district": "全区", "street": "街道", "community": "社区"}
@@ -97,7 +98,7 @@ def write_ledger(result: CoverageResult, out: Path) -> Path:
     for street in streets:
         items = [p for p in result.places if p.street == street]
         ws = wb.add_worksheet(safe_sheet_name(street or "未注明街道", taken))
-        rows = [PLACE_HEADER]
+        rows = [list(PLACE_HEADER)]
         for c, h in enumerate(PLACE_HEADER):
             write_cell(ws, 0, c, h, head)
         for i, p in enumerate(items, start=1):

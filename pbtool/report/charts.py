@@ -171,9 +171,10 @@ def coverage_png(rows: list[tuple[str, Any, Any]], font: CjkFont) -> bytes:
     fig, ax = _axes(font, len(rows))
     xs = range(len(rows))
     for offset, idx, label, style in ((-0.2, 1, "党组织覆盖率", STYLES[0]), (0.2, 2, "工作覆盖率", STYLES[1])):
-        values = [pct_number(r[idx]) or 0 for r in rows]
+        rates: list[Any] = [r[idx] for r in rows]
+        values = [pct_number(v) or 0 for v in rates]
         bars = ax.bar([x + offset for x in xs], values, width=0.4, label=label, linewidth=0.8, **style)
-        ax.bar_label(bars, labels=[pct_text(r[idx]).rstrip("%") if r[idx] is not None else "" for r in rows],
+        ax.bar_label(bars, labels=[pct_text(v).rstrip("%") if v is not None else "" for v in rates],
                      fontsize=LABEL_PT - 1.5 if len(rows) > 6 else LABEL_PT, padding=2)
     ax.set_ylim(0, 118)
     ax.set_yticks(range(0, 101, 20))

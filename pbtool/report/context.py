@@ -13,7 +13,15 @@ from typing import Any
 from .. import present
 from .. import store as st
 from .figures import PeriodFigures, StreetFigures, new_organizations, period_figures
-from .fmt import DROP, MISSING, NOT_APPLICABLE, cn_number, date_text, parse_period, period_text
+from .fmt import (
+    DROP,
+    MISSING,
+    NOT_APPLICABLE,
+    cn_number,
+    date_text,
+    parse_period,
+    period_text,
+)
 from .model import Missing, ReportError
 from .settings import HOW_TO_SET_ORG, ORG_PLACEHOLDER, ReportSettings
 
@@ -51,7 +59,10 @@ def year_period(store: st.Store, year: int) -> str | None:
 def load_coverage(db: Any, period: str, compare_with: str | None = None) -> Any:
     """The coverage result of a period (computed once per document run); ReportError (Chinese) when
     it cannot be computed: no store, a malformed or unknown period, missing lists."""
-    from ..coverage import CoverageError, compute_coverage  # the coverage stage, read here and nowhere earlier
+    from ..coverage import (  # the coverage stage, read here and nowhere earlier
+        CoverageError,
+        compute_coverage,
+    )
     from ..importer import ImportError_
     try:
         return compute_coverage(db, period, compare_with=compare_with)
@@ -60,7 +71,7 @@ def load_coverage(db: Any, period: str, compare_with: str | None = None) -> Any:
 
 
 _CJK = r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]"
-_HALF_BRACKETS = re.compile(rf"\(([^()]*)\)")
+_HALF_BRACKETS = re.compile(r"\(([^()]*)\)")
 
 
 def cn(text: Any) -> Any:
@@ -218,7 +229,7 @@ def _member_rows(streets: list[str], cov: Any, figs: PeriodFigures) -> tuple[lis
                      "probationary": d.get("probationary", 0), "unknown_category": d.get("unknown_category", 0),
                      "duplicates": d.get("duplicates", 0),
                      "dual_report": f.dual_report if f.dual_report is not None else 0})
-    total = {"street": "合计", **{k: sum(r[k] for r in rows) for k in rows[0] if k != "street"}} if rows else {
+    total: dict[str, Any] = {"street": "合计", **{k: sum(r[k] for r in rows) for k in rows[0] if k != "street"}} if rows else {
         "street": "合计", "members": 0, "full": 0, "probationary": 0, "unknown_category": 0, "duplicates": 0,
         "dual_report": 0}
     has = {"unknown": total["unknown_category"] > 0, "dual": figs.has["dual_report"]}
@@ -273,7 +284,9 @@ def _problems(places: list[Any]) -> tuple[list[dict], list[dict]]:
 
 
 def _charts(ctx: dict[str, Any], cov_rows: list[tuple], members: list[tuple], built: Built) -> None:
-    from . import charts  # matplotlib loads only when a document has charts: the CLI starts faster
+    from . import (
+        charts,  # matplotlib loads only when a document has charts: the CLI starts faster
+    )
     font = charts.find_cjk_font(charts.FONT_CANDIDATES)
     specs = (("chart_coverage", charts.coverage_rows(cov_rows), charts.coverage_png, "两新组织党组织覆盖率"),
              ("chart_members", charts.members_rows(members), charts.members_png, "党员人数"))
