@@ -172,6 +172,15 @@ class EstateRate:
                 "coverage": None if c is None else float(c), "coverage_text": pct_text(c)}
 
 
+def _lookup(obj: Any, attr: str, key: Any) -> dict[Any, Any]:
+    """An index of obj.<attr> by key, rebuilt when the list is replaced (a street filter does)."""
+    items = getattr(obj, attr)
+    cached = obj.__dict__.get(f"_index_{attr}")
+    if cached is None or cached[0] is not items or cached[1] != len(items):
+        cached = obj.__dict__[f"_index_{attr}"] = (items, len(items), {key(x): x for x in items})
+    return cached[2]
+
+
 @dataclass
 class PeriodState:
     """What one period's store says: findings and rates, before comparison."""
@@ -184,10 +193,10 @@ class PeriodState:
     near_misses: list[dict[str, Any]]
 
     def rate(self, scope: str, street: str, kind: str = "合计") -> Rate | None:
-        return next((r for r in self.rates if (r.scope, r.street, r.kind) == (scope, street, kind)), None)
+        return _lookup(self, "rates", lambda r: (r.scope, r.street, r.kind)).get((scope, street, kind))
 
     def estate(self, street: str) -> EstateRate | None:
-        return next((e for e in self.estates if e.street == street), None)
+        return _lookup(self, "estates", lambda e: e.street).get(street)
 
 
 @dataclass
@@ -211,10 +220,10 @@ class CoverageResult:
     compare_note: str = ""    # why the comparison period is not the one just before (Chinese), or ""
 
     def rate(self, scope: str, street: str, kind: str = "合计") -> Rate | None:
-        return next((r for r in self.rates if (r.scope, r.street, r.kind) == (scope, street, kind)), None)
+        return _lookup(self, "rates", lambda r: (r.scope, r.street, r.kind)).get((scope, street, kind))
 
     def estate(self, street: str) -> EstateRate | None:
-        return next((e for e in self.estates if e.street == street), None)
+        return _lookup(self, "estates", lambda e: e.street).get(street)
 
     def counts(self) -> dict[str, int]:
         """Places and problems, open and closed, as every output states them."""
