@@ -251,8 +251,11 @@ class CoverageResult:
             "rate_changes": self.rate_changes,
             "summary": self.summary,
             "previous": None if prev is None else {
-                "period": prev.period, "rates": [r.as_dict() for r in prev.rates if r.scope != "community"],
-                "estates": [e.as_dict() for e in prev.estates], "summary": prev.summary},
+                "period": prev.period,
+                "rates": [r.as_dict() for r in prev.rates
+                          if r.scope == "district" or (r.scope == "street" and self.street in (None, r.street))],
+                "estates": [e.as_dict() for e in prev.estates if self.street in (None, e.street) or not e.street],
+                "summary": prev.summary},
             "near_misses": self.near_misses,
         }
 

@@ -89,6 +89,8 @@ def _reports(db: Path, period: str, out: Path, console: Console) -> list[Path]:
             console.print(f"  [yellow]提示[/]：{w}")
         if r.missing:
             console.print(f"  数据库中没有的数字已留空为【待填写】：{'；'.join(r.missing)}")
+        if r.narrative:
+            console.print(f"  需要撰写的段落 {len(r.narrative)} 处（文书中以黄色标出）：{'；'.join(r.narrative)}")
     return files
 
 

@@ -195,7 +195,7 @@ def test_annual_coverage_rates_and_change_against_previous_year(annual_doc, mini
     assert "两新组织党组织覆盖率75.0%，比上年末上升25.0个百分点" in text
     assert "工作覆盖率100.0%，比上年末上升50.0个百分点" in text
     assert "非公企业党组织覆盖率66.7%（比上年末上升66.7个百分点）" in text
-    assert "小区党组织覆盖率50.0%，比上年末持平" in text
+    assert "小区党组织覆盖率50.0%，与上年末持平" in text
     rows = table_rows(path, "街道", "两新组织")
     assert rows[1] == ["东湖街道", "2", "100.0%", "+100.0", "100.0%", "+100.0", "1", "100.0%", "0.0"]
     assert rows[-1] == ["全区", "4", "75.0%", "+25.0", "100.0%", "+50.0", "2", "50.0%", "0.0"]

@@ -145,8 +145,14 @@ class Rates:
     def change_table(self, street: str, name: str) -> str:
         return present.pp_text(self.value(street, name), self.before(street, name)) if self.prev else DROP
 
-    def change_prose(self, street: str, name: str) -> str:
-        return present.pp_prose(self.value(street, name), self.before(street, name)) if self.prev else ""
+    def change_prose(self, street: str, name: str, against: str) -> str:
+        """'比上年末上升5.7个百分点', '与上年末持平' (against: 比上年末 | 较上季度 | 较2026年第二季度末)."""
+        if not self.prev:
+            return ""
+        text = present.pp_prose(self.value(street, name), self.before(street, name))
+        if text == "持平":
+            return f"与{against[1:]}持平"
+        return against + text
 
     def total(self, street: str, kind: str = "合计") -> int:
         r = self.cov.rate("district" if street == "" else "street", street, kind)
@@ -406,7 +412,7 @@ def build_annual(db: Any, year: int, *, settings: ReportSettings, doc_date: dt.d
     for name in ("org", "work", "nonpublic_org", "nonpublic_work", "social_org", "social_work", "estate"):
         ctx[f"{name}_coverage"] = rates.text("", name)
     for name in ("org", "work", "nonpublic_org", "social_org", "estate"):
-        ctx[f"{name}_coverage_change"] = rates.change_prose("", name)
+        ctx[f"{name}_coverage_change"] = rates.change_prose("", name, compare_text)
     ctx["problems_by_rule"], ctx["problems_by_street"] = _problems(cov.places)
     counts = cov.counts()
     ctx["places_total"], ctx["findings_total"] = counts["places"], counts["problems"]
@@ -517,8 +523,9 @@ def build_quarterly(db: Any, period: str, *, settings: ReportSettings, doc_date:
         "twonew_total": rates.total(""),
         "org_coverage": rates.text("", "org"), "work_coverage": rates.text("", "work"),
         "estate_coverage": rates.text("", "estate"),
-        "org_coverage_change": rates.change_prose("", "org"), "work_coverage_change": rates.change_prose("", "work"),
-        "estate_coverage_change": rates.change_prose("", "estate"),
+        "org_coverage_change": rates.change_prose("", "org", "较上季度"),
+        "work_coverage_change": rates.change_prose("", "work", "较上季度"),
+        "estate_coverage_change": rates.change_prose("", "estate", "较上季度"),
         "ranking": _ranking(streets, rates, open_counts),
         "streets": _street_sections(streets, cov),
     })
