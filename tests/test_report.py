@@ -756,3 +756,19 @@ def test_not_applicable_figure_in_a_user_template_is_listed(samples_db, tmp_path
                                   doc_date=dt.date(2026, 12, 31))
     assert "双报到【待填写】名" in doc_text(result.files[0])
     assert any("是否到社区报到" in m for m in result.missing)
+
+
+def test_dual_report_of_a_street_without_the_column_is_left_blank_not_zero(tmp_path):
+    db = str(tmp_path / "dual.db")
+    lists = _mini_lists(tmp_path / "资源清单.xlsx", 2026)
+    east = _mini_roster(tmp_path / "东湖街道花名册.xlsx", "东湖街道")          # has 是否到社区报到
+    west = write_xlsx(tmp_path / "西山街道花名册.xlsx",
+                      {"花名册": (ROSTER_HEADER, [member(11 + i, branch="青松社区党支部", community="青松社区",
+                                                         estate="青松苑") for i in range(3)])},
+                      title="西山街道党员花名册")
+    import_files([lists, east, west], "2026Q4", db)
+    result = report.render_annual(db, 2026, tmp_path / "out", doc_date=dt.date(2026, 12, 31), org_name="x")
+    rows = table_rows(result.files[0], "街道", "党员")
+    assert rows[0][-1] == "双报到"
+    assert rows[1][-1] == "2" and rows[2][-1] == "【待填写】" and rows[3][-1] == "【待填写】"
+    assert any("西山街道" in m and "是否到社区报到" in m for m in result.missing)

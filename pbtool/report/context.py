@@ -225,19 +225,23 @@ def _compare_period(store: st.Store, year: int, period: str) -> tuple[str | None
     return None, "", f"数据库中只有{period_text(period)}一期数据，没有可比较的期别，变化情况未列出。"
 
 
-def _member_rows(streets: list[str], cov: Any, figs: PeriodFigures) -> tuple[list[dict], dict, dict]:
+def _member_rows(streets: list[str], cov: Any, figs: PeriodFigures,
+                 miss: Missing) -> tuple[list[dict], dict, dict]:
     by = cov.summary.get("by_street", {})
     rows = []
     for s in streets:
         d = by.get(s, {})
         f = figs.streets.get(s, StreetFigures())
+        dual = miss.value(f.dual_report, f"{_street_label(s)}：{figs.period}花名册没有“是否到社区报到”列，双报到人数无法统计") \
+            if figs.has["dual_report"] else 0
         rows.append({"street": _street_label(s), "members": d.get("members", 0), "full": d.get("full", 0),
                      "probationary": d.get("probationary", 0), "unknown_category": d.get("unknown_category", 0),
-                     "duplicates": d.get("duplicates", 0),
-                     "dual_report": f.dual_report if f.dual_report is not None else 0})
-    total: dict[str, Any] = {"street": "合计", **{k: sum(r[k] for r in rows) for k in rows[0] if k != "street"}} if rows else {
-        "street": "合计", "members": 0, "full": 0, "probationary": 0, "unknown_category": 0, "duplicates": 0,
-        "dual_report": 0}
+                     "duplicates": d.get("duplicates", 0), "dual_report": dual})
+    keys = ("members", "full", "probationary", "unknown_category", "duplicates", "dual_report")
+    total: dict[str, Any] = {"street": "合计"}
+    for k in keys:
+        vals = [r[k] for r in rows]
+        total[k] = MISSING if MISSING in vals else sum(vals)
     has = {"unknown": total["unknown_category"] > 0, "dual": figs.has["dual_report"]}
     for r in rows + [total]:
         if not has["unknown"]:
@@ -336,7 +340,7 @@ def _practice_texts(ctx: dict[str, Any], cov: Any, rates: Rates, figs: PeriodFig
         regional.append(f"驻区单位签订共建协议{ctx['agreements_count']}家")
     if ctx["projects_count"] != MISSING and ctx["projects_count"]:
         regional.append(f"实施共建项目{ctx['projects_count']}个")
-    if figs.has["dual_report"]:
+    if figs.has["dual_report"] and ctx["dual_report_count"] != MISSING:
         regional.append(f"在职党员到社区报到{ctx['dual_report_count']}名")
     return org_text, ("，".join(regional) + "。" if regional else "")
 
@@ -372,7 +376,7 @@ def build_annual(db: Any, year: int, *, settings: ReportSettings, doc_date: dt.d
 
     streets = sorted(set(figs.streets) | set(streets_of(cov)))
     ctx["org_rows"], ctx["org_total"] = _org_rows(streets, figs, miss)
-    ctx["street_rows"], ctx["street_total"], has = _member_rows(streets, cov, figs)
+    ctx["street_rows"], ctx["street_total"], has = _member_rows(streets, cov, figs, miss)
     s = cov.summary
     ctx["streets_count"] = len(streets)
     ctx["communities_count"] = miss.value(figs.total("communities"), f"{period}未导入社区清单")
