@@ -717,9 +717,9 @@ def build_notice(path: Path) -> None:
            "小区党组织覆盖率{{ estate_coverage }}。")
     w.caption("{{ street }}城市基层党建空白点清单")
     w.table([("序号", "{{ f.no }}", 10, "c"), ("对象", "{{ f.target }}", 24, "l"),
-             ("所在社区", "{{ f.community }}", 15, "l"), ("问题", "{{ f.titles }}", 22, "l"),
-             ("正式党员", "{{ f.full_members }}", 10, "c"), ("预备党员", "{{ f.probationary }}", 10, "c"),
-             ("状态", "{{ f.status_text }}", 24, "c"), ("整改建议", "{{ f.action }}", 41, "l")],
+             ("所在社区", "{{ f.community }}", 19, "l"), ("问题", "{{ f.titles }}", 21, "l"),
+             ("正式党员", "{{ f.full_members }}", 10, "c"), ("状态", "{{ f.status_text }}", 30, "c"),
+             ("整改建议", "{{ f.action }}", 42, "l")],
             "f in places", keep=False)
     w.h1("一、整改要求")
     w.para("请于{{ deadline }}前完成整改，填写《整改情况反馈表》（见附件），书面报送{{ org_name }}。"

@@ -306,3 +306,20 @@ def test_short_tables_stay_on_one_page_and_headers_stay_with_rows(documents):
                     and not any(c.text == "整改建议" for c in t.rows[0].cells):
                 assert all(p.paragraph_format.keep_with_next for row in t.rows[:-1] for c in row.cells
                            for p in c.paragraphs), path.name
+
+
+def test_columns_fit_their_content(documents):
+    """No percentage, change or short status is broken over two lines: every such column is at least
+    as wide as its longest cell needs (render.fit_columns)."""
+    from pbtool.report.render import CELL_PADDING, W, _text_twips
+    for path, _ in _every(documents):
+        for tbl in Document(str(path)).element.body.iter(f"{W}tbl"):
+            grid = [int(c.get(f"{W}w")) for c in tbl.find(f"{W}tblGrid")]
+            rows = [[("".join(t.text or "" for t in tc.iter(f"{W}t"))) for tc in tr.iterchildren(f"{W}tc")]
+                    for tr in tbl.iterchildren(f"{W}tr")]
+            for i, width in enumerate(grid):
+                body = [r[i] for r in rows[1:] if i < len(r)]
+                if body and all(len(x) <= 7 for x in body):    # numbers, rates, 持续2个季度, short names
+                    # the text itself and the cell margins (the extra air is not needed everywhere)
+                    need = max(_text_twips(x) for x in body) - CELL_PADDING + 80
+                    assert need <= width, (path.name, rows[0][i], body, width)

@@ -340,7 +340,7 @@ def test_one_notice_per_street_one_row_per_place_and_a_deadline_after_the_date(n
         assert f"你街道存在空白点{len(mine)}处（问题{sum(len(p.findings) for p in mine)}个" in text
         rows = table_rows(path, "序号", "对象")[1:]
         assert [r[1] for r in rows] == [present_name(p.target) for p in mine]
-        assert [r[7] for r in rows] == [present_name(p.action) for p in mine]
+        assert [r[6] for r in rows] == [present_name(p.action) for p in mine]
         feedback = [t for t in Document(str(path)).tables if [c.text for c in t.rows[0].cells][3:] ==
                     ["整改措施", "责任人", "完成时间"]]
         assert len(feedback) == 1 and [r.cells[1].text for r in feedback[0].rows[1:]] == [r[1] for r in rows]

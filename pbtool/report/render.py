@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 import zipfile
 from importlib import resources
 from pathlib import Path
@@ -56,6 +57,67 @@ def drop_columns(doc: Any) -> None:
             for c in cells:
                 c[i].getparent().remove(c[i])
         for i in keep:
+            cols[i].set(f"{W}w", str(new[i]))
+            for c in cells:
+                tcw = c[i].find(f"{W}tcPr/{W}tcW")
+                if tcw is not None:
+                    tcw.set(f"{W}w", str(new[i]))
+                    tcw.set(f"{W}type", "dxa")
+
+
+CJK_TWIPS, LATIN_TWIPS = 240, 130     # one 小四 (12 pt) character in a table cell
+CELL_PADDING = 2 * 40 + 240           # cell margins, and one character of air (office suites set digits apart)
+
+
+def _text_twips(text: str) -> int:
+    return sum(CJK_TWIPS if unicodedata.east_asian_width(ch) in "WF" else LATIN_TWIPS for ch in text) + CELL_PADDING
+
+
+def fit_columns(doc: Any) -> None:
+    """Column widths that fit their content, within the table's width: a column whose longest cell
+    (a header may take two lines) is shorter than the template's width gives the rest to the columns
+    whose content does not fit on one line. A column left empty for writing in (整改措施, 责任人 …)
+    keeps the template's width."""
+    for tbl in doc.element.body.iter(f"{W}tbl"):
+        grid = tbl.find(f"{W}tblGrid")
+        rows = list(tbl.iterchildren(f"{W}tr"))
+        cells = [list(tr.iterchildren(f"{W}tc")) for tr in rows]
+        if grid is None or len(rows) < 2 or len({len(c) for c in cells}) != 1:
+            continue
+        cols = list(grid.iterchildren(f"{W}gridCol"))
+        widths = [int(c.get(f"{W}w") or 0) for c in cols]
+        total, n = sum(widths), len(widths)
+        if n != len(cells[0]) or not total:
+            continue
+        need: list[int] = []
+        fixed: dict[int, int] = {}
+        for i in range(n):
+            body = [_cell_text(c[i]) for c in cells[1:]]
+            if not any(body):
+                fixed[i] = widths[i]
+                need.append(widths[i])
+                continue
+            header = _cell_text(cells[0][i])
+            need.append(max(max(_text_twips(t) for t in body), (_text_twips(header) + CELL_PADDING) // 2,
+                            2 * CJK_TWIPS + CELL_PADDING))
+        free = [i for i in range(n) if i not in fixed]
+        # The template's widths are the design: a column whose content needs less gives the difference
+        # to the columns whose content needs more (in proportion to what they lack), and what is left
+        # goes back to every column in proportion.
+        new = {i: min(widths[i], need[i]) for i in free}
+        freed = total - sum(fixed.values()) - sum(new.values())
+        lack = {i: need[i] - widths[i] for i in free if need[i] > widths[i]}
+        if lack:
+            give = min(freed, sum(lack.values()))
+            for i, x in lack.items():
+                new[i] += give * x // sum(lack.values())
+            freed = total - sum(fixed.values()) - sum(new.values())
+        base = sum(new.values()) or 1
+        for i in free:
+            new[i] += freed * new[i] // base
+        new.update(fixed)
+        new[n - 1] += total - sum(new.values())          # rounding: the table keeps its width
+        for i in range(n):
             cols[i].set(f"{W}w", str(new[i]))
             for c in cells:
                 tcw = c[i].find(f"{W}tcPr/{W}tcW")
@@ -186,6 +248,7 @@ class Renderer:
         except Exception as exc:  # noqa: BLE001 - any template failure becomes a Chinese ReportError
             raise sandbox.runtime_error(exc, self.tags, self.kind) from None
         drop_columns(tpl.docx)
+        fit_columns(tpl.docx)
         self.dropped_in_text = fill_dropped_outside_tables(tpl.docx)
         self.narrative = narrative_places(tpl.docx)
         try:
