@@ -30,6 +30,7 @@ from pbtool import store as st
 from pbtool.clean import org_key
 from pbtool.report import context
 
+ORG_NAME = "中共某某区委组织部"   # fictional; documents have no default signer
 PERIODS = {"2025Q4": 2025, "2026Q4": 2026}
 ORG_STATUS = [("单独组建", 3), ("联合组建", 4), ("挂靠", 1), ("未建立", 3)]
 
@@ -115,14 +116,14 @@ def main() -> int:
               lambda: context.load_coverage(db, "2026Q4"), results)
         day = dt.date(2027, 1, 10)
         notices = timed(f"{args.streets} rectification notices (render_notices)",
-                        lambda: report.render_notices(db, "2026Q4", out / "notices", doc_date=day), results)
+                        lambda: report.render_notices(db, "2026Q4", out / "notices", doc_date=day, org_name=ORG_NAME), results)
         results[-1] = (*results[-1][:2], (f"{len(notices.files)} files, "
                        f"{results[-1][1] / max(1, len(notices.files)) * 1000:.0f} ms each"))
         annual = timed("year-end summary 2026 (render_annual, with charts)",
-                       lambda: report.render_annual(db, 2026, out, doc_date=day), results)
+                       lambda: report.render_annual(db, 2026, out, doc_date=day, org_name=ORG_NAME), results)
         results[-1] = (*results[-1][:2], "; ".join(annual.warnings) or "charts embedded")
         timed("quarterly bulletin 2026Q4 (render_quarterly)",
-              lambda: report.render_quarterly(db, "2026Q4", out, doc_date=day), results)
+              lambda: report.render_quarterly(db, "2026Q4", out, doc_date=day, org_name=ORG_NAME), results)
         print("| step | seconds | note |")
         print("|---|---:|---|")
         for label, secs, note in results:

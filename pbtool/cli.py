@@ -261,8 +261,30 @@ app.add_typer(report_app, name="report")
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="文书输出文件夹。")]
 TemplateOpt = Annotated[Optional[Path], typer.Option(
     "--template", help="使用自己修改过的 .docx 模板（可用变量见 pbtool report vars）。", show_default=False)]
-OrgOpt = Annotated[str, typer.Option("--org-name", help="发文机关署名。")]
+OrgOpt = Annotated[Optional[str], typer.Option(
+    "--org-name", help="发文机关署名（默认取 pbtool.toml \\[report] 发文机关；都没有时文书中为【发文机关】）。",
+    show_default=False)]
 PdfOpt = Annotated[bool, typer.Option("--pdf", help="同时用 LibreOffice 转成 PDF（需已安装 LibreOffice）。")]
+DateOpt = Annotated[Optional[str], typer.Option(
+    "--date", help="成文日期，如 2026-12-31（默认为今天）。", show_default=False)]
+DocNumberOpt = Annotated[Optional[str], typer.Option(
+    "--doc-number", help="发文字号的序号，与 pbtool.toml \\[report] 发文字号 前缀合成如“×组通〔2026〕5号”。",
+    show_default=False)]
+CcOpt = Annotated[Optional[str], typer.Option("--cc", help="版记中的抄送机关（默认取 pbtool.toml \\[report] 抄送）。",
+                                              show_default=False)]
+PrinterOpt = Annotated[Optional[str], typer.Option(
+    "--printer", help="版记中的印发机关（默认取 pbtool.toml \\[report] 印发机关）。", show_default=False)]
+
+
+def _date_option(value: Optional[str], option: str) -> Optional[dt.date]:
+    from .clean import clean_date
+
+    if not value:
+        return None
+    iso, code, _ = clean_date(value)
+    if code or not iso or len(iso) != 10:
+        _fail(f"{option} “{value}”不是有效日期，请写成 2026-12-31。")
+    return dt.date.fromisoformat(iso)
 
 
 def _report(call) -> None:  # type: ignore[no-untyped-def]
@@ -273,36 +295,48 @@ def _report(call) -> None:  # type: ignore[no-untyped-def]
     for w in result.warnings:
         console.print(f"[yellow]提示[/]：{escape(w)}")
     if result.missing:
-        console.print("数据库中没有以下数字，文书中已留空为【待填写】：")
+        console.print("数据库中没有以下内容，文书中已留空为【待填写】：")
         for m in result.missing:
+            console.print(f"  - {escape(m)}")
+    if result.narrative:
+        console.print("以下段落需要撰写（文书中以黄色标出）：")
+        for m in result.narrative:
             console.print(f"  - {escape(m)}")
 
 
 @report_app.command("annual")
 def report_annual(
     year: Annotated[int, typer.Option("--year", "-y", help="年度，例如 2026。", show_default=False)],
-    db: DbOpt = None, out: OutOpt = Path("."), template: TemplateOpt = None, org_name: OrgOpt = "中共青湖区委组织部",
-    pdf: PdfOpt = False,
+    db: DbOpt = None, out: OutOpt = Path("."), template: TemplateOpt = None, org_name: OrgOpt = None,
+    pdf: PdfOpt = False, date: DateOpt = None, doc_number: DocNumberOpt = None, cc: CcOpt = None,
+    printer: PrinterOpt = None,
 ) -> None:
     """生成年度城市基层党建工作总结（基本情况、做法成效、存在问题、下一步打算，含表格和图表）。
+
+    没有上年数据时，与本年最早导入的季度末比较，并在文中说明。
 
     示例：pbtool report annual --year 2026 --out 文书
     """
     from .report import render_annual
-    _report(lambda: render_annual(db, year, out, org_name=org_name, template=template, pdf=pdf))
+    doc_date = _date_option(date, "--date")
+    _report(lambda: render_annual(db, year, out, org_name=org_name, template=template, pdf=pdf, doc_date=doc_date,
+                                  doc_number=doc_number, cc=cc, printer=printer))
 
 
 @report_app.command("quarterly")
 def report_quarterly(
     period: PeriodOpt, db: DbOpt = None, out: OutOpt = Path("."), template: TemplateOpt = None,
-    org_name: OrgOpt = "中共青湖区委组织部", pdf: PdfOpt = False,
+    org_name: OrgOpt = None, pdf: PdfOpt = False, date: DateOpt = None, doc_number: DocNumberOpt = None,
+    cc: CcOpt = None, printer: PrinterOpt = None,
 ) -> None:
-    """生成季度通报：各街道覆盖率排名、新增/持续/已消除的空白点、覆盖率较上季度变化。
+    """生成季度通报：各街道覆盖率排名、新增/持续/变化/已整改的空白点、覆盖率较上季度变化。
 
     示例：pbtool report quarterly --period 2026Q3 --out 文书
     """
     from .report import render_quarterly
-    _report(lambda: render_quarterly(db, period, out, org_name=org_name, template=template, pdf=pdf))
+    doc_date = _date_option(date, "--date")
+    _report(lambda: render_quarterly(db, period, out, org_name=org_name, template=template, pdf=pdf,
+                                     doc_date=doc_date, doc_number=doc_number, cc=cc, printer=printer))
 
 
 @report_app.command("notices")
@@ -311,24 +345,27 @@ def report_notices(
     street: Annotated[Optional[str], typer.Option("--street", "-s", help="只生成这个街道的通知书。",
                                                   show_default=False)] = None,
     deadline: Annotated[Optional[str], typer.Option(
-        "--deadline", help="整改时限，如 2026-12-31（默认为期末后 30 天）。", show_default=False)] = None,
-    out: OutOpt = Path("."), template: TemplateOpt = None, org_name: OrgOpt = "中共青湖区委组织部", pdf: PdfOpt = False,
+        "--deadline", help="整改时限，如 2026-12-31（默认为成文日期后 30 天；须晚于成文日期）。",
+        show_default=False)] = None,
+    out: OutOpt = Path("."), template: TemplateOpt = None, org_name: OrgOpt = None, pdf: PdfOpt = False,
+    date: DateOpt = None, doc_number: DocNumberOpt = None, cc: CcOpt = None, printer: PrinterOpt = None,
+    contact: Annotated[Optional[str], typer.Option(
+        "--contact", help="联系人（默认取 pbtool.toml \\[report] 联系人）。", show_default=False)] = None,
+    phone: Annotated[Optional[str], typer.Option(
+        "--phone", help="联系电话（默认取 pbtool.toml \\[report] 电话）。", show_default=False)] = None,
 ) -> None:
-    """为每个有空白点的街道生成一份整改通知书（空白点清单、整改建议、整改时限、落款和成文日期）。
+    """为每个有空白点的街道生成一份整改通知书（空白点清单一处一行、整改建议、整改时限、联系方式、落款，
+    附整改情况反馈表）。
 
     示例：pbtool report notices --period 2026Q3 --deadline 2026-12-31 --out 文书
     """
-    from .clean import clean_date
     from .report import render_notices
 
-    due = None
-    if deadline:
-        iso, code, _ = clean_date(deadline)
-        if code or not iso or len(iso) != 10:
-            _fail(f"--deadline “{deadline}”不是有效日期，请写成 2026-12-31。")
-        due = dt.date.fromisoformat(iso)
+    due = _date_option(deadline, "--deadline")
+    doc_date = _date_option(date, "--date")
     _report(lambda: render_notices(db, period, out, street=street, deadline=due, org_name=org_name,
-                                   template=template, pdf=pdf))
+                                   template=template, pdf=pdf, doc_date=doc_date, doc_number=doc_number, cc=cc,
+                                   printer=printer, contact=contact, phone=phone))
 
 
 class TemplateKind(str, Enum):

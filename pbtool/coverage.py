@@ -13,6 +13,8 @@ from . import store as st
 from .config import Config, load_config
 from .errors import PbtoolError
 from .period import PeriodError, check_period
+from .present import Rate as RateValue
+from .present import pct_text, pp_number, pp_text, ratio
 
 ORG_COVERED = ("单独组建", "联合组建", "挂靠")
 ORG_KINDS = ("非公企业", "社会组织")
@@ -51,12 +53,80 @@ class Finding:
     members: int
     members_with_problems: int
     action: str
-    status: str = "新增"
+    status: str = "新增"      # 新增 | 持续 | 变化 (the place had other problems last period)
+    quarters_open: int = 1
+    unit: str = ""            # community | estate | org | branch
+    place: str = ""           # the place's key: street+community+name, or an org's credit code
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.rule, self.place)
+
+
+@dataclass
+class Place:
+    """One place (community, estate, organization, branch) with all its findings: what every output
+    lists, one row per place with one combined action. `status` compares the place, not each rule:
+    a place whose problem changed kind is 变化 (neither fixed nor new)."""
+
+    key: str
+    unit: str
+    street: str
+    community: str
+    target: str
+    findings: list[Finding]
+    status: str = "新增"      # 新增 | 持续 | 变化 | 已整改 (closed places)
+    change: str = ""          # 由应联合组建转为应单独组建 …
     quarters_open: int = 1
 
     @property
-    def key(self) -> tuple[str, str, str, str]:
-        return (self.rule, self.street, self.community, self.target)
+    def unit_title(self) -> str:
+        return UNIT_TITLES.get(self.unit, self.unit)
+
+    @property
+    def rules(self) -> list[str]:
+        return [f.rule for f in self.findings]
+
+    @property
+    def titles(self) -> str:
+        return "；".join(f.title for f in self.findings)
+
+    @property
+    def action(self) -> str:
+        return "".join(f.action for f in self.findings)
+
+    @property
+    def full_members(self) -> int:
+        return self.findings[0].full_members
+
+    @property
+    def probationary(self) -> int:
+        return self.findings[0].probationary
+
+    @property
+    def members(self) -> int:
+        return self.findings[0].members
+
+    @property
+    def members_with_problems(self) -> int:
+        return self.findings[0].members_with_problems
+
+    @property
+    def status_text(self) -> str:
+        """新增 | 持续2个季度 | 由应联合组建转为应单独组建 | 已整改."""
+        if self.status == "持续":
+            return f"持续{self.quarters_open}个季度" + (f"，{self.change}" if self.change else "")
+        if self.status == "变化":
+            return self.change
+        return self.status
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "unit": self.unit, "unit_title": self.unit_title, "street": self.street,
+                "community": self.community, "target": self.target, "rules": self.rules, "titles": self.titles,
+                "full_members": self.full_members, "probationary": self.probationary, "members": self.members,
+                "members_with_problems": self.members_with_problems, "status": self.status,
+                "change": self.change, "status_text": self.status_text, "quarters_open": self.quarters_open,
+                "action": self.action}
 
 
 @dataclass
@@ -70,16 +140,19 @@ class Rate:
     work_covered: int
 
     @property
-    def org_coverage(self) -> float | None:
-        return self.org_covered / self.total if self.total else None
+    def org_coverage(self) -> RateValue:
+        return ratio(self.org_covered, self.total)
 
     @property
-    def work_coverage(self) -> float | None:
-        return self.work_covered / self.total if self.total else None
+    def work_coverage(self) -> RateValue:
+        return ratio(self.work_covered, self.total)
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(vars(self))
-        d["org_coverage"], d["work_coverage"] = self.org_coverage, self.work_coverage
+        for name in ("org_coverage", "work_coverage"):
+            rate = getattr(self, name)
+            d[name] = None if rate is None else float(rate)
+            d[f"{name}_text"] = pct_text(rate)
         return d
 
 
@@ -90,11 +163,22 @@ class EstateRate:
     with_org: int
 
     @property
-    def coverage(self) -> float | None:
-        return self.with_org / self.total if self.total else None
+    def coverage(self) -> RateValue:
+        return ratio(self.with_org, self.total)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"street": self.street, "total": self.total, "with_org": self.with_org, "coverage": self.coverage}
+        c = self.coverage
+        return {"street": self.street, "total": self.total, "with_org": self.with_org,
+                "coverage": None if c is None else float(c), "coverage_text": pct_text(c)}
+
+
+def _lookup(obj: Any, attr: str, key: Any) -> dict[Any, Any]:
+    """An index of obj.<attr> by key, rebuilt when the list is replaced (a street filter does)."""
+    items = getattr(obj, attr)
+    cached = obj.__dict__.get(f"_index_{attr}")
+    if cached is None or cached[0] is not items or cached[1] != len(items):
+        cached = obj.__dict__[f"_index_{attr}"] = (items, len(items), {key(x): x for x in items})
+    return cached[2]
 
 
 @dataclass
@@ -108,9 +192,18 @@ class PeriodState:
     summary: dict[str, Any]
     near_misses: list[dict[str, Any]]
 
+    def rate(self, scope: str, street: str, kind: str = "合计") -> Rate | None:
+        return _lookup(self, "rates", lambda r: (r.scope, r.street, r.kind)).get((scope, street, kind))
+
+    def estate(self, street: str) -> EstateRate | None:
+        return _lookup(self, "estates", lambda e: e.street).get(street)
+
 
 @dataclass
 class CoverageResult:
+    """The one result every output renders. `previous` is the comparison period's state (its rates,
+    estates and member summary), so no output computes a period a second time."""
+
     period: str
     previous_period: str | None
     street: str | None
@@ -121,12 +214,35 @@ class CoverageResult:
     rate_changes: list[dict[str, Any]]
     summary: dict[str, Any]
     near_misses: list[dict[str, Any]] = field(default_factory=list)
+    places: list[Place] = field(default_factory=list)
+    closed_places: list[Place] = field(default_factory=list)
+    previous: PeriodState | None = None
+    compare_note: str = ""    # why the comparison period is not the one just before (Chinese), or ""
+
+    def rate(self, scope: str, street: str, kind: str = "合计") -> Rate | None:
+        return _lookup(self, "rates", lambda r: (r.scope, r.street, r.kind)).get((scope, street, kind))
+
+    def estate(self, street: str) -> EstateRate | None:
+        return _lookup(self, "estates", lambda e: e.street).get(street)
+
+    def counts(self) -> dict[str, int]:
+        """Places and problems, open and closed, as every output states them."""
+        return {"places": len(self.places), "problems": len(self.findings),
+                "new": sum(1 for p in self.places if p.status == "新增"),
+                "persisting": sum(1 for p in self.places if p.status == "持续"),
+                "changed": sum(1 for p in self.places if p.status == "变化"),
+                "closed": len(self.closed_places)}
 
     def as_dict(self) -> dict[str, Any]:
+        prev = self.previous
         return {
             "period": self.period,
             "previous_period": self.previous_period,
+            "compare_note": self.compare_note,
             "street": self.street,
+            "counts": self.counts(),
+            "places": [p.as_dict() for p in self.places],
+            "closed_places": [p.as_dict() for p in self.closed_places],
             "findings": [dict(vars(f)) for f in self.findings],   # flat records: vars() is much faster than asdict()
             "closed": [{"rule": f.rule, "title": f.title, "street": f.street, "community": f.community,
                         "target": f.target} for f in self.closed],
@@ -134,6 +250,12 @@ class CoverageResult:
             "estates": [e.as_dict() for e in self.estates],
             "rate_changes": self.rate_changes,
             "summary": self.summary,
+            "previous": None if prev is None else {
+                "period": prev.period,
+                "rates": [r.as_dict() for r in prev.rates
+                          if r.scope == "district" or (r.scope == "street" and self.street in (None, r.street))],
+                "estates": [e.as_dict() for e in prev.estates if self.street in (None, e.street) or not e.street],
+                "summary": prev.summary},
             "near_misses": self.near_misses,
         }
 
@@ -180,19 +302,22 @@ def _period_state(store: st.Store, period: str, config: Config, near_check: bool
     branch_counts = {(street, branch): Counts(full, prob, n, errs or 0)
                      for street, branch, full, prob, n, errs in by_branch if branch}
 
-    # units: (street, community, target, counts, has_org, has_work)
-    units: dict[str, list[tuple[str, str, str, Counts, bool, bool]]] = {"community": [], "estate": [], "org": [], "branch": []}
+    # units: (street, community, target, counts, has_org, has_work, place key)
+    units: dict[str, list[tuple[str, str, str, Counts, bool, bool, str]]] = {
+        "community": [], "estate": [], "org": [], "branch": []}
     for street, name, party_org in comms:
         if name:
             has = bool(party_org)
-            units["community"].append((street, name, name, comm_counts.get((street, name), Counts()), has, has))
+            units["community"].append((street, name, name, comm_counts.get((street, name), Counts()), has, has,
+                                       f"community|{street}|{name}"))
     for street, community, name, party_org in ests:
         if name:
             has = bool(party_org)
             units["estate"].append((street, community or "", name,
-                                    est_counts.get((street, community, name), Counts()), has, has))
+                                    est_counts.get((street, community, name), Counts()), has, has,
+                                    f"estate|{street}|{community or ''}|{name}"))
     for row in orgs:
-        if not row.name:
+        if not (row.name or row.uscc):   # _org_listed, inlined: 100,000 rows a period
             continue
         counts = Counts()
         if row.uscc and row.uscc in uscc_counts:
@@ -200,15 +325,31 @@ def _period_state(store: st.Store, period: str, config: Config, near_check: bool
         elif row.name_key and row.name_key not in shared_keys:
             counts = emp_counts.get(row.name_key, Counts())
         covered = row.org_status in ORG_COVERED
-        units["org"].append((row.street, row.community or "", row.name, counts, covered, covered or bool(row.instructor)))
+        units["org"].append((row.street, row.community or "", org_label(row.name, row.uscc), counts, covered,
+                             covered or bool(row.instructor), org_place_key(row.street, row.name_key or row.name, row.uscc)))
     for (street, branch), counts in branch_counts.items():
-        units["branch"].append((street, "", branch, counts, True, True))
+        units["branch"].append((street, "", branch, counts, True, True, f"branch|{street}|{branch}"))
 
     findings = _apply_rules(units, config)
     rates = _rates(store.org_rate_counts(period, ORG_COVERED))
     estates = _estate_rates(ests)
-    summary = _summary(totals)
+    summary = _summary(totals, store.duplicate_person_counts(period))
     return PeriodState(period, findings, rates, estates, summary, _near_misses(store, period) if near_check else [])
+
+
+def _org_listed(row: Any) -> bool:
+    """An organization row counts when it names the organization or gives its credit code: a row whose
+    name was left blank but whose code is known is still that organization (it keeps its place)."""
+    return bool(row.name or row.uscc)
+
+
+def org_label(name: str | None, uscc: str | None) -> str:
+    return name or f"单位名称未填（统一社会信用代码{uscc}）"
+
+
+def org_place_key(street: str, name_key: str | None, uscc: str | None) -> str:
+    """Organizations are keyed by credit code when there is one, so a renamed (or blank) name keeps the place."""
+    return f"org|{uscc}" if uscc else f"org|{street}|{name_key}"
 
 
 STATE_VERSION = 1   # bump when the rules' application changes: stored states are then recomputed
@@ -251,7 +392,7 @@ def _apply_rules(units: dict[str, list], config: Config) -> list[Finding]:
     th = config.thresholds
     findings: list[Finding] = []
     for rule in config.rules["rules"]:
-        for street, community, target, cnt, has_org, has_work in units[rule["unit"]]:
+        for street, community, target, cnt, has_org, has_work, place in units[rule["unit"]]:
             if rule.get("uncovered") == "org" and has_org:
                 continue
             if rule.get("uncovered") == "work" and has_work:
@@ -266,7 +407,8 @@ def _apply_rules(units: dict[str, list], config: Config) -> list[Finding]:
                 continue
             action = rule["action"].format(full=cnt.full, members=cnt.members, probationary=cnt.probationary, **th)
             findings.append(Finding(rule["code"], rule["title"], street, community, target, cnt.full,
-                                    cnt.probationary, cnt.members, cnt.with_errors, action))
+                                    cnt.probationary, cnt.members, cnt.with_errors, action,
+                                    unit=rule["unit"], place=place))
     order = {r["code"]: i for i, r in enumerate(config.rules["rules"])}
     findings.sort(key=lambda f: (f.street, order[f.rule], f.community, f.target))
     return findings
@@ -301,18 +443,31 @@ def _estate_rates(ests: list) -> list[EstateRate]:
     return [EstateRate(s, *v) for s, v in sorted(acc.items())]
 
 
-def _summary(totals: list) -> dict[str, Any]:
-    out = {"members": 0, "full": 0, "probationary": 0, "members_with_errors": 0, "streets": []}
-    streets = set()
+def _summary(totals: list, duplicates: list | None = None) -> dict[str, Any]:
+    """Members by street and category. Official figures count a person once: rows the import flagged
+    as a repeated person are taken out of the street where they repeat, and said so (duplicates);
+    rows of unknown category are their own figure (unknown_category), never silently in a total."""
+    def blank() -> dict[str, int]:
+        return {"members": 0, "full": 0, "probationary": 0, "unknown_category": 0, "duplicates": 0,
+                "member_rows": 0, "members_with_errors": 0}
+
+    by_street: dict[str, dict[str, int]] = defaultdict(blank)
     for street, cat, n, errs in totals:
-        streets.add(street)
-        out["members"] += n
-        out["members_with_errors"] += errs or 0
-        if cat == "正式":
-            out["full"] += n
-        elif cat == "预备":
-            out["probationary"] += n
-    out["streets"] = sorted(streets)
+        d = by_street[street or ""]
+        d["member_rows"] += n
+        d["members_with_errors"] += errs or 0
+        d[{"正式": "full", "预备": "probationary"}.get(cat, "unknown_category")] += n
+    for street, cat, n in duplicates or []:
+        d = by_street[street or ""]
+        d["duplicates"] += n
+        d[{"正式": "full", "预备": "probationary"}.get(cat, "unknown_category")] -= n
+    out: dict[str, Any] = blank()
+    for d in by_street.values():
+        d["members"] = d["full"] + d["probationary"] + d["unknown_category"]
+        for k, v in d.items():
+            out[k] += v
+    out["streets"] = sorted(by_street)
+    out["by_street"] = {s: by_street[s] for s in sorted(by_street)}
     return out
 
 
@@ -320,9 +475,8 @@ def _summary(totals: list) -> dict[str, Any]:
 
 
 def _rate_changes(cur: PeriodState, prev: PeriodState | None) -> list[dict[str, Any]]:
-    def pp(a: float | None, b: float | None) -> float | None:
-        return None if a is None or b is None else round((a - b) * 100, 2)
-
+    """Changes in percentage points from the exact rates, rounded once (present.percent_1); the
+    text beside each number is what every output prints."""
     prev_rates = {(r.scope, r.street, r.kind): r for r in prev.rates} if prev else {}
     prev_est = {e.street: e for e in prev.estates} if prev else {}
     cur_est = {e.street: e for e in cur.estates}
@@ -332,13 +486,62 @@ def _rate_changes(cur: PeriodState, prev: PeriodState | None) -> list[dict[str, 
             continue
         p = prev_rates.get((r.scope, r.street, r.kind))
         ce, pe = cur_est.get(r.street), prev_est.get(r.street)
-        out.append({
-            "scope": r.scope, "street": r.street, "kind": r.kind,
-            "org_coverage_pp": pp(r.org_coverage, p.org_coverage if p else None),
-            "work_coverage_pp": pp(r.work_coverage, p.work_coverage if p else None),
-            "estate_coverage_pp": pp(ce.coverage if ce else None, pe.coverage if pe else None) if r.kind == "合计" else None,
-        })
+        pairs = {"org_coverage_pp": (r.org_coverage, p.org_coverage if p else None),
+                 "work_coverage_pp": (r.work_coverage, p.work_coverage if p else None),
+                 "estate_coverage_pp": (ce.coverage if ce else None, pe.coverage if pe else None)
+                 if r.kind == "合计" else (None, None)}
+        row: dict[str, Any] = {"scope": r.scope, "street": r.street, "kind": r.kind}
+        for name, (a, b) in pairs.items():
+            row[name] = pp_number(a, b)
+            row[f"{name}_text"] = pp_text(a, b)
+        out.append(row)
     return out
+
+
+def _short(f: Finding) -> str:
+    """A rule's title without its unit: 两新组织应单独组建 -> 应单独组建."""
+    unit = UNIT_TITLES.get(f.unit, "")
+    return f.title[len(unit):] if unit and f.title.startswith(unit) and len(f.title) > len(unit) else f.title
+
+
+def _group(findings: list[Finding]) -> list[Place]:
+    places: dict[str, Place] = {}
+    for f in findings:
+        p = places.get(f.place)
+        if p is None:
+            p = places[f.place] = Place(f.place, f.unit, f.street, f.community, f.target, [])
+        p.findings.append(f)
+    return list(places.values())
+
+
+def _compare(cur: list[Place], prev: list[Place] | None) -> list[Place]:
+    """Status of each current place against the comparison period; returns the closed places."""
+    before = {p.key: p for p in prev or []}
+    for p in cur:
+        old = before.get(p.key)
+        if old is None:
+            p.status = "新增"
+            for f in p.findings:
+                f.status = "新增"
+            continue
+        old_rules = {f.rule: f for f in old.findings}
+        cur_rules = {f.rule for f in p.findings}
+        gone = [f for f in old.findings if f.rule not in cur_rules]
+        added = [f for f in p.findings if f.rule not in old_rules]
+        if added and gone:
+            p.status, p.change = "变化", f"由{'、'.join(map(_short, gone))}转为{'、'.join(map(_short, added))}"
+        elif added:
+            p.status, p.change = "变化", f"新发现{'、'.join(map(_short, added))}"
+        else:
+            p.status = "持续"
+            p.change = f"{'、'.join(map(_short, gone))}已整改" if gone else ""
+        for f in p.findings:
+            f.status = "持续" if f.rule in old_rules else "变化"
+    keys = {p.key for p in cur}
+    closed = [p for p in prev or [] if p.key not in keys]
+    for p in closed:
+        p.status = "已整改"
+    return closed
 
 
 def previous_period(store: st.Store, period: str) -> str | None:
@@ -346,10 +549,11 @@ def previous_period(store: st.Store, period: str) -> str | None:
     return earlier[-1] if earlier else None
 
 
-def _compute_once(db: str | None, period: str, street: str | None = None,
-                  config: Config | None = None, district: str | None = None) -> CoverageResult:
-    """The period's coverage: of `district` (or pbtool.toml's), or of the whole store (a city) when
-    neither names one."""
+def _compute_once(db: str | None, period: str, street: str | None = None, config: Config | None = None,
+                  compare_with: str | None = None, district: str | None = None) -> CoverageResult:
+    """Findings, places and rates of `period`, compared with `compare_with` (default: the stored
+    period just before it), of `district` (or pbtool.toml's), or of the whole store (a city) when
+    neither names one. quarters_open always counts the stored periods just before."""
     try:
         period = check_period(period)
     except PeriodError as exc:
@@ -368,31 +572,50 @@ def _compute_once(db: str | None, period: str, street: str | None = None,
             raise CoverageError(f"{period} 缺少{'、'.join(missing)}，无法排查空白点。请导入区域化党建资源清单后重试。")
         cur = _state(store, period, config)
         earlier = [p for p in periods if p < period]
-        prev = _state(store, earlier[-1], config) if earlier else None
-        open_keys = {f.key for f in cur.findings}
-        streak = {k: 1 for k in open_keys}
-        for p in reversed(earlier):
-            state = prev if prev is not None and prev.period == p else _state(store, p, config)
-            keys = {f.key for f in state.findings} & open_keys
-            if not keys:
+        states: dict[str, PeriodState] = {}
+
+        def state(p: str) -> PeriodState:
+            if p not in states:
+                states[p] = _state(store, p, config)
+            return states[p]
+
+        # quarters open: how many stored periods in a row (ending now) each place and finding has been open
+        place_streak = {f.place: 1 for f in cur.findings}
+        rule_streak = {f.key: 1 for f in cur.findings}
+        open_places, open_rules = set(place_streak), set(rule_streak)
+        for earlier_period in reversed(earlier):
+            fs = state(earlier_period).findings
+            open_places &= {f.place for f in fs}
+            open_rules &= {f.key for f in fs}
+            if not open_places:
                 break
-            for k in keys:
-                streak[k] += 1
-            open_keys = keys
-        for f in cur.findings:
-            f.quarters_open = streak[f.key]
-            f.status = "持续" if f.quarters_open > 1 else "新增"
-        cur_keys = {f.key for f in cur.findings}
-        closed = [f for f in prev.findings if f.key not in cur_keys] if prev else []
-        result = CoverageResult(period, prev.period if prev else None, street, cur.findings, closed, cur.rates,
-                                cur.estates, _rate_changes(cur, prev), cur.summary, cur.near_misses)
+            for place_key in open_places:
+                place_streak[place_key] += 1
+            for rule_key in open_rules:
+                rule_streak[rule_key] += 1
+        compare = compare_with if compare_with is not None else (earlier[-1] if earlier else None)
+        if compare is not None and compare not in periods:
+            raise CoverageError(f"数据库中没有 {compare} 的数据，无法与之比较。")
+        prev = state(compare) if compare is not None and compare != period else None
     finally:
         store.close()
+    for f in cur.findings:
+        f.quarters_open = rule_streak[f.key]
+    places = _group(cur.findings)
+    for place in places:
+        place.quarters_open = place_streak[place.key]
+    closed_places = _compare(places, _group(prev.findings) if prev else None)
+    closed = [f for p in closed_places for f in p.findings]
+    result = CoverageResult(period, prev.period if prev else None, street, cur.findings, closed, cur.rates,
+                            cur.estates, _rate_changes(cur, prev), cur.summary, cur.near_misses, places,
+                            closed_places, prev)
     if street:
         if street not in {r.street for r in result.rates} | set(result.summary["streets"]) | {e.street for e in result.estates}:
             raise CoverageError(f"{period} 没有“{street}”的数据。可选街道：{'、'.join(result.summary['streets'])}")
         result.findings = [f for f in result.findings if f.street == street]
         result.closed = [f for f in result.closed if f.street == street]
+        result.places = [p for p in result.places if p.street == street]
+        result.closed_places = [p for p in result.closed_places if p.street == street]
         result.rates = [r for r in result.rates if r.scope == "district" or r.street == street]
         result.estates = [e for e in result.estates if e.street in ("", street)]
         result.rate_changes = [r for r in result.rate_changes if r["scope"] == "district" or r["street"] == street]
@@ -402,6 +625,7 @@ def _compute_once(db: str | None, period: str, street: str | None = None,
 
 # A consistent snapshot: the figures above come from several queries on several connections. When an
 # import commits meanwhile (WAL lets it), the whole computation is repeated (store.read_consistently).
-def compute_coverage(db: str | None, period: str, street: str | None = None,
-                     config: Config | None = None, district: str | None = None) -> CoverageResult:
-    return st.read_consistently(db, lambda: _compute_once(db, period, street, config, district), CoverageError)
+def compute_coverage(db: str | None, period: str, street: str | None = None, config: Config | None = None,
+                     compare_with: str | None = None, district: str | None = None) -> CoverageResult:
+    return st.read_consistently(db, lambda: _compute_once(db, period, street, config, compare_with, district),
+                                CoverageError)

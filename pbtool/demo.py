@@ -11,6 +11,9 @@ from rich.console import Console
 from .errors import PbtoolError
 from .outputs.atomic import write_text
 
+DEMO_ORG_NAME = "中共青湖区委组织部"   # fictional, like the samples
+
+
 def _samples_dir() -> Path:
     """The shipped samples: inside the installed package (pbtool/samples/, package data) when there,
     else the repository's samples/ folder (a source checkout)."""
@@ -84,14 +87,16 @@ def run_demo(out: Path, console: Console, samples: Path = SAMPLES) -> DemoResult
 def _reports(db: Path, period: str, out: Path, console: Console) -> list[Path]:
     """The three document kinds, once the report stage is available."""
     try:
-        from .report import render_annual, render_notices, render_quarterly
+        from .report import ReportSettings, render_annual, render_notices, render_quarterly
     except ImportError:
         return []
     files: list[Path] = []
     year = int(period[:4])
-    for label, call in (("年度总结", lambda: render_annual(str(db), year, out)),
-                        ("季度通报", lambda: render_quarterly(str(db), period, out)),
-                        ("整改通知书", lambda: render_notices(str(db), period, out))):
+    # The samples' district is fictional, and so is the signature the demo passes explicitly.
+    settings = ReportSettings(org_name=DEMO_ORG_NAME, contact="王某某", phone="0571-00000000")
+    for label, call in (("年度总结", lambda: render_annual(str(db), year, out, settings=settings)),
+                        ("季度通报", lambda: render_quarterly(str(db), period, out, settings=settings)),
+                        ("整改通知书", lambda: render_notices(str(db), period, out, settings=settings))):
         console.rule(f"生成{label}")
         r = call()
         files.extend(r.files)
@@ -99,6 +104,8 @@ def _reports(db: Path, period: str, out: Path, console: Console) -> list[Path]:
             console.print(f"  [yellow]提示[/]：{w}")
         if r.missing:
             console.print(f"  数据库中没有的数字已留空为【待填写】：{'；'.join(r.missing)}")
+        if r.narrative:
+            console.print(f"  需要撰写的段落 {len(r.narrative)} 处（文书中以黄色标出）：{'；'.join(r.narrative)}")
     return files
 
 

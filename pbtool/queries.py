@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, delete, func, insert, not_, or_, select
+from sqlalchemy import and_, case, delete, func, insert, literal, not_, or_, select
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -59,6 +59,19 @@ class StoreQueries:
             cols = [m.c[k] for k in keys]
             q = select(m.c.period, *cols, m.c.category, count, errs).where(here).group_by(m.c.period, *cols, m.c.category)
             conn.execute(insert(table).from_select(["period", *keys, "category", "members", "with_errors"], q))
+        # Repeated persons: only IDs on rows the import flagged can repeat (each repeat is flagged), so the
+        # window runs over those IDs' rows alone; the first occurrence (by district, street, file, row) counts.
+        cand = select(m.c.id_number).where(and_(here, m.c.has_error.is_(True), m.c.id_number.is_not(None)))
+        order = (m.c.district, m.c.street, m.c.file, m.c.sheet, m.c.row, m.c.id)
+        for table, parts in ((st.agg_dup_city, [m.c.id_number]), (st.agg_dup_district, [m.c.district, m.c.id_number])):
+            conn.execute(delete(table).where(table.c.period == period))
+            k = func.row_number().over(partition_by=parts, order_by=order).label("k")
+            sub = select(m.c.district, m.c.street, m.c.category, k).where(
+                and_(here, m.c.id_number.in_(cand.scalar_subquery()))).subquery()
+            q = (select(literal(period), sub.c.district, sub.c.street, sub.c.category, func.count(), literal(0))
+                 .where(sub.c.k > 1).group_by(sub.c.district, sub.c.street, sub.c.category))
+            conn.execute(insert(table).from_select(
+                ["period", "district", "street", "category", "members", "with_errors"], q))
         conn.execute(delete(st.coverage_states).where(st.coverage_states.c.period == period))
 
     @classmethod
@@ -103,15 +116,26 @@ class StoreQueries:
 
     def org_rate_counts(self, period: str, covered: tuple[str, ...]) -> list[tuple]:
         """(street, community, org type, organizationally covered, work covered, organizations) of the
-        period's named organizations: what the coverage rates are made of."""
+        period's organizations (named, or known by credit code when the name was left blank): what the
+        coverage rates are made of."""
         o = st.orgs
         is_covered = case((o.c.org_status.in_(covered), 1), else_=0)
         has_work = case((or_(o.c.org_status.in_(covered), and_(o.c.instructor.is_not(None), o.c.instructor != "")), 1),
                         else_=0)
         q = (select(o.c.street, o.c.community, o.c.org_type, is_covered, has_work, func.count())
-             .where(and_(self._here(o, period), o.c.name.is_not(None), o.c.name != ""))
+             .where(and_(self._here(o, period), or_(and_(o.c.name.is_not(None), o.c.name != ""),
+                                                     and_(o.c.uscc.is_not(None), o.c.uscc != ""))))
              .group_by(o.c.street, o.c.community, o.c.org_type, is_covered, has_work))
         return self._all(q)
+
+    def duplicate_person_counts(self, period: str) -> list[tuple[str, str | None, int]]:
+        """(street, category, rows) of repeated persons: every occurrence of an ID after its first in the
+        period (within the district, or the whole store for a city), from the import's aggregates.
+        Summaries count such a person once."""
+        a = st.agg_dup_city if self.district is None else st.agg_dup_district
+        q = (select(a.c.street, a.c.category, func.sum(a.c.members)).where(self._here(a, period))
+             .group_by(a.c.street, a.c.category))
+        return [(street, category, int(n)) for street, category, n in self._all(q)]
 
     def duplicate_org_name_keys(self, period: str) -> set[str]:
         """Name keys that more than one organization of the period shares (members cannot be told apart)."""

@@ -141,6 +141,10 @@ def _aggregate(name: str, *keys: str) -> Table:
 agg_places = _aggregate("agg_places", "district", "street", "community", "estate", "place_status")
 agg_employers = _aggregate("agg_employers", "district", "employer_key", "employer_uscc")
 agg_branches = _aggregate("agg_branches", "district", "street", "branch")
+# Repeated persons (the same ID twice in a period): every occurrence after the first, by street and
+# category, counted once within each district and once over the whole store (a city).
+agg_dup_district = _aggregate("agg_dup_district", "district", "street")
+agg_dup_city = _aggregate("agg_dup_city", "district", "street")
 
 # A period's computed coverage (findings, rates) as JSON, per set of rules (a hash of rules and thresholds).
 coverage_states = Table(

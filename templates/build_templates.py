@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import sys
 import zipfile
 from pathlib import Path
@@ -39,7 +40,7 @@ from docx import Document
 from docx.enum.section import WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
@@ -64,6 +65,9 @@ SIZE_S4 = Pt(12)     # 小四
 LINE = Pt(28.95)     # 22 lines in the 225 mm text area
 TITLE_LINE = Pt(35)
 CHAR = 320           # one 3号 character in twips (16 pt)
+TEXT_WIDTH_PT = 156 / 25.4 * 72
+CONDENSE = -10       # character spacing of body text, twentieths of a point (-0.5 pt)
+CHAR_SPACE = math.floor((TEXT_WIDTH_PT / 28 - 16) * 4096)   # -848: the grid's character pitch below 16 pt
 TABLE_CELL_MARGIN = 40   # twips left/right inside table cells (≈0.7 mm), so 100.0% fits a narrow column
 FIXED_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)
 
@@ -167,6 +171,13 @@ def _para_style(doc, name: str, font: str, size, *, latin: str | None = LATIN_FO
         # No extra space between Chinese and Latin text: keeps 28 characters a line.
         put(ppr, "autoSpaceDE", PPR_ORDER, val="0")
         put(ppr, "autoSpaceDN", PPR_ORDER, val="0")
+        # Characters 0.5 pt closer: 28 × 15.5 pt fit the 442 pt line (LibreOffice measured: 27 at
+        # -0.25 pt, 28 at -0.5 pt), in Word, WPS and LibreOffice alike; the grid below is declared for
+        # Word and WPS as GB/T 9704 templates do.
+        put(st.element.get_or_add_rPr(), "spacing", RPR_ORDER, val=str(CONDENSE))
+        # Text is laid by its (condensed) width, not snapped to the grid cells: LibreOffice pads
+        # every digit run to whole cells (“30  个”). Exact 28.95 pt spacing keeps the 22 lines.
+        put(ppr, "snapToGrid", PPR_ORDER, val="0")
     return st
 
 
@@ -204,6 +215,8 @@ def _doc_defaults(doc) -> None:
     styles = doc.styles.element
     rpr = styles.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
     set_fonts(rpr, BODY_FONT, LATIN_FONT)
+    put(rpr, "sz", RPR_ORDER, val="32")      # the character grid's pitch is measured from the default size
+    put(rpr, "szCs", RPR_ORDER, val="32")
     lang = rpr.find(qn("w:lang"))
     lang.set(qn("w:val"), "en-US")
     lang.set(qn("w:eastAsia"), "zh-CN")
@@ -248,8 +261,11 @@ def setup_page(doc) -> None:
     if grid is None:
         grid = OxmlElement("w:docGrid")
         sect.append(grid)
-    grid.set(qn("w:type"), "lines")
+    # 22 lines × 28 characters: Word and WPS lay 3号 text on this grid (char pitch = 16 pt +
+    # charSpace/4096 pt = 15.79 pt, 28 of them in the 156 mm text area).
+    grid.set(qn("w:type"), "linesAndChars")
     grid.set(qn("w:linePitch"), str(round(28.95 * 20)))
+    grid.set(qn("w:charSpace"), str(CHAR_SPACE))
     doc.settings.odd_and_even_pages_header_footer = True
     _page_number(sec.footer.paragraphs[0], odd=True)
     _page_number(sec.even_page_footer.paragraphs[0], odd=False)
@@ -363,8 +379,59 @@ class Writer:
             put(p._p.get_or_add_pPr(), "ind", PPR_ORDER, rightChars="200", right=str(2 * CHAR), firstLineChars="0",
                 firstLine="0")
             run(p, text)
+        p.paragraph_format.keep_with_next = False   # the signature block ends here, whatever follows
 
-    def table(self, columns: list[tuple[str, str, float, str]], loop: str, total: list[str] | None = None) -> Table:
+    def doc_number(self) -> None:
+        """发文字号 (optional: only when pbtool.toml [report] sets its prefix), centred above the title."""
+        self.tag("{%p if doc_number %}")
+        p = self._p("主送机关")
+        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        run(p, "{{ doc_number }}")
+        self.tag("{%p endif %}")
+
+    def attachment_note(self, text: str) -> None:
+        """附件说明: one line below the body, two characters in (GB/T 9704 7.3.4)."""
+        self.blank()
+        run(self._p("Normal"), text)
+
+    def attachment_heading(self) -> None:
+        """'附件' in 3号黑体 at the top left of a new page."""
+        p = self._p("主送机关")
+        p.paragraph_format.page_break_before = True
+        run(p, "附件", H1_FONT, latin=H1_FONT)
+
+    def imprint(self) -> None:
+        """版记 (optional, GB/T 9704 7.4): 抄送 and 印发机关/印发日期 in 4号仿宋 between separator lines,
+        first and last thick, the middle one thin; shown when pbtool.toml sets 抄送 or 印发机关."""
+        self.tag("{%p if has_imprint %}")
+        self.blank()
+        self.tag("{%p if cc %}")
+        run(self._imprint_p(top=8), "抄送：{{ cc }}。", size=SIZE_4)
+        self.tag("{%p endif %}")
+        self.tag("{%p if cc %}")
+        run(self._imprint_p(top=4, bottom=8, tab=True), "{{ printer }}\t{{ print_date }}印发", size=SIZE_4)
+        self.tag("{%p else %}")
+        run(self._imprint_p(top=8, bottom=8, tab=True), "{{ printer }}\t{{ print_date }}印发", size=SIZE_4)
+        self.tag("{%p endif %}")
+        self.tag("{%p endif %}")
+
+    def _imprint_p(self, *, top: int | None = None, bottom: int | None = None, tab: bool = False) -> Paragraph:
+        p = self._p("表注")
+        ppr = p._p.get_or_add_pPr()
+        bdr = put(ppr, "pBdr", PPR_ORDER)
+        for side, size in (("top", top), ("bottom", bottom)):
+            if size:
+                el = OxmlElement(f"w:{side}")
+                for k, v in (("val", "single"), ("sz", str(size)), ("space", "1"), ("color", "000000")):
+                    el.set(qn(f"w:{k}"), v)
+                bdr.append(el)
+        put(ppr, "ind", PPR_ORDER, left=str(CHAR * 14 // 16), right=str(CHAR * 14 // 16), firstLine="0")
+        if tab:
+            p.paragraph_format.tab_stops.add_tab_stop(Mm(146), WD_TAB_ALIGNMENT.RIGHT)   # 156 mm less 1 char each side
+        return p
+
+    def table(self, columns: list[tuple[str, str, float, str]], loop: str, total: list[str] | None = None,
+              keep: bool = True, row_height_mm: float | None = None) -> Table:
         """A table with a bold, repeated header row, one template row repeated by {%tr for loop %},
         and an optional total row. columns: (header, cell text, width mm, 'c'|'l')."""
         widths = [Mm(w) for _h, _c, w, _a in columns]
@@ -382,8 +449,16 @@ class Writer:
         _fill_row(t.rows[3], ["{%tr endfor %}"] + [""] * (len(columns) - 1), widths, aligns)
         if total:
             _fill_row(t.rows[4], total, widths, ["c"] * len(columns), bold=True)
-        for r in t.rows:
+        for i, r in enumerate(t.rows):
             _cant_split(r)
+            if keep or i == 0:
+                # a short table stays on one page; any table keeps its header with its first row
+                for cell in r.cells:
+                    for para in cell.paragraphs:
+                        para.paragraph_format.keep_with_next = True
+        if row_height_mm:
+            put(t.rows[2]._tr.get_or_add_trPr(), "trHeight", TRPR_ORDER, val=str(Mm(row_height_mm).twips),
+                hRule="atLeast")
         return t
 
     def save(self, path: Path, title: str) -> None:
@@ -462,65 +537,77 @@ def _reproducible_zip(data: bytes, path: Path) -> None:
 
 # ------------------------------------------------------------------------------------ the three templates
 
-FINDING_COLUMNS = [
+PLACE_COLUMNS = [
     ("序号", "{{ f.no }}", 10, "c"),
-    ("问题类型", "{{ f.title }}", 30, "l"),
-    ("所在社区", "{{ f.community }}", 24, "l"),
-    ("对象", "{{ f.target }}", 36, "l"),
-    ("正式党员", "{{ f.full_members }}", 14, "c"),
-    ("党员", "{{ f.members }}", 12, "c"),
-    ("状态", "{{ f.status }}{% if f.quarters_open > 1 %}（{{ f.quarters_open }}个季度）{% endif %}", 26, "c"),
+    ("对象", "{{ f.target }}", 35, "l"),
+    ("所在社区", "{{ f.community }}", 22, "l"),
+    ("问题", "{{ f.titles }}", 40, "l"),
+    ("正式党员", "{{ f.full_members }}", 15, "c"),
+    ("状态", "{{ f.status_text }}", 34, "c"),
 ]
+IF_COMPARED = "{% if has_comparison %}"
+END = "{% endif %}"
 
 
 def build_annual(path: Path) -> None:
     w = Writer()
+    w.doc_number()
     w.title("{{ year }}年度城市基层党建工作总结")
-    w.para("现将{{ year }}年度城市基层党建工作情况总结如下（数据截至{{ period_text }}末，来源于各街道报送的党员花名册和区域化党建资源清单）。")
+    w.para("现将{{ year }}年度城市基层党建工作情况总结如下。数据截至{{ period_text }}末，来源于各街道报送的党员花名册和"
+           "区域化党建资源清单。{{ compare_note }}")
     w.h1("一、基本情况")
     w.para("截至{{ period_text }}末，全区共有街道{{ streets_count }}个、社区{{ communities_count }}个、小区{{ estates_count }}个；"
-           "党员{{ members_total }}名，其中正式党员{{ members_full }}名、预备党员{{ members_probationary }}名。")
+           "党员{{ members_total }}名，其中正式党员{{ members_full }}名、预备党员{{ members_probationary }}名"
+           "{% if members_unknown %}、类别不详{{ members_unknown }}名{% endif %}"
+           "{% if members_duplicates %}（重复填报{{ members_duplicates }}人次，已按1人计）{% endif %}。")
     w.para("全区基层党组织{{ party_orgs_total }}个，其中党委{{ party_committees }}个、党总支{{ party_general_branches }}个、"
-           "党支部{{ party_branches }}个、联合党支部{{ party_joint_branches }}个。已建立党组织的社区{{ community_orgs }}个、"
-           "小区{{ estate_orgs }}个。本年新建两新组织党组织{{ new_orgs_count }}个。")
+           "党支部{{ party_branches }}个、联合党支部{{ party_joint_branches }}个"
+           "{% if party_orgs_other %}、其他{{ party_orgs_other }}个{% endif %}。已建立党组织的社区{{ community_orgs }}个、"
+           "小区{{ estate_orgs }}个。" + IF_COMPARED + "{{ since_text }}新建两新组织党组织{{ new_orgs_count }}个。" + END)
     w.para("全区两新组织{{ twonew_total }}个，其中非公企业{{ nonpublic_total }}个、社会组织{{ social_total }}个。"
-           "两新组织组织覆盖率{{ org_coverage }}，比上年末{{ org_coverage_change }}；工作覆盖率{{ work_coverage }}，"
-           "比上年末{{ work_coverage_change }}。其中，非公企业组织覆盖率{{ nonpublic_org_coverage }}（比上年末"
-           "{{ nonpublic_org_coverage_change }}），社会组织组织覆盖率{{ social_org_coverage }}（比上年末"
-           "{{ social_org_coverage_change }}）。小区党组织覆盖率{{ estate_coverage }}，比上年末{{ estate_coverage_change }}。")
-    w.para("在职党员到社区报到{{ dual_report_count }}名；驻区单位签订共建协议{{ agreements_count }}家，"
-           "实施共建项目{{ projects_count }}个。")
+           "两新组织党组织覆盖率{{ org_coverage }}" + IF_COMPARED + "，{{ org_coverage_change }}" + END +
+           "；工作覆盖率{{ work_coverage }}" + IF_COMPARED + "，{{ work_coverage_change }}" + END +
+           "。其中，非公企业党组织覆盖率{{ nonpublic_org_coverage }}" + IF_COMPARED +
+           "（{{ nonpublic_org_coverage_change }}）" + END +
+           "，社会组织党组织覆盖率{{ social_org_coverage }}" + IF_COMPARED +
+           "（{{ social_org_coverage_change }}）" + END +
+           "。小区党组织覆盖率{{ estate_coverage }}" + IF_COMPARED + "，{{ estate_coverage_change }}" + END + "。")
+    w.para("{% if has_dual_report %}在职党员到社区报到{{ dual_report_count }}名；{% endif %}"
+           "驻区单位签订共建协议{{ agreements_count }}家，实施共建项目{{ projects_count }}个。")
     w.caption("表1　各街道党组织情况")
-    w.table([("街道", "{{ r.street }}", 30, "l"), ("党组织合计", "{{ r.party_orgs }}", 18, "c"),
-             ("党委", "{{ r.committees }}", 15, "c"), ("党总支", "{{ r.general_branches }}", 15, "c"),
-             ("党支部", "{{ r.branches }}", 15, "c"), ("联合党支部", "{{ r.joint_branches }}", 18, "c"),
-             ("已建党组织的社区", "{{ r.community_orgs }}", 22, "c"), ("已建党组织的小区", "{{ r.estate_orgs }}", 22, "c")],
-            "r in street_rows",
-            total=["合计", "{{ street_total.party_orgs }}", "{{ street_total.committees }}",
-                   "{{ street_total.general_branches }}", "{{ street_total.branches }}",
-                   "{{ street_total.joint_branches }}", "{{ street_total.community_orgs }}",
-                   "{{ street_total.estate_orgs }}"])
+    w.table([("街道", "{{ r.street }}", 26, "l"), ("党组织合计", "{{ r.party_orgs }}", 19, "c"),
+             ("党委", "{{ r.committees }}", 14, "c"), ("党总支", "{{ r.general_branches }}", 15, "c"),
+             ("党支部", "{{ r.branches }}", 15, "c"), ("联合党支部", "{{ r.joint_branches }}", 19, "c"),
+             ("已建党组织的社区", "{{ r.community_orgs }}", 24, "c"), ("已建党组织的小区", "{{ r.estate_orgs }}", 24, "c")],
+            "r in org_rows",
+            total=["合计", "{{ org_total.party_orgs }}", "{{ org_total.committees }}",
+                   "{{ org_total.general_branches }}", "{{ org_total.branches }}",
+                   "{{ org_total.joint_branches }}", "{{ org_total.community_orgs }}",
+                   "{{ org_total.estate_orgs }}"])
     w.blank()
     w.caption("表2　各街道党员情况")
-    w.table([("街道", "{{ r.street }}", 40, "l"), ("党员", "{{ r.members }}", 28, "c"),
-             ("正式党员", "{{ r.full }}", 28, "c"), ("预备党员", "{{ r.probationary }}", 28, "c"),
-             ("双报到", "{{ r.dual_report }}", 28, "c")],
+    w.table([("街道", "{{ r.street }}", 36, "l"), ("党员", "{{ r.members }}", 24, "c"),
+             ("正式党员", "{{ r.full }}", 24, "c"), ("预备党员", "{{ r.probationary }}", 24, "c"),
+             ("类别不详", "{{ r.unknown_category }}", 24, "c"), ("双报到", "{{ r.dual_report }}", 24, "c")],
             "r in street_rows",
             total=["合计", "{{ street_total.members }}", "{{ street_total.full }}", "{{ street_total.probationary }}",
-                   "{{ street_total.dual_report }}"])
+                   "{{ street_total.unknown_category }}", "{{ street_total.dual_report }}"])
+    w.tag("{%p if members_note %}")
+    w.note("注：{{ members_note }}。")
+    w.tag("{%p endif %}")
     w.blank()
-    w.caption("表3　各街道覆盖率及比上年末变化")
-    w.table([("街道", "{{ r.street }}", 22, "l"), ("两新组织", "{{ r.twonew_total }}", 13, "c"),
-             ("组织覆盖率", "{{ r.org_coverage }}", 18, "c"), ("增减", "{{ r.org_coverage_pp }}", 16, "c"),
-             ("工作覆盖率", "{{ r.work_coverage }}", 18, "c"), ("增减", "{{ r.work_coverage_pp }}", 16, "c"),
-             ("小区", "{{ r.estates_total }}", 12, "c"), ("小区党组织覆盖率", "{{ r.estate_coverage }}", 19, "c"),
+    w.caption("表3　各街道覆盖率{% if has_comparison %}及变化{% endif %}")
+    w.table([("街道", "{{ r.street }}", 22, "l"), ("两新组织", "{{ r.twonew_total }}", 14, "c"),
+             ("党组织覆盖率", "{{ r.org_coverage }}", 19, "c"), ("增减", "{{ r.org_coverage_pp }}", 16, "c"),
+             ("工作覆盖率", "{{ r.work_coverage }}", 17, "c"), ("增减", "{{ r.work_coverage_pp }}", 16, "c"),
+             ("小区", "{{ r.estates_total }}", 11, "c"), ("小区党组织覆盖率", "{{ r.estate_coverage }}", 25, "c"),
              ("增减", "{{ r.estate_coverage_pp }}", 16, "c")],
             "r in coverage_rows",
             total=["全区", "{{ coverage_total.twonew_total }}", "{{ coverage_total.org_coverage }}",
                    "{{ coverage_total.org_coverage_pp }}", "{{ coverage_total.work_coverage }}",
                    "{{ coverage_total.work_coverage_pp }}", "{{ coverage_total.estates_total }}",
                    "{{ coverage_total.estate_coverage }}", "{{ coverage_total.estate_coverage_pp }}"])
-    w.note("注：“增减”为比上年末（{{ previous_period }}）变化的百分点；“—”表示没有可计算的对象。")
+    w.note("注：{% if has_comparison %}“增减”为{{ compare_text }}变化的百分点；{% endif %}“—”表示没有可计算的对象。")
     w.image("{{ chart_coverage }}")
     w.figure_caption("图1　{{ chart_coverage_title }}")
     w.image("{{ chart_members }}")
@@ -528,73 +615,86 @@ def build_annual(path: Path) -> None:
 
     w.h1("二、主要做法和成效")
     w.h2("（一）健全组织体系，推进党的组织和工作有效覆盖。")
-    w.todo("街道社区党组织设置调整、小区（网格）党组织组建、两新组织“两个覆盖”攻坚等方面的做法和成效")
+    w.tag("{%p if practice_org_text %}")
+    w.para("{{ practice_org_text }}")
+    w.tag("{%p endif %}")
+    w.todo("街道社区党组织设置调整、小区（网格）党组织组建、两新组织“两个覆盖”攻坚的具体做法")
     w.h2("（二）深化区域化党建，凝聚共建共治合力。")
-    w.todo("驻区单位签订共建协议、实施共建项目，在职党员到社区报到和服务情况")
-    w.h2("（三）加强队伍建设，提升基层党组织组织力。")
+    w.tag("{%p if practice_regional_text %}")
+    w.para("{{ practice_regional_text }}")
+    w.tag("{%p endif %}")
+    w.todo("共建项目的实施和在职党员到社区服务的具体做法")
+    w.h2("（三）加强队伍建设，提升基层党组织的组织力。")
     w.todo("社区党组织书记、党建工作指导员队伍建设和党员教育管理情况")
 
     w.h1("三、存在的问题")
-    w.tag("{%p if problems_by_rule %}")
-    w.para("对照城市基层党建有关要求，截至{{ period_text }}末，全区有{{ findings_streets_count }}个街道仍存在空白点"
-           "{{ findings_total }}个，主要是：")
+    w.tag("{%p if places_total %}")
+    w.para("对照城市基层党建有关要求，截至{{ period_text }}末，全区{{ findings_streets_text }}，共{{ places_total }}处"
+           "（问题{{ findings_total }}个），主要是：")
     w.tag("{%p for r in problems_by_rule %}")
-    w.para(("bold", "{{ r.no }}.{{ r.title }}"), "{{ r.count }}个，涉及{{ r.streets_text }}。")
+    w.para(("bold", "{{ r.no }}.{{ r.title }}"), "{{ r.count }}处，涉及{{ r.streets_text }}。")
     w.tag("{%p endfor %}")
     w.para("分街道看：")
     w.tag("{%p for s in problems_by_street %}")
-    w.para("{{ s.street }}{{ s.count }}个：{{ s.text }}。")
+    w.para("{{ s.street }}{{ s.count }}处：{{ s.text }}。")
     w.tag("{%p endfor %}")
-    w.tag("{%p elif findings_total == 0 %}")
-    w.para("截至{{ period_text }}末，按现行排查规则未发现空白点。")
     w.tag("{%p else %}")
-    w.para("截至{{ period_text }}末的空白点情况：{{ findings_total }}。")
+    w.para("截至{{ period_text }}末，按现行排查规则未发现空白点。")
+    w.tag("{%p endif %}")
+    w.tag("{%p if data_quality_text %}")
+    w.para("此外，{{ data_quality_text }}")
     w.tag("{%p endif %}")
     w.todo("其他方面存在的问题和不足")
 
     w.h1("四、下一步工作打算")
     w.h2("（一）集中整治空白点。")
-    w.todo("对上述空白点逐一建立整改台账、明确责任单位和整改时限的具体安排")
+    w.tag("{%p if next_steps_text %}")
+    w.para("{{ next_steps_text }}")
+    w.tag("{%p endif %}")
     w.h2("（二）提升两新组织党建质量。")
     w.todo("推进两新组织党的组织和工作覆盖、选派党建工作指导员的计划")
     w.h2("（三）深化区域化党建。")
     w.todo("共建项目、“双报到”常态化等方面的打算")
     w.signature()
+    w.imprint()
     w.save(path, "年度城市基层党建工作总结")
 
 
 def build_quarterly(path: Path) -> None:
     w = Writer()
+    w.doc_number()
     w.title("关于{{ period_text }}城市基层党建", "空白点排查整改情况的通报")
     w.addressee("各街道党工委：")
     w.para("根据各街道报送的{{ period_text }}党员花名册和区域化党建资源清单，{{ org_name }}对全区城市基层党建"
            "空白点进行了排查。现将有关情况通报如下。")
     w.h1("一、总体情况")
-    w.para("本期全区{{ streets_count }}个街道中，{{ streets_with_findings }}个街道存在空白点，共{{ findings_total }}个，"
-           "其中新增{{ new_total }}个、持续未整改{{ persisting_total }}个；上期（{{ previous_period_text }}）以来已整改销号"
-           "{{ closed_total }}个。")
-    w.para("全区两新组织{{ twonew_total }}个，组织覆盖率{{ org_coverage }}，较上季度{{ org_coverage_change }}；"
-           "工作覆盖率{{ work_coverage }}，较上季度{{ work_coverage_change }}。小区党组织覆盖率{{ estate_coverage }}，"
-           "较上季度{{ estate_coverage_change }}。")
+    w.para("本期全区{{ findings_streets_text }}，共有空白点{{ places_total }}处（问题{{ findings_total }}个），"
+           "其中新增{{ new_total }}处、持续未整改{{ persisting_total }}处"
+           "{% if changed_total %}、问题类型变化{{ changed_total }}处{% endif %}" + IF_COMPARED +
+           "；上期（{{ previous_period_text }}）以来已整改销号{{ closed_total }}处" + END + "。")
+    w.para("全区两新组织{{ twonew_total }}个，党组织覆盖率{{ org_coverage }}" + IF_COMPARED + "，{{ org_coverage_change }}" +
+           END + "；工作覆盖率{{ work_coverage }}" + IF_COMPARED + "，{{ work_coverage_change }}" + END +
+           "。小区党组织覆盖率{{ estate_coverage }}" + IF_COMPARED + "，{{ estate_coverage_change }}" + END + "。")
     w.h1("二、各街道覆盖率排名")
-    w.para("各街道按两新组织组织覆盖率从高到低排列，相同时依次比较工作覆盖率和小区党组织覆盖率，见表1。")
+    w.para("各街道按两新组织党组织覆盖率从高到低排列，相同时依次比较工作覆盖率和小区党组织覆盖率，见表1。")
     w.caption("表1　各街道覆盖率排名")
-    w.table([("排名", "{{ r.rank }}", 10, "c"), ("街道", "{{ r.street }}", 22, "l"),
-             ("两新组织", "{{ r.twonew_total }}", 13, "c"), ("组织覆盖率", "{{ r.org_coverage }}", 16, "c"),
+    w.table([("排名", "{{ r.rank }}", 10, "c"), ("街道", "{{ r.street }}", 20, "l"),
+             ("两新组织", "{{ r.twonew_total }}", 13, "c"), ("党组织覆盖率", "{{ r.org_coverage }}", 17, "c"),
              ("增减", "{{ r.org_coverage_pp }}", 15, "c"), ("工作覆盖率", "{{ r.work_coverage }}", 16, "c"),
-             ("增减", "{{ r.work_coverage_pp }}", 15, "c"), ("小区党组织覆盖率", "{{ r.estate_coverage }}", 19, "c"),
-             ("增减", "{{ r.estate_coverage_pp }}", 15, "c"), ("空白点", "{{ r.findings }}", 15, "c")],
+             ("增减", "{{ r.work_coverage_pp }}", 15, "c"), ("小区党组织覆盖率", "{{ r.estate_coverage }}", 20, "c"),
+             ("增减", "{{ r.estate_coverage_pp }}", 15, "c"), ("空白点（处）", "{{ r.places }}", 15, "c")],
             "r in ranking")
-    w.note("注：“增减”为较上季度（{{ previous_period_text }}）变化的百分点；“—”表示没有可计算的对象。")
+    w.note("注：{% if has_comparison %}“增减”为较上季度（{{ previous_period_text }}）变化的百分点；{% endif %}"
+           "“—”表示没有可计算的对象。")
     w.h1("三、各街道空白点情况")
     w.tag("{%p for s in streets %}")
     w.h2("（{{ s.no_cn }}）{{ s.street }}")
     w.para("{{ s.summary_text }}")
-    w.tag("{%p if s.findings %}")
-    w.table(FINDING_COLUMNS, "f in s.findings")
+    w.tag("{%p if s.places %}")
+    w.table(PLACE_COLUMNS, "f in s.places")
     w.tag("{%p endif %}")
     w.tag("{%p if s.closed %}")
-    w.para("已整改：{% for c in s.closed %}{{ c.title }}（{{ c.target }}）{% if not loop.last %}、{% endif %}{% endfor %}。")
+    w.para("已整改销号：{% for c in s.closed %}{{ c.target }}（{{ c.titles }}）{% if not loop.last %}、{% endif %}{% endfor %}。")
     w.tag("{%p endif %}")
     w.tag("{%p endfor %}")
     w.h1("四、工作要求")
@@ -602,31 +702,41 @@ def build_quarterly(path: Path) -> None:
            "对持续未整改的空白点，要查明原因、集中攻坚。")
     w.todo("其他工作要求")
     w.signature()
+    w.imprint()
     w.save(path, "季度通报")
 
 
 def build_notice(path: Path) -> None:
     w = Writer()
+    w.doc_number()
     w.title("城市基层党建空白点整改通知书")
     w.addressee("{{ addressee }}：")
-    w.para("根据{{ period_text }}全区城市基层党建空白点排查结果，你街道存在空白点{{ findings_count }}个"
-           "（{{ rules_text }}），其中本期新增{{ new_count }}个、持续未整改{{ persisting_count }}个，具体见下表。"
-           "现通知你街道抓紧整改。")
-    w.para("目前你街道两新组织组织覆盖率{{ org_coverage }}、工作覆盖率{{ work_coverage }}，"
+    w.para("根据{{ period_text }}全区城市基层党建空白点排查结果，你街道存在空白点{{ places_count }}处"
+           "（问题{{ findings_count }}个：{{ rules_text }}），其中{{ status_text }}，具体见下表。现通知你街道抓紧整改。")
+    w.para("目前你街道两新组织党组织覆盖率{{ org_coverage }}、工作覆盖率{{ work_coverage }}，"
            "小区党组织覆盖率{{ estate_coverage }}。")
     w.caption("{{ street }}城市基层党建空白点清单")
-    w.table([("序号", "{{ f.no }}", 10, "c"), ("问题类型", "{{ f.title }}", 24, "l"),
-             ("所在社区", "{{ f.community }}", 19, "l"), ("对象", "{{ f.target }}", 26, "l"),
-             ("党员（正式）", "{{ f.members }}（{{ f.full_members }}）", 17, "c"),
-             ("状态", "{{ f.status }}{% if f.quarters_open > 1 %}（{{ f.quarters_open }}个季度）{% endif %}", 16, "c"),
-             ("整改建议", "{{ f.action }}", 44, "l")],
-            "f in findings")
+    w.table([("序号", "{{ f.no }}", 10, "c"), ("对象", "{{ f.target }}", 24, "l"),
+             ("所在社区", "{{ f.community }}", 19, "l"), ("问题", "{{ f.titles }}", 21, "l"),
+             ("正式党员", "{{ f.full_members }}", 10, "c"), ("状态", "{{ f.status_text }}", 30, "c"),
+             ("整改建议", "{{ f.action }}", 42, "l")],
+            "f in places", keep=False)
     w.h1("一、整改要求")
-    w.para("请于{{ deadline }}前完成整改，并将整改情况（含责任人、整改措施、完成时间）书面报送{{ org_name }}。"
+    w.para("请于{{ deadline }}前完成整改，填写《整改情况反馈表》（见附件），书面报送{{ org_name }}。"
            "确因客观原因不能按期完成的，请说明原因和计划完成时间。")
     w.h1("二、联系方式")
-    w.para("联系人：【待填写】　　联系电话：【待填写】")
+    w.para("联系人：{{ contact }}　　联系电话：{{ phone }}")
+    w.attachment_note("附件：{{ street }}空白点整改情况反馈表")
     w.signature()
+    w.attachment_heading()
+    w.blank()
+    w.title("{{ street }}空白点整改情况反馈表")
+    w.table([("序号", "{{ f.no }}", 10, "c"), ("对象", "{{ f.target }}", 30, "l"), ("问题", "{{ f.titles }}", 30, "l"),
+             ("整改措施", "", 42, "l"), ("责任人", "", 18, "c"), ("完成时间", "", 26, "c")],
+            "f in places", keep=False, row_height_mm=18)
+    w.blank()
+    w.addressee("填报单位（盖章）：　　　　　填报日期：　　年　月　日")
+    w.imprint()
     w.save(path, "整改通知书")
 
 

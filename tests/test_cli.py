@@ -1,6 +1,8 @@
 """The command line through typer's CliRunner: Chinese help, masking, exit codes, problem workbook."""
 from __future__ import annotations
 
+import datetime as dt
+
 import json
 import re
 from pathlib import Path
@@ -135,4 +137,5 @@ def test_report_notices_via_cli(samples_store, tmp_path):
 def test_report_vars_lists_variables_with_values(samples_store):
     res = runner.invoke(app, ["report", "vars", "notice", "--db", samples_store, "-p", "2026Q3"])
     assert res.exit_code == 0
-    assert "deadline" in res.output and "2026年10月30日" in res.output
+    due = dt.date.today() + dt.timedelta(days=30)   # 30 days after the document's date (today)
+    assert "deadline" in res.output and f"{due.year}年{due.month}月{due.day}日" in res.output

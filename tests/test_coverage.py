@@ -213,7 +213,7 @@ def test_ledger_workbook_read_back(tmp_path, db, lists):
     rows = residents(3)
     rows[1]["居住小区"] = "幸福里小区"
     result = district(tmp_path, db, lists, rows)
-    result.findings[0].target = "=HYPERLINK(\"http://x\")"   # a hostile name stays text
+    result.places[0].target = "=HYPERLINK(\"http://x\")"   # a hostile name stays text
     out = write_ledger(result, tmp_path / "整改台账.xlsx")
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames[0] == "汇总" and "东湖街道" in wb.sheetnames
@@ -221,8 +221,11 @@ def test_ledger_workbook_read_back(tmp_path, db, lists):
     header = [c.value for c in ws[1]]
     assert header[-3:] == ["责任人", "整改措施", "整改时限"]
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref
-    body = [[c.value for c in row] for row in ws.iter_rows(min_row=2, max_row=1 + len(result.findings))]
-    assert {r[2] for r in body} == {f.rule for f in result.findings if f.street == "东湖街道"}
+    mine = [p for p in result.places if p.street == "东湖街道"]
+    body = [[c.value for c in row] for row in ws.iter_rows(min_row=2, max_row=1 + len(mine))]
+    # one row per place, all its rule codes together
+    assert [r[5] for r in body] == ["；".join(p.rules) for p in mine]
+    assert {code for r in body for code in r[5].split("；")} == {f.rule for f in result.findings if f.street == "东湖街道"}
     cell = next(c for row in ws.iter_rows() for c in row if c.value == "=HYPERLINK(\"http://x\")")
     assert cell.data_type == "s"
     summary = wb["汇总"]
@@ -247,3 +250,18 @@ def test_ledger_opens_in_libreoffice(tmp_path, db, lists):
     assert proc.returncode == 0
     text = (tmp_path / "台账.csv").read_text(encoding="utf-8")
     assert "范围" in text and "组织覆盖率" in text
+
+
+def test_org_with_blank_name_keeps_its_place_by_credit_code(tmp_path, db):
+    code = make_uscc(31)
+    def lists_with(name):
+        orgs = [{"单位名称": name, "统一社会信用代码": code, "组织类型": "非公有制企业", "所在街道": "东湖街道",
+                 "党组织建立情况": "未建立"}]
+        return write_lists(tmp_path / f"清单{name or '空'}.xlsx", [{"所在街道": "东湖街道", "社区名称": "朝阳社区"}],
+                           [], orgs)
+    district(tmp_path, db, lists_with("青湖云帆科技有限公司"), [member(1)], period="2026Q2")
+    r = district(tmp_path, db, lists_with(""), [member(1)], period="2026Q3")
+    assert r.rate("district", "").total == r.previous.rate("district", "").total == 1
+    [place] = r.places
+    assert place.target == f"单位名称未填（统一社会信用代码{code}）"
+    assert (place.status, place.quarters_open) == ("持续", 2) and r.closed_places == []

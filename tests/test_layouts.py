@@ -3,7 +3,6 @@ synthetic people. Each test imports the file as a clerk would, without --map, an
 the store: the 正式/预备 split, branch, employer, residence and organization status."""
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import openpyxl
@@ -13,11 +12,16 @@ from pbtool.importer import import_files
 
 
 def stored(db: str, sql: str):
-    con = sqlite3.connect(db)
+    """Rows of a query on the store, whichever engine it is on."""
+    from sqlalchemy import create_engine, text
+
+    from pbtool.store import db_url
+    engine = create_engine(db_url(db))
     try:
-        return con.execute(sql).fetchall()
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql))]
     finally:
-        con.close()
+        engine.dispose()
 
 
 def split(db: str) -> dict:

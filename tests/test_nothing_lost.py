@@ -22,6 +22,13 @@ runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
 
 
+
+@pytest.fixture
+def db(sqlite_db: str) -> str:
+    """These tests read and lock the SQLite file itself (iterdump, BEGIN IMMEDIATE, file modes), so
+    they run on SQLite; PostgreSQL's serialized imports and messages are in test_postgres.py."""
+    return sqlite_db
+
 def dump(db: str) -> list[str]:
     con = sqlite3.connect(db)
     try:

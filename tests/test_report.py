@@ -11,6 +11,7 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from conftest import ENGINES, store_url
 from docx import Document
 from docx.oxml.ns import qn
 
-from pbtool import report
+from pbtool import present, report
 from pbtool.coverage import compute_coverage
 from pbtool.importer import import_files
 from pbtool.report import ReportError, charts, context, fmt, variables
@@ -30,6 +31,7 @@ SAMPLES = ROOT / "samples"
 EXPECTED = json.loads((SAMPLES / "expected.json").read_text(encoding="utf-8"))
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 NOTICE_DATE = dt.date(2026, 10, 8)
+SETTINGS = report.ReportSettings(org_name="x")
 
 
 # ------------------------------------------------------------------------------------ reading documents
@@ -134,7 +136,7 @@ def mini_db(request, tmp_path_factory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def annual_doc(mini_db, tmp_path_factory) -> tuple[Path, report.ReportResult]:
     out = tmp_path_factory.mktemp("annual_out")
-    result = report.render_annual(mini_db, 2026, out, doc_date=dt.date(2026, 12, 31))
+    result = report.render_annual(mini_db, 2026, out, doc_date=dt.date(2026, 12, 31), org_name="中共某某区委组织部")
     return result.files[0], result
 
 
@@ -148,7 +150,7 @@ def quarterly_doc(samples_db, tmp_path_factory) -> tuple[Path, report.ReportResu
 @pytest.fixture(scope="module")
 def notices(samples_db, tmp_path_factory) -> report.ReportResult:
     out = tmp_path_factory.mktemp("notices_out")
-    return report.render_notices(samples_db, "2026Q3", out, doc_date=NOTICE_DATE)
+    return report.render_notices(samples_db, "2026Q3", out, doc_date=NOTICE_DATE, org_name="中共青湖区委组织部")
 
 
 # ------------------------------------------------------------------------------------ 年度总结
@@ -192,10 +194,10 @@ def test_annual_coverage_rates_and_change_against_previous_year(annual_doc, mini
     assert (district.org_covered, district.work_covered, district.total) == (3, 4, 4)
     text = doc_text(path)
     assert "全区两新组织4个，其中非公企业3个、社会组织1个" in text
-    assert "两新组织组织覆盖率75.0%，比上年末上升25.0个百分点" in text
+    assert "两新组织党组织覆盖率75.0%，比上年末上升25.0个百分点" in text
     assert "工作覆盖率100.0%，比上年末上升50.0个百分点" in text
-    assert "非公企业组织覆盖率66.7%（比上年末上升66.7个百分点）" in text
-    assert "小区党组织覆盖率50.0%，比上年末持平" in text
+    assert "非公企业党组织覆盖率66.7%（比上年末上升66.7个百分点）" in text
+    assert "小区党组织覆盖率50.0%，与上年末持平" in text
     rows = table_rows(path, "街道", "两新组织")
     assert rows[1] == ["东湖街道", "2", "100.0%", "+100.0", "100.0%", "+100.0", "1", "100.0%", "0.0"]
     assert rows[-1] == ["全区", "4", "75.0%", "+25.0", "100.0%", "+50.0", "2", "50.0%", "0.0"]
@@ -208,40 +210,67 @@ def test_annual_counts_organizations_set_up_this_year(annual_doc):
 
 
 def test_annual_problems_come_from_open_blind_spots(annual_doc, mini_db):
-    path, _ = annual_doc
+    path, result = annual_doc
     cov = compute_coverage(mini_db, "2026Q4")
     assert [(f.rule, f.street, f.target) for f in cov.findings] == [("RES_NO_ORG", "西山街道", "青松苑")]
     text = doc_text(path)
-    assert "全区有1个街道仍存在空白点1个" in text
-    assert "1.小区应建未建党组织1个，涉及西山街道。" in text
-    assert "西山街道1个：小区应建未建党组织1个。" in text
-    assert "【待填写：社区党组织书记" in text            # narrative left to the clerk
+    assert "全区2个街道中有1个存在空白点，共1处（问题1个）" in text
+    assert "1.小区应建未建党组织1处，涉及西山街道。" in text
+    assert "西山街道1处：小区应建未建党组织1处。" in text
+    assert "【待填写：社区党组织书记" in text            # narrative left to the clerk, and listed
+    assert any(n.startswith("【待填写：社区党组织书记") for n in result.narrative)
 
 
-def test_annual_without_previous_year_leaves_changes_blank(samples_db, tmp_path):
-    result = report.render_annual(samples_db, 2026, tmp_path, doc_date=dt.date(2026, 12, 31))
+def test_annual_prefills_practice_and_problems_from_the_data(annual_doc):
+    path, _ = annual_doc
+    text = doc_text(path)
+    # 甲科技 and 丙物流 got Party organizations during 2026; coverage rose; one estate blind spot remains
+    assert "本年，丙物流有限公司、甲科技有限公司两新组织建立了党组织；两新组织党组织覆盖率由50.0%提高到75.0%" in text
+    assert "驻区单位签订共建协议2家，实施共建项目4个，在职党员到社区报到3名。" in text
+    assert "对尚未整改的1处空白点逐一建立整改台账" in text
+
+
+def test_annual_without_previous_year_compares_with_the_earliest_quarter(samples_db, tmp_path):
+    result = report.render_annual(samples_db, 2026, tmp_path, doc_date=dt.date(2026, 12, 31), org_name="x")
     text = doc_text(result.files[0])
-    assert "比上年末【待填写】" in text
-    assert "本年新建两新组织党组织【待填写】个" in text
-    assert "在职党员到社区报到【待填写】名" in text      # the samples' rosters have no 双报到 column
-    assert any("2025 年" in m for m in result.missing)
-    assert any("是否到社区报到" in m for m in result.missing)
-    # the samples' year: 2026Q3 is the latest period of 2026
-    assert "党员287名" in text
+    cov = compute_coverage(samples_db, "2026Q3")
+    district, before = cov.rate("district", ""), cov.previous.rate("district", "")
+    assert cov.previous_period == "2026Q2"
+    assert "各项变化与本年最早导入的2026年第二季度末比较" in text
+    assert f"两新组织党组织覆盖率{present.pct_text(district.org_coverage)}，较2026年第二季度末" \
+           f"{present.pp_prose(district.org_coverage, before.org_coverage)}" in text
+    assert "比上年末" not in text and "【待填写】" not in text
+    assert result.missing == []
+    # the samples' rosters have no 双报到 column: no sentence, no column
+    assert "在职党员到社区报到" not in text
+    assert "双报到" not in [c.text for t in Document(str(result.files[0])).tables for c in t.rows[0].cells]
 
 
-def test_annual_with_a_roster_only_leaves_coverage_blank(tmp_path):
+def test_annual_members_show_unknown_category_and_duplicates_apart(samples_db, tmp_path):
+    result = report.render_annual(samples_db, 2026, tmp_path, doc_date=dt.date(2026, 12, 31), org_name="x")
+    path = result.files[0]
+    s = compute_coverage(samples_db, "2026Q3").summary
+    assert (s["member_rows"], s["duplicates"], s["unknown_category"]) == (287, 2, 2)
+    assert s["members"] == 285 == s["full"] + s["probationary"] + s["unknown_category"]
+    text = doc_text(path)
+    assert f"党员285名，其中正式党员{s['full']}名、预备党员{s['probationary']}名、类别不详2名（重复填报2人次，已按1人计）" in text
+    rows = table_rows(path, "街道", "党员")
+    assert rows[0] == ["街道", "党员", "正式党员", "预备党员", "类别不详"]
+    assert rows[-1] == ["合计", "285", str(s["full"]), str(s["probationary"]), "2"]
+    for r in rows[1:-1]:
+        assert int(r[1]) == int(r[2]) + int(r[3]) + int(r[4])
+    assert sum(int(r[1]) for r in rows[1:-1]) == 285
+    assert "同一党员在两处名单中重复2人次（南桥街道1人次、西山街道1人次），已按1人计" in text
+
+
+def test_annual_with_a_roster_only_is_a_chinese_error(tmp_path):
     db = str(tmp_path / "roster_only.db")
     roster = write_xlsx(tmp_path / "东湖街道花名册.xlsx",
                         {"花名册": (ROSTER_HEADER, [member(i, branch="朝阳社区党委") for i in range(1, 5)])},
                         title="东湖街道党员花名册")
     import_files([roster], "2026Q4", db)
-    result = report.render_annual(db, 2026, tmp_path / "out", doc_date=dt.date(2026, 12, 31))
-    text = doc_text(result.files[0])
-    assert "党员4名" in text
-    assert "两新组织组织覆盖率【待填写】" in text
-    assert "社区【待填写】个" in text
-    assert any("缺少" in m and "清单" in m for m in result.missing)
+    with pytest.raises(ReportError, match="缺少社区清单"):
+        report.render_annual(db, 2026, tmp_path / "out", doc_date=dt.date(2026, 12, 31))
     with pytest.raises(ReportError, match="缺少"):
         report.render_quarterly(db, "2026Q4", tmp_path / "out")
 
@@ -260,70 +289,106 @@ def test_quarterly_ranks_streets_by_coverage(quarterly_doc, samples_db):
     cov = compute_coverage(samples_db, "2026Q3")
     org = {r.street: r.org_coverage for r in cov.rates if r.scope == "street" and r.kind == "合计"}
     rows = table_rows(path, "排名")[1:]
-    assert [r[1] for r in rows] == sorted(org, key=lambda s: -org[s])
+    assert sorted(org[r[1]] for r in rows) == sorted(org.values(), reverse=True)[::-1]
+    assert [org[r[1]] for r in rows] == sorted(org.values(), reverse=True)
     for r in rows:
-        assert r[3] == fmt.rate_text(org[r[1]])
-        assert r[9] == str(sum(1 for f in cov.findings if f.street == r[1]))
-    assert [r[0] for r in rows] == ["1", "2", "3"]
+        assert r[3] == present.pct_text(org[r[1]])
+        assert r[9] == str(sum(1 for p in cov.places if p.street == r[1]))
 
 
 def test_quarterly_rate_changes_against_previous_quarter(quarterly_doc, samples_db):
     path, _ = quarterly_doc
-    cur = {(r.street, r.kind): r for r in compute_coverage(samples_db, "2026Q3").rates if r.scope != "community"}
-    prev = {(r.street, r.kind): r for r in compute_coverage(samples_db, "2026Q2").rates if r.scope != "community"}
+    cov = compute_coverage(samples_db, "2026Q3")
     for row in table_rows(path, "排名")[1:]:
-        key = (row[1], "合计")
-        assert row[4] == fmt.pp_table(fmt.pp_change(cur[key].org_coverage, prev[key].org_coverage))
-        assert row[6] == fmt.pp_table(fmt.pp_change(cur[key].work_coverage, prev[key].work_coverage))
-    district = fmt.pp_prose(fmt.pp_change(cur[("", "合计")].org_coverage, prev[("", "合计")].org_coverage))
-    assert f"较上季度{district}" in doc_text(path)
+        cur, prev = cov.rate("street", row[1]), cov.previous.rate("street", row[1])
+        assert row[4] == present.pp_text(cur.org_coverage, prev.org_coverage)
+        assert row[6] == present.pp_text(cur.work_coverage, prev.work_coverage)
+    d, pd = cov.rate("district", ""), cov.previous.rate("district", "")
+    assert f"较上季度{present.pp_prose(d.org_coverage, pd.org_coverage)}" in doc_text(path)
 
 
-def test_quarterly_lists_new_persisting_and_closed_blind_spots_per_street(quarterly_doc, samples_db):
+def test_quarterly_lists_places_new_persisting_changed_and_closed(quarterly_doc, samples_db):
     path, _ = quarterly_doc
     cov = compute_coverage(samples_db, "2026Q3")
+    c = cov.counts()
     text = doc_text(path)
-    new = sum(1 for f in cov.findings if f.status == "新增")
-    assert (f"共{len(cov.findings)}个，其中新增{new}个、持续未整改{len(cov.findings) - new}个；"
-            f"上期（2026年第二季度）以来已整改销号{len(cov.closed)}个") in text
-    for street in ("东湖街道", "西山街道", "南桥街道"):
-        fs = [f for f in cov.findings if f.street == street]
-        n_new = sum(1 for f in fs if f.status == "新增")
-        assert f"共有空白点{len(fs)}个，其中新增{n_new}个、持续未整改{len(fs) - n_new}个" in text
-    for f in cov.closed:
-        assert f"{f.title}（{f.target}）" in text
+    assert "本期全区3个街道均存在空白点" in text                       # not “3个街道中，3个街道…”
+    assert (f"共有空白点{c['places']}处（问题{c['problems']}个），其中新增{c['new']}处、持续未整改{c['persisting']}处、"
+            f"问题类型变化{c['changed']}处；上期（2026年第二季度）以来已整改销号{c['closed']}处") in text
     tables = [t for t in Document(str(path)).tables if t.rows[0].cells[0].text == "序号"]
-    listed = sorted((row.cells[1].text, row.cells[3].text) for t in tables for row in t.rows[1:])
-    assert listed == sorted((f.title, f.target) for f in cov.findings)
+    listed = [(row.cells[1].text, row.cells[3].text, row.cells[5].text) for t in tables for row in t.rows[1:]]
+    assert len(listed) == len({x[0] for x in listed}) == len(cov.places)     # one row per place
+    moved = next(x for x in listed if x[0] == "杭州西山物流有限公司")
+    assert moved[1] == "两新组织应单独组建；两新组织工作覆盖空白" and moved[2] == "由应联合组建转为应单独组建"
+    for p in cov.closed_places:
+        assert f"{p.target.replace('(', '（').replace(')', '）')}（{p.titles}）" in text
+    assert "杭州西山物流有限公司（" not in text.split("已整改销号")[-1]
 
 
 # ------------------------------------------------------------------------------------ 整改通知书
 
 
-def test_one_notice_per_street_with_its_blind_spots_and_default_deadline(notices, samples_db):
+def test_one_notice_per_street_one_row_per_place_and_a_deadline_after_the_date(notices, samples_db):
     cov = compute_coverage(samples_db, "2026Q3")
-    streets = sorted({f.street for f in cov.findings})
+    streets = sorted({p.street for p in cov.places})
     assert sorted(p.name for p in notices.files) == sorted(f"{s}整改通知书（2026Q3）.docx" for s in streets)
     for path in notices.files:
         street = path.name.split("整改通知书")[0]
         text = doc_text(path)
         assert f"{street}党工委：" in text
-        assert "请于2026年10月30日前完成整改" in text          # 30 days after 2026-09-30
+        assert "请于2026年11月7日前完成整改" in text          # 30 days after the document's date 2026-10-08
         assert "中共青湖区委组织部" in text and "2026年10月8日" in text
-        mine = [f for f in cov.findings if f.street == street]
-        assert f"你街道存在空白点{len(mine)}个" in text
-        rows = table_rows(path, "序号")[1:]
-        assert [(r[1], r[3]) for r in rows] == [(f.title, f.target) for f in mine]
-        assert [r[6] for r in rows] == [f.action for f in mine]
+        mine = [p for p in cov.places if p.street == street]
+        assert f"你街道存在空白点{len(mine)}处（问题{sum(len(p.findings) for p in mine)}个" in text
+        rows = table_rows(path, "序号", "对象")[1:]
+        assert [r[1] for r in rows] == [present_name(p.target) for p in mine]
+        assert [r[6] for r in rows] == [present_name(p.action) for p in mine]
+        feedback = [t for t in Document(str(path)).tables if [c.text for c in t.rows[0].cells][3:] ==
+                    ["整改措施", "责任人", "完成时间"]]
+        assert len(feedback) == 1 and [r.cells[1].text for r in feedback[0].rows[1:]] == [r[1] for r in rows]
 
 
-def test_notice_for_one_street_with_a_given_deadline(samples_db, tmp_path):
+def present_name(text: str) -> str:
+    return text.replace("(", "（").replace(")", "）")
+
+
+def test_notice_for_one_street_with_a_given_deadline_and_settings(samples_db, tmp_path):
     result = report.render_notices(samples_db, "2026Q3", tmp_path, street="西山街道", deadline=dt.date(2026, 12, 31),
-                                   org_name="中共某某区委组织部", doc_date=NOTICE_DATE)
+                                   org_name="中共某某区委组织部", doc_date=NOTICE_DATE, contact="王某",
+                                   phone="0571-12345678")
     assert [p.name for p in result.files] == ["西山街道整改通知书（2026Q3）.docx"]
     text = doc_text(result.files[0])
     assert "请于2026年12月31日前完成整改" in text
-    assert "中共某某区委组织部" in text
+    assert "中共某某区委组织部" in text and "联系人：王某　　联系电话：0571-12345678" in text
+    assert "【" not in text.replace("【待填写", "") and result.missing == []
+
+
+@pytest.mark.parametrize("due", [NOTICE_DATE, NOTICE_DATE - dt.timedelta(days=1)])
+def test_deadline_on_or_before_the_date_is_refused(samples_db, tmp_path, due):
+    with pytest.raises(ReportError, match="不能早于或等于成文日期2026年10月8日"):
+        report.render_notices(samples_db, "2026Q3", tmp_path / "out", deadline=due, doc_date=NOTICE_DATE)
+    assert not (tmp_path / "out").exists()
+
+
+def test_settings_from_pbtool_toml_and_no_fictional_default(samples_db, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = report.render_notices(samples_db, "2026Q3", tmp_path / "a", street="东湖街道", doc_date=NOTICE_DATE)
+    text = doc_text(r.files[0])
+    assert "【发文机关】" in text and "青湖区委" not in text
+    assert any("pbtool.toml" in w and "--org-name" in w for w in r.warnings)
+    assert any("联系人" in m for m in r.missing)
+    (tmp_path / "pbtool.toml").write_text(
+        '[report]\n"发文机关" = "中共某某区委组织部"\n"联系人" = "李某"\nphone = "12345"\n"发文字号" = "某组通"\n'
+        '"抄送" = "区委办公室"\n"印发机关" = "中共某某区委组织部办公室"\n', encoding="utf-8")
+    r = report.render_notices(samples_db, "2026Q3", tmp_path / "b", street="东湖街道", doc_date=NOTICE_DATE,
+                              doc_number="7")
+    text = doc_text(r.files[0])
+    assert "某组通〔2026〕7号" in text and "联系人：李某" in text and "【发文机关】" not in text
+    assert "抄送：区委办公室。" in text and "中共某某区委组织部办公室\t2026年10月8日印发" in text
+    assert r.missing == [] and r.warnings == []
+    (tmp_path / "pbtool.toml").write_text('[report]\n"机关" = "x"\n', encoding="utf-8")
+    with pytest.raises(ReportError, match="不是可用的设置"):
+        report.render_notices(samples_db, "2026Q3", tmp_path / "c", doc_date=NOTICE_DATE)
 
 
 def test_notice_for_an_unknown_street_is_a_chinese_error(samples_db, tmp_path):
@@ -338,9 +403,9 @@ def test_unknown_period_is_a_chinese_error(samples_db, tmp_path):
         report.render_quarterly(samples_db, "2026-3", tmp_path)
 
 
-def test_default_deadline_is_thirty_days_after_the_period():
-    assert context.default_deadline("2026Q3") == dt.date(2026, 10, 30)
-    assert context.default_deadline("2026Q4") == dt.date(2027, 1, 30)
+def test_default_deadline_is_thirty_days_after_the_document_date():
+    assert context.default_deadline(dt.date(2026, 11, 29)) == dt.date(2026, 12, 29)
+    assert context.default_deadline(dt.date(2026, 12, 15)) == dt.date(2027, 1, 14)
 
 
 # ------------------------------------------------------------------------------------ format
@@ -403,14 +468,15 @@ def test_dates_are_in_arabic_numerals(notices):
 
 
 def test_user_template_is_rendered(samples_db, tmp_path):
-    tpl = user_template(tmp_path / "my.docx", "致{{ addressee }}：共{{ findings_count }}个问题，限{{ deadline }}前整改。",
-                        "{%p for f in findings %}", "{{ f.no }}. {{ f.target }}", "{%p endfor %}")
-    result = report.render_notices(samples_db, "2026Q3", tmp_path / "out", street="南桥街道", template=tpl)
+    tpl = user_template(tmp_path / "my.docx", "致{{ addressee }}：共{{ places_count }}处空白点，限{{ deadline }}前整改。",
+                        "{%p for f in places %}", "{{ f.no }}. {{ f.target }}", "{%p endfor %}")
+    result = report.render_notices(samples_db, "2026Q3", tmp_path / "out", street="南桥街道", template=tpl,
+                                   doc_date=NOTICE_DATE)
     text = doc_text(result.files[0])
     cov = compute_coverage(samples_db, "2026Q3", street="南桥街道")
-    assert f"致南桥街道党工委：共{len(cov.findings)}个问题，限2026年10月30日前整改。" in text
-    for i, f in enumerate(cov.findings, 1):
-        assert f"{i}. {f.target}" in text
+    assert f"致南桥街道党工委：共{len(cov.places)}处空白点，限2026年11月7日前整改。" in text
+    for i, p in enumerate(cov.places, 1):
+        assert f"{i}. {p.target}" in text
 
 
 def test_misspelled_placeholder_in_user_template_is_named_in_chinese(samples_db, tmp_path):
@@ -425,11 +491,11 @@ def test_misspelled_placeholder_in_user_template_is_named_in_chinese(samples_db,
 
 
 def test_misspelled_field_in_a_loop_lists_the_valid_fields(samples_db, tmp_path):
-    tpl = user_template(tmp_path / "bad.docx", "{%p for f in findings %}", "{{ f.titel }}", "{%p endfor %}")
+    tpl = user_template(tmp_path / "bad.docx", "{%p for f in places %}", "{{ f.titel }}", "{%p endfor %}")
     with pytest.raises(ReportError) as err:
         report.render_notices(samples_db, "2026Q3", tmp_path / "out", template=tpl)
     msg = str(err.value)
-    assert "“{{ f.titel }}”" in msg and "字段“titel”不存在" in msg and "是否应为“title”" in msg
+    assert "“{{ f.titel }}”" in msg and "字段“titel”不存在" in msg and "是否应为“titles”" in msg
 
 
 def test_template_syntax_error_is_explained_in_chinese(samples_db, tmp_path):
@@ -439,7 +505,7 @@ def test_template_syntax_error_is_explained_in_chinese(samples_db, tmp_path):
 
 
 @pytest.mark.parametrize("expr", ["{{ ''.__class__.__mro__ }}", "{{ ''.__class__ }}",
-                                  "{{ findings.__class__.__base__.__subclasses__() }}",
+                                  "{{ places.__class__.__base__.__subclasses__() }}",
                                   "{{ street|attr('__class__') }}"])
 def test_sandbox_refuses_walking_to_python_internals(samples_db, tmp_path, expr):
     tpl = user_template(tmp_path / "evil.docx", expr)
@@ -450,7 +516,7 @@ def test_sandbox_refuses_walking_to_python_internals(samples_db, tmp_path, expr)
 
 
 def test_sandbox_refuses_changing_data_and_reading_files(samples_db, tmp_path):
-    tpl = user_template(tmp_path / "evil.docx", "{{ findings.append(1) }}")
+    tpl = user_template(tmp_path / "evil.docx", "{{ places.append(1) }}")
     with pytest.raises(ReportError, match="已拒绝"):
         report.render_notices(samples_db, "2026Q3", tmp_path / "out", template=tpl)
     tpl = user_template(tmp_path / "evil2.docx", "{% include '/etc/passwd' %}")
@@ -496,11 +562,11 @@ def _item_fields(value) -> dict[str, set[str]]:
 @pytest.mark.parametrize("kind", variables.KINDS)
 def test_vars_toml_documents_exactly_the_context(kind, mini_db, samples_db):
     if kind == "annual":
-        ctx = context.build_annual(mini_db, 2026, org_name="x", doc_date=None).context
+        ctx = context.build_annual(mini_db, 2026, settings=SETTINGS, doc_date=None).context
     elif kind == "quarterly":
-        ctx = context.build_quarterly(samples_db, "2026Q3", org_name="x", doc_date=None).context
+        ctx = context.build_quarterly(samples_db, "2026Q3", settings=SETTINGS, doc_date=None).context
     else:
-        ctx = context.build_notices(samples_db, "2026Q3", street=None, deadline=None, org_name="x",
+        ctx = context.build_notices(samples_db, "2026Q3", street=None, deadline=None, settings=SETTINGS,
                                     doc_date=None)[0][0].context
     documented = {v["name"] for v in variables.specs(kind)}
     assert variables.top_level_names(kind) == set(ctx)
@@ -515,11 +581,12 @@ def test_vars_toml_documents_exactly_the_context(kind, mini_db, samples_db):
 def test_template_vars_describe_and_give_values(samples_db):
     described = report.template_vars("notice")
     assert all(v.meaning and v.type for v in described)
-    assert {"street", "deadline", "findings", "findings[].action"} <= {v.name for v in described}
+    assert {"street", "deadline", "places", "places[].action"} <= {v.name for v in described}
     valued = {v.name: v.value for v in report.template_vars("notice", samples_db, "2026Q3")}
     assert valued["street"] == "东湖街道"
-    assert valued["deadline"] == "2026年10月30日"
-    assert valued["findings"].startswith("共")
+    due = dt.date.today() + dt.timedelta(days=30)
+    assert valued["deadline"] == f"{due.year}年{due.month}月{due.day}日"
+    assert valued["places"].startswith("共")
     q = {v.name: v.value for v in report.template_vars("quarterly", samples_db, "2026Q3")}
     assert q["period_text"] == "2026年第三季度"
     with pytest.raises(ReportError, match="没有“memo”这种文书"):
@@ -530,7 +597,7 @@ def test_vars_markdown_covers_every_kind():
     md = report.vars_markdown()
     for kind in variables.KINDS:
         assert f"（{kind}）" in md
-    assert "| `findings[].action` | 文本 |" in md
+    assert "| `places[].action` | 文本 |" in md
 
 
 # ------------------------------------------------------------------------------------ charts
@@ -543,7 +610,7 @@ def _images(path: Path) -> list[str]:
 
 def test_charts_left_out_with_a_warning_when_no_cjk_font(mini_db, tmp_path, monkeypatch):
     monkeypatch.setattr(charts, "find_cjk_font", lambda *a, **k: None)
-    result = report.render_annual(mini_db, 2026, tmp_path, doc_date=dt.date(2026, 12, 31))
+    result = report.render_annual(mini_db, 2026, tmp_path, doc_date=dt.date(2026, 12, 31), org_name="x")
     text = doc_text(result.files[0])
     assert text.count("【图表未生成：未安装中文字体】") == 2
     assert _images(result.files[0]) == []
@@ -555,7 +622,7 @@ def test_charts_are_embedded_when_a_cjk_font_is_installed(annual_doc):
     path, result = annual_doc
     assert len(_images(path)) == 2
     assert result.warnings == []
-    assert "图1　各街道两新组织覆盖率" in doc_text(path)
+    assert "图1　各街道两新组织党组织覆盖率和工作覆盖率" in doc_text(path)
 
 
 def test_font_lookup_misses_fonts_that_are_not_installed():
@@ -571,12 +638,17 @@ def test_many_streets_chart_shows_the_lowest_twenty():
 # ------------------------------------------------------------------------------------ formatting
 
 
-def test_rates_and_changes_are_printed_as_in_official_documents():
-    assert fmt.rate_text(0.8534) == "85.3%" and fmt.rate_text(None) == "—"
-    assert fmt.pp_change(0.8534, 0.8326) == 2.0     # from the printed 85.3% and 83.3%
-    assert fmt.pp_table(2.0) == "+2.0" and fmt.pp_table(-0.5) == "-0.5" and fmt.pp_table(0.0) == "0.0"
-    assert fmt.pp_prose(2.0) == "上升2.0个百分点" and fmt.pp_prose(-0.5) == "下降0.5个百分点"
-    assert fmt.pp_prose(0.0) == "持平"
+def test_rates_and_changes_are_rounded_once_from_exact_fractions():
+    # 21/29 = 72.41%, 16/24 = 66.67%: the change is 5.747 points -> 5.7, never 5.75 -> 5.8
+    cur, prev = Fraction(21, 29), Fraction(16, 24)
+    assert present.pct_text(cur) == "72.4%" and present.pct_text(prev) == "66.7%"
+    assert present.pp_text(cur, prev) == "+5.7" and present.pp_prose(cur, prev) == "上升5.7个百分点"
+    assert present.pp_number(cur, prev) == 5.7
+    assert present.pct_text(Fraction(1, 8)) == "12.5%" and present.pct_text(Fraction(1, 16)) == "6.3%"   # half up
+    assert present.pp_text(prev, cur) == "-5.7" and present.pp_prose(prev, cur) == "下降5.7个百分点"
+    assert present.pp_text(cur, cur) == "0.0" and present.pp_prose(cur, cur) == "持平"
+    assert present.pct_text(None) == "—" and present.pp_text(cur, None) == "—"
+    assert fmt.rate_text(Fraction(8534, 10000)) == "85.3%"
     assert [fmt.cn_number(n) for n in (1, 10, 11, 20, 23, 100, 105, 230)] == [
         "一", "十", "十一", "二十", "二十三", "一百", "一百零五", "二百三十"]
     assert fmt.period_text("2026Q1") == "2026年第一季度"
@@ -631,22 +703,6 @@ def _pdf_text(path: Path) -> str:
     return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
 
 
-@pytest.mark.skipif(not HAS_PDF_TOOLS, reason="没有安装 LibreOffice（soffice）和 poppler-utils（pdftotext），跳过 PDF 检查")
-def test_pdf_conversion_of_notices_and_bulletin(samples_db, tmp_path):
-    result = report.render_notices(samples_db, "2026Q3", tmp_path, doc_date=NOTICE_DATE, pdf=True)
-    assert len(result.pdf_files) == len(result.files) == 3
-    for pdf in result.pdf_files:
-        text = _pdf_text(pdf).replace(" ", "")
-        street = pdf.name.split("整改通知书")[0]
-        assert f"{street}党工委" in text and "2026年10月30日前完成整改" in text
-        assert "—1—" in text
-        assert 1 <= _pdf_pages(pdf) <= 4
-    q = report.render_quarterly(samples_db, "2026Q3", tmp_path, doc_date=NOTICE_DATE, pdf=True)
-    text = _pdf_text(q.pdf_files[0]).replace(" ", "")
-    assert "各街道覆盖率排名" in text and "空白点排查整改情况的通报" in text
-    assert 2 <= _pdf_pages(q.pdf_files[0]) <= 8
-
-
 # Children of these property elements must come in schema order (ECMA-376 Part 1): Word reports a
 # document whose properties are out of order as damaged, even where LibreOffice reads it.
 PROPERTY_ORDER = {
@@ -684,3 +740,37 @@ def test_document_properties_are_in_schema_order(annual_doc, quarterly_doc, noti
                         assert all(c in order for c in children), (path.name, name, tag, children)
                         positions = [order.index(c) for c in children]
                         assert positions == sorted(positions), (path.name, name, tag, children)
+
+
+def test_quarterly_without_a_previous_period_leaves_comparisons_out(samples_db, tmp_path):
+    result = report.render_quarterly(samples_db, "2026Q2", tmp_path, doc_date=NOTICE_DATE, org_name="x")
+    path = result.files[0]
+    text = doc_text(path)
+    assert "较上季度" not in text and "增减" not in text and "【待填写】" not in text
+    assert table_rows(path, "排名")[0] == ["排名", "街道", "两新组织", "党组织覆盖率", "工作覆盖率", "小区党组织覆盖率",
+                                          "空白点（处）"]
+    assert any("之前的数据" in w for w in result.warnings)
+
+
+def test_not_applicable_figure_in_a_user_template_is_listed(samples_db, tmp_path):
+    tpl = user_template(tmp_path / "my.docx", "双报到{{ dual_report_count }}名")
+    result = report.render_annual(samples_db, 2026, tmp_path / "out", template=tpl, org_name="x",
+                                  doc_date=dt.date(2026, 12, 31))
+    assert "双报到【待填写】名" in doc_text(result.files[0])
+    assert any("是否到社区报到" in m for m in result.missing)
+
+
+def test_dual_report_of_a_street_without_the_column_is_left_blank_not_zero(tmp_path):
+    db = str(tmp_path / "dual.db")
+    lists = _mini_lists(tmp_path / "资源清单.xlsx", 2026)
+    east = _mini_roster(tmp_path / "东湖街道花名册.xlsx", "东湖街道")          # has 是否到社区报到
+    west = write_xlsx(tmp_path / "西山街道花名册.xlsx",
+                      {"花名册": (ROSTER_HEADER, [member(11 + i, branch="青松社区党支部", community="青松社区",
+                                                         estate="青松苑") for i in range(3)])},
+                      title="西山街道党员花名册")
+    import_files([lists, east, west], "2026Q4", db)
+    result = report.render_annual(db, 2026, tmp_path / "out", doc_date=dt.date(2026, 12, 31), org_name="x")
+    rows = table_rows(result.files[0], "街道", "党员")
+    assert rows[0][-1] == "双报到"
+    assert rows[1][-1] == "2" and rows[2][-1] == "【待填写】" and rows[3][-1] == "【待填写】"
+    assert any("西山街道" in m and "是否到社区报到" in m for m in result.missing)

@@ -66,13 +66,25 @@ def test_coverage_finds_exactly_the_planted_blind_spots(sample_store, period):
 
 
 def test_period_comparison_marks_new_persisting_and_closed(sample_store):
+    """Places are compared, not rule hits: a place whose problem changed kind is 变化 (neither new nor
+    closed), and a place is closed only when none of its problems remains."""
     db, _ = sample_store
-    q2 = {(f["rule"], f["street"], f["target"]) for f in EXPECTED["findings"] if f["period"] == "2026Q2"}
-    q3 = {(f["rule"], f["street"], f["target"]) for f in EXPECTED["findings"] if f["period"] == "2026Q3"}
+    def places(period):
+        out: dict = {}
+        for f in EXPECTED["findings"]:
+            if f["period"] == period:
+                out.setdefault((f["street"], f["target"]), set()).add(f["rule"])
+        return out
+    q2, q3 = places("2026Q2"), places("2026Q3")
     result = compute_coverage(db, "2026Q3")
     assert result.previous_period == "2026Q2"
-    status = {(f.rule, f.street, f.target): (f.status, f.quarters_open) for f in result.findings}
-    assert {k for k, (s, _) in status.items() if s == "持续"} == q3 & q2
-    assert {k for k, (s, _) in status.items() if s == "新增"} == q3 - q2
-    assert all(n == 2 for s, n in status.values() if s == "持续")
-    assert {(f.rule, f.street, f.target) for f in result.closed} == q2 - q3
+    status = {(p.street, p.target): p.status for p in result.places}
+    assert {k for k, s in status.items() if s == "新增"} == set(q3) - set(q2)
+    assert {k for k, s in status.items() if s == "持续"} == {k for k in set(q3) & set(q2) if q3[k] <= q2[k]}
+    assert {k for k, s in status.items() if s == "变化"} == {k for k in set(q3) & set(q2) if q3[k] - q2[k]}
+    assert all(p.quarters_open == 2 for p in result.places if p.status != "新增")
+    assert {(p.street, p.target) for p in result.closed_places} == set(q2) - set(q3)
+    moved = next(p for p in result.places if p.target == "杭州西山物流有限公司")
+    assert (moved.status, moved.change) == ("变化", "由应联合组建转为应单独组建")
+    assert "杭州西山物流有限公司" not in {f.target for f in result.closed}
+    assert result.counts()["places"] == len(q3) and result.counts()["problems"] == sum(map(len, q3.values()))

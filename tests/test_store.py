@@ -191,7 +191,9 @@ def test_two_districts_share_a_store_and_never_touch_each_others_rows(tmp_path, 
     east = compute_coverage(db, "2026Q3", district="东江区")
     qinghu = compute_coverage(db, "2026Q3", district="青湖区")
     city = compute_coverage(db, "2026Q3")
-    assert (east.summary["members"], qinghu.summary["members"], city.summary["members"]) == (2, 3, 5)
+    # the two people listed in both districts are one person each for the city (重复 2 人次，已按 1 人计)
+    assert (east.summary["members"], qinghu.summary["members"], city.summary["members"]) == (2, 3, 3)
+    assert (east.summary["duplicates"], qinghu.summary["duplicates"], city.summary["duplicates"]) == (0, 0, 2)
     estate = {f.target: f.full_members for f in city.findings if f.rule == "RES_NO_ORG" and f.street == "东湖街道"}
     assert estate == {"幸福里小区": 5}            # 3 + 2: the whole city sums the districts
     assert not [f for f in qinghu.findings if f.rule == "RES_NO_ORG" and f.street == "东湖街道"

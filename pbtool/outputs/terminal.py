@@ -8,6 +8,7 @@ from rich.table import Table
 
 from ..coverage import Rate
 from ..importer import ImportResult
+from ..present import member_line, pct_text, pp_text
 from ..problems import ERROR, mask_value
 
 KIND_TITLES = {"roster": "党员花名册", "community": "社区清单", "estate": "小区清单", "org": "两新组织清单", "unit": "驻区单位清单"}
@@ -74,65 +75,66 @@ def _yellow(n: int) -> str:
     return f"[yellow]{n}[/]" if n else "0"
 
 
-def _pct(v: float | None) -> str:
-    return "—" if v is None else f"{v * 100:.1f}%"
-
-
-def _pp(v: float | None) -> str:
-    return "" if v is None else f"（{v:+.1f}）"
-
-
 def print_coverage(result, console: Console) -> None:
-    """One table of findings per street (sorted by rule), then the rate table; fits 80 columns."""
+    """Places (one row each, with all their problems) per street, closed places, then the rate
+    table; every figure through pbtool.present, as in the ledger, JSON and documents. Fits 80 columns."""
     prev = f"，对比 {result.previous_period}" if result.previous_period else "（无上期数据可对比）"
     console.print(f"[bold]{result.period} 党组织覆盖空白点排查[/]{prev}")
-    s = result.summary
-    console.print(f"党员 {s['members']} 名（正式 {s['full']}，预备 {s['probationary']}）；"
-                  f"其中 {s['members_with_errors']} 名的记录有“错误”级问题，仍按其居住地/工作单位计入。")
+    if result.compare_note:
+        console.print(result.compare_note)
+    console.print(member_line(result.summary))
     by_street: dict[str, list] = {}
-    for f in result.findings:
-        by_street.setdefault(f.street, []).append(f)
-    if not result.findings:
+    for p in result.places:
+        by_street.setdefault(p.street, []).append(p)
+    c = result.counts()
+    if not result.places:
         console.print("[green]未发现空白点。[/]")
+    else:
+        console.print(f"空白点 {c['places']} 处（问题 {c['problems']} 个）：新增 {c['new']} 处，持续 {c['persisting']} 处，"
+                      f"问题变化 {c['changed']} 处；已整改 {c['closed']} 处。")
     for street, items in by_street.items():
-        t = Table(title=f"{street or '未注明街道'}：空白点 {len(items)} 个", title_justify="left", expand=False)
-        for h in ("问题", "社区", "对象", "正式/预备", "状态"):
+        n_problems = sum(len(p.findings) for p in items)
+        t = Table(title=f"{street or '未注明街道'}：空白点 {len(items)} 处（问题 {n_problems} 个）",
+                  title_justify="left", expand=False)
+        for h in ("对象", "社区", "问题", "正式/预备", "状态"):
             t.add_column(h, overflow="fold")
-        for f in items:
-            status = f.status if f.status == "新增" else f"持续{f.quarters_open}个季度"
-            note = f"\n含问题记录{f.members_with_problems}名" if f.members_with_problems else ""
-            t.add_row(f.title, f.community or "—", f.target, f"{f.full_members}/{f.probationary}{note}", status)
+        for p in items:
+            note = f"\n含问题记录{p.members_with_problems}名" if p.members_with_problems else ""
+            t.add_row(p.target, p.community or "—", "\n".join(f.title for f in p.findings),
+                      f"{p.full_members}/{p.probationary}{note}", p.status_text)
         console.print(t)
-    if result.closed:
-        t = Table(title=f"较 {result.previous_period} 已消除的空白点 {len(result.closed)} 个", title_justify="left")
-        for h in ("街道", "问题", "对象"):
+    if result.closed_places:
+        t = Table(title=f"较 {result.previous_period} 已整改的空白点 {len(result.closed_places)} 处", title_justify="left")
+        for h in ("街道", "对象", "原问题"):
             t.add_column(h, overflow="fold")
-        for f in result.closed:
-            t.add_row(f.street, f.title, f.target)
+        for p in result.closed_places:
+            t.add_row(p.street, p.target, "\n".join(f.title for f in p.findings))
         console.print(t)
-    changes = {(c["scope"], c["street"], c["kind"]): c for c in result.rate_changes}
-    est = {e.street: e for e in result.estates}
-    t = Table(title="覆盖率（括号内为较上期变化，百分点）", title_justify="left")
-    for h in ("范围", "两新组织覆盖", "工作覆盖", "非公/社会组织", "小区党组织"):
+    prev_state = result.previous
+    t = Table(title="覆盖率（括号内为较上期变化，百分点）" if prev_state else "覆盖率", title_justify="left")
+    for h in ("范围", "两新组织党组织覆盖", "工作覆盖", "非公/社会组织", "小区党组织"):
         t.add_column(h, overflow="fold")
-    by_scope: dict[tuple[str, str], dict[str, object]] = {}
-    by_scope[("district", "")] = {}
-    for e in result.estates:
-        if e.street:
-            by_scope[("street", e.street)] = {}
-    for r in result.rates:
-        if r.scope != "community":
-            by_scope.setdefault((r.scope, r.street), {})[r.kind] = r
-    for (scope, street), kinds in sorted(by_scope.items(), key=lambda kv: (kv[0][0] != "district", kv[0][1])):
-        total = kinds.get("合计") or Rate(scope, street, "", "合计", 0, 0, 0)
-        ch = changes.get((scope, street, "合计"), {})
-        split = " / ".join(f"{_pct(kinds[k].org_coverage)}" if k in kinds else "—" for k in ("非公企业", "社会组织"))
-        e = est.get(street if scope == "street" else "")
+    scopes = [("district", "")] + [("street", s) for s in sorted({r.street for r in result.rates if r.scope == "street"}
+                                                                  | {e.street for e in result.estates if e.street})]
+    for scope, street in scopes:
+        total = result.rate(scope, street) or Rate(scope, street, "", "合计", 0, 0, 0)
+        before = prev_state.rate(scope, street) if prev_state else None
+        split = " / ".join(pct_text(r.org_coverage) if (r := result.rate(scope, street, k)) else "—"
+                           for k in ("非公企业", "社会组织"))
+        e = result.estate(street)
+        pe = prev_state.estate(street) if prev_state else None
+
+        def change(cur, old) -> str:
+            return f"（{pp_text(cur, old)}）" if prev_state else ""
+
         t.add_row("全区" if scope == "district" else street,
-                  f"{total.org_covered}/{total.total} {_pct(total.org_coverage)}{_pp(ch.get('org_coverage_pp'))}",
-                  f"{total.work_covered}/{total.total} {_pct(total.work_coverage)}{_pp(ch.get('work_coverage_pp'))}",
+                  f"{total.org_covered}/{total.total} {pct_text(total.org_coverage)}"
+                  f"{change(total.org_coverage, before.org_coverage if before else None)}",
+                  f"{total.work_covered}/{total.total} {pct_text(total.work_coverage)}"
+                  f"{change(total.work_coverage, before.work_coverage if before else None)}",
                   split,
-                  f"{e.with_org}/{e.total} {_pct(e.coverage)}{_pp(ch.get('estate_coverage_pp'))}" if e else "—")
+                  f"{e.with_org}/{e.total} {pct_text(e.coverage)}{change(e.coverage, pe.coverage if pe else None)}"
+                  if e else "—")
     console.print(t)
     for n in result.near_misses:
         console.print(f"  [yellow]注意[/]：{n['street']} 有 {n['members']} 名党员的工作单位写作“{n['employer']}”，"

@@ -16,12 +16,11 @@ from . import context as ctx
 from .model import ReportError, ReportResult, VarInfo
 from .pdf import to_pdf
 from .render import Renderer, safe_filename, unique_name
+from .settings import ReportSettings, load_settings
 from .variables import check_kind, describe, vars_markdown
 
-__all__ = ["DEFAULT_ORG_NAME", "ReportError", "ReportResult", "VarInfo", "render_annual", "render_notices",
-           "render_quarterly", "template_vars", "vars_markdown"]
-
-DEFAULT_ORG_NAME = "中共青湖区委组织部"
+__all__ = ["ReportError", "ReportResult", "ReportSettings", "VarInfo", "load_settings", "render_annual",
+           "render_notices", "render_quarterly", "template_vars", "vars_markdown"]
 
 
 def _out_dir(out_dir: str | Path) -> Path:
@@ -42,10 +41,18 @@ def _finish(result: ReportResult, out: Path, pdf: bool) -> ReportResult:
     return result
 
 
-def _add(result: ReportResult, built: ctx.Built) -> None:
+def _add(result: ReportResult, built: ctx.Built, renderer: Renderer) -> None:
     result.add_missing(built.missing)
+    result.add_narrative(renderer.narrative)
+    if renderer.dropped_in_text:
+        result.add_missing(["模板在表格以外用到了数据库无法提供的数字（如花名册没有“是否到社区报到”列时的双报到人数）"])
     for w in built.warnings:
         result.add_warning(w)
+
+
+def _settings(settings: ReportSettings | None, options: dict[str, Any]) -> ReportSettings:
+    """pbtool.toml [report] unless settings are given, with every given option on top."""
+    return (settings if settings is not None else load_settings()).merged(**options)
 
 
 def _render_one(renderer: Renderer, built: ctx.Built, out_dir: str | Path, name: str, pdf: bool) -> ReportResult:
@@ -54,38 +61,41 @@ def _render_one(renderer: Renderer, built: ctx.Built, out_dir: str | Path, name:
     out = _out_dir(out_dir)
     result = ReportResult()
     result.files.append(renderer.render(built.context, out / name))
-    _add(result, built)
+    _add(result, built, renderer)
     return _finish(result, out, pdf)
 
 
-def render_annual(db: Any, year: int, out_dir: str | Path, *, org_name: str = DEFAULT_ORG_NAME,
-                  template: str | Path | None = None, pdf: bool = False,
-                  doc_date: dt.date | None = None) -> ReportResult:
+def render_annual(db: Any, year: int, out_dir: str | Path, *, org_name: str | None = None,
+                  template: str | Path | None = None, pdf: bool = False, doc_date: dt.date | None = None,
+                  settings: ReportSettings | None = None, **options: Any) -> ReportResult:
     """The year-end summary of `year`, from the year's latest stored period compared with the
-    previous year's latest."""
+    previous year's latest (or, without one, with the earliest stored quarter of the year)."""
     renderer = Renderer("annual", template)
-    built = ctx.build_annual(db, int(year), org_name=org_name, doc_date=doc_date)
+    s = _settings(settings, {"org_name": org_name, **options})
+    built = ctx.build_annual(db, int(year), settings=s, doc_date=doc_date)
     return _render_one(renderer, built, out_dir, f"{int(year)}年度城市基层党建工作总结.docx", pdf)
 
 
-def render_quarterly(db: Any, period: str, out_dir: str | Path, *, org_name: str = DEFAULT_ORG_NAME,
-                     template: str | Path | None = None, pdf: bool = False,
-                     doc_date: dt.date | None = None) -> ReportResult:
+def render_quarterly(db: Any, period: str, out_dir: str | Path, *, org_name: str | None = None,
+                     template: str | Path | None = None, pdf: bool = False, doc_date: dt.date | None = None,
+                     settings: ReportSettings | None = None, **options: Any) -> ReportResult:
     """The quarterly bulletin of `period`: streets ranked by coverage, their blind spots, rate changes."""
     renderer = Renderer("quarterly", template)
-    built = ctx.build_quarterly(db, period, org_name=org_name, doc_date=doc_date)
+    s = _settings(settings, {"org_name": org_name, **options})
+    built = ctx.build_quarterly(db, period, settings=s, doc_date=doc_date)
     return _render_one(renderer, built, out_dir, f"{built.context['period']}季度通报.docx", pdf)
 
 
 def render_notices(db: Any, period: str, out_dir: str | Path, *, street: str | None = None,
-                   deadline: dt.date | None = None, org_name: str = DEFAULT_ORG_NAME,
-                   template: str | Path | None = None, pdf: bool = False,
-                   doc_date: dt.date | None = None) -> ReportResult:
+                   deadline: dt.date | None = None, org_name: str | None = None,
+                   template: str | Path | None = None, pdf: bool = False, doc_date: dt.date | None = None,
+                   settings: ReportSettings | None = None, **options: Any) -> ReportResult:
     """One rectification notice per street with open blind spots (or for `street` only); the deadline
-    defaults to 30 days after the period's end. Streets without blind spots get no notice (warning)."""
+    defaults to 30 days after the document's date and must come after it. Streets without blind spots
+    get no notice (warning)."""
     renderer = Renderer("notice", template)
-    builts, notes = ctx.build_notices(db, period, street=street, deadline=deadline, org_name=org_name,
-                                      doc_date=doc_date)
+    s = _settings(settings, {"org_name": org_name, **options})
+    builts, notes = ctx.build_notices(db, period, street=street, deadline=deadline, settings=s, doc_date=doc_date)
     out = _out_dir(out_dir)
     result = ReportResult()
     for note in notes:
@@ -97,7 +107,7 @@ def render_notices(db: Any, period: str, out_dir: str | Path, *, street: str | N
         c = built.context
         name = unique_name(safe_filename(f"{c['street']}整改通知书（{c['period']}）"), ".docx", taken)
         result.files.append(renderer.render(c, out / name))
-        _add(result, built)
+        _add(result, built, renderer)
     return _finish(result, out, pdf)
 
 
@@ -109,18 +119,18 @@ def template_vars(kind: str, db: Any = None, period_or_year: str | int | None = 
     if db is None or period_or_year is None:
         return describe(kind, None)
     today = dt.date.today()
+    s = load_settings()
     if kind == "annual":
         try:
             year = int(str(period_or_year)[:4])
         except ValueError:
             raise ReportError(f"年度“{period_or_year}”应为四位数字，例如 2026。") from None
-        context = ctx.build_annual(db, year, org_name=DEFAULT_ORG_NAME, doc_date=today, with_charts=False).context
+        context = ctx.build_annual(db, year, settings=s, doc_date=today, with_charts=False).context
     elif kind == "quarterly":
-        context = ctx.build_quarterly(db, str(period_or_year), org_name=DEFAULT_ORG_NAME, doc_date=today).context
+        context = ctx.build_quarterly(db, str(period_or_year), settings=s, doc_date=today).context
     else:
-        builts, _ = ctx.build_notices(db, str(period_or_year), street=None, deadline=None,
-                                      org_name=DEFAULT_ORG_NAME, doc_date=today)
+        builts, _ = ctx.build_notices(db, str(period_or_year), street=None, deadline=None, settings=s, doc_date=today)
         # A period without blind spots has no notice: the street-independent variables still have values.
-        context = builts[0].context if builts else ctx.notice_base(str(period_or_year).upper(), None,
-                                                                    DEFAULT_ORG_NAME, today)
+        context = builts[0].context if builts else ctx.notice_base(str(period_or_year).upper(), None, s, today,
+                                                                    ctx.Built({}))
     return describe(kind, context)

@@ -6,6 +6,7 @@ import io
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import matplotlib
 
@@ -110,68 +111,95 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def _axes(font: CjkFont, n: int, title: str):
-    fig = Figure(figsize=(WIDTH_IN, 3.4 if n <= 8 else 3.9))  # no pyplot: no global figure state
+TICK_PT = 10.5    # 五号: the smallest size a printed figure's labels should have
+LABEL_PT = 10.5
+# Black, white and grey with hatches: the bars stay apart on a black-and-white printer and a photocopy.
+STYLES = ({"color": "#404040", "edgecolor": "black", "hatch": ""},
+          {"color": "white", "edgecolor": "black", "hatch": "///"},
+          {"color": "#b0b0b0", "edgecolor": "black", "hatch": "..."})
+
+
+def _axes(font: CjkFont, n: int):
+    """Axes without a title: the document's caption (图1 …) says what the chart is."""
+    fig = Figure(figsize=(WIDTH_IN, 3.6 if n <= 8 else 4.2))  # no pyplot: no global figure state
     ax = fig.subplots()
-    ax.set_title(title, fontfamily=font.name, fontsize=12)
     ax.spines[["top", "right"]].set_visible(False)
+    for label in ax.get_yticklabels():
+        label.set_fontsize(TICK_PT)
+    ax.tick_params(axis="both", labelsize=TICK_PT)
     return fig, ax
 
 
 def _xlabels(ax, font: CjkFont, labels: list[str]) -> None:
-    rotate = len(labels) > 6 or max((len(s) for s in labels), default=0) * len(labels) > 40
+    rotate = len(labels) > 6 or max((len(s) for s in labels), default=0) * len(labels) > 36
     ax.set_xticks(range(len(labels)))
-    ax.set_xticklabels(labels, fontfamily=font.name, fontsize=8 if rotate else 9,
+    ax.set_xticklabels(labels, fontfamily=font.name, fontsize=TICK_PT,
                        rotation=45 if rotate else 0, ha="right" if rotate else "center")
 
 
-def _legend(ax, font: CjkFont) -> None:
+def _legend(ax, font: CjkFont, ncol: int = 2) -> None:
     # Above the bars, so a street at 100% is never hidden behind it.
-    ax.legend(prop=fm.FontProperties(family=font.name, size=9), frameon=False, ncol=2, loc="upper center")
+    ax.legend(prop=fm.FontProperties(family=font.name, size=LABEL_PT), frameon=False, ncol=ncol, loc="upper center",
+              bbox_to_anchor=(0.5, 1.16))
 
 
-def coverage_rows(rows: list[tuple[str, float | None, float | None]]) -> tuple[list, str]:
-    """The streets the coverage chart shows, and its title: with many streets, the MAX_BARS streets
-    of lowest organizational coverage."""
+def coverage_rows(rows: list[tuple[str, Any, Any]]) -> tuple[list, str]:
+    """The streets the coverage chart shows, and its caption: with many streets, the MAX_BARS streets
+    of lowest Party-organization coverage."""
     rows = [r for r in rows if r[1] is not None]
     if len(rows) > MAX_BARS:
         rows = sorted(rows, key=lambda r: (r[1], r[2] or 0, r[0]))[:MAX_BARS]
-        return rows, f"两新组织组织覆盖率最低的{MAX_BARS}个街道"
-    return rows, "各街道两新组织覆盖率"
+        return rows, f"两新组织党组织覆盖率最低的{MAX_BARS}个街道"
+    return rows, "各街道两新组织党组织覆盖率和工作覆盖率"
 
 
-def members_rows(rows: list[tuple[str, int, int]]) -> tuple[list, str]:
-    """The streets the members chart shows, and its title: with many streets, the MAX_BARS largest."""
-    rows = [r for r in rows if r[1] + r[2] > 0]
+def members_rows(rows: list[tuple]) -> tuple[list, str]:
+    """The streets the members chart shows (name, 正式, 预备, 类别不详), and its caption: with many
+    streets, the MAX_BARS largest."""
+    rows = [tuple(r) + (0,) * (4 - len(r)) for r in rows]
+    rows = [r for r in rows if r[1] + r[2] + r[3] > 0]
     if len(rows) > MAX_BARS:
-        rows = sorted(rows, key=lambda r: (-(r[1] + r[2]), r[0]))[:MAX_BARS]
+        rows = sorted(rows, key=lambda r: (-(r[1] + r[2] + r[3]), r[0]))[:MAX_BARS]
         return rows, f"党员人数最多的{MAX_BARS}个街道"
     return rows, "各街道党员人数"
 
 
-def coverage_png(rows: list[tuple[str, float, float | None]], title: str, font: CjkFont) -> bytes:
-    """Grouped bars of organizational and work coverage (%) by street."""
-    fig, ax = _axes(font, len(rows), title)
+def coverage_png(rows: list[tuple[str, Any, Any]], font: CjkFont) -> bytes:
+    """Grouped bars of Party-organization and work coverage (%) by street, each labelled with the
+    percentage the tables print."""
+    from ..present import pct_number, pct_text
+    fig, ax = _axes(font, len(rows))
     xs = range(len(rows))
-    ax.bar([x - 0.2 for x in xs], [r[1] * 100 for r in rows], width=0.4, label="组织覆盖率", color="#c0392b")
-    ax.bar([x + 0.2 for x in xs], [(r[2] or 0) * 100 for r in rows], width=0.4, label="工作覆盖率", color="#e59866")
+    for offset, idx, label, style in ((-0.2, 1, "党组织覆盖率", STYLES[0]), (0.2, 2, "工作覆盖率", STYLES[1])):
+        rates: list[Any] = [r[idx] for r in rows]
+        values = [pct_number(v) or 0 for v in rates]
+        bars = ax.bar([x + offset for x in xs], values, width=0.4, label=label, linewidth=0.8, **style)
+        ax.bar_label(bars, labels=[pct_text(v).rstrip("%") if v is not None else "" for v in rates],
+                     fontsize=LABEL_PT - 1.5 if len(rows) > 6 else LABEL_PT, padding=2)
     ax.set_ylim(0, 118)
     ax.set_yticks(range(0, 101, 20))
-    ax.set_ylabel("覆盖率（%）", fontfamily=font.name, fontsize=9)
+    ax.set_ylabel("覆盖率（%）", fontfamily=font.name, fontsize=LABEL_PT)
     _xlabels(ax, font, [r[0] for r in rows])
     _legend(ax, font)
     return _png(fig)
 
 
-def members_png(rows: list[tuple[str, int, int]], title: str, font: CjkFont) -> bytes:
-    """Stacked bars of 正式/预备 members by street."""
-    fig, ax = _axes(font, len(rows), title)
+def members_png(rows: list[tuple], font: CjkFont) -> bytes:
+    """Stacked bars of 正式/预备 (and 类别不详, when any) members by street, the total on top: the
+    same figures as the members table."""
+    fig, ax = _axes(font, len(rows))
     xs = list(range(len(rows)))
-    full = [r[1] for r in rows]
-    ax.bar(xs, full, width=0.6, label="正式党员", color="#c0392b")
-    ax.bar(xs, [r[2] for r in rows], width=0.6, bottom=full, label="预备党员", color="#f0b27a")
-    ax.set_ylim(0, max(r[1] + r[2] for r in rows) * 1.18)
-    ax.set_ylabel("人数", fontfamily=font.name, fontsize=9)
+    bottom = [0] * len(rows)
+    parts = [(1, "正式党员"), (2, "预备党员")] + ([(3, "类别不详")] if any(r[3] for r in rows) else [])
+    for (idx, label), style in zip(parts, STYLES):
+        values = [r[idx] for r in rows]
+        ax.bar(xs, values, width=0.6, bottom=bottom, label=label, linewidth=0.8, **style)
+        bottom = [b + v for b, v in zip(bottom, values)]
+    for x, total in zip(xs, bottom):
+        ax.annotate(str(total), (x, total), xytext=(0, 2), textcoords="offset points", ha="center", va="bottom",
+                    fontsize=LABEL_PT)
+    ax.set_ylim(0, max(bottom) * 1.25)
+    ax.set_ylabel("人数", fontfamily=font.name, fontsize=LABEL_PT)
     _xlabels(ax, font, [r[0] for r in rows])
-    _legend(ax, font)
+    _legend(ax, font, ncol=len(parts))
     return _png(fig)

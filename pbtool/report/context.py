@@ -1,42 +1,43 @@
-"""Template contexts: the coverage result and the store's figures turned into the plain dicts, lists,
-strings and numbers that the documents print (names and meanings in vars.toml). Charts are PNG bytes
-(or a Chinese note when they cannot be drawn); render.py turns the bytes into images."""
+"""Template contexts: the one coverage result of the command and the store's other figures turned into
+the plain dicts, lists, strings and numbers that the documents print (names and meanings in vars.toml).
+Every rate and change is printed by pbtool.present, as on the terminal and in the ledger. Charts are PNG
+bytes (or a Chinese note when they cannot be drawn); render.py turns the bytes into images."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import present
 from .. import store as st
-from ..config import load_config
 from .figures import PeriodFigures, StreetFigures, new_organizations, period_figures
 from .fmt import (
+    DROP,
     MISSING,
     NOT_APPLICABLE,
     cn_number,
     date_text,
     parse_period,
-    period_end,
     period_text,
-    pp_change,
-    pp_prose,
-    pp_table,
-    rate_text,
 )
 from .model import Missing, ReportError
+from .settings import HOW_TO_SET_ORG, ORG_PLACEHOLDER, ReportSettings
 
 NO_STREET = "未注明街道"
 STREETS_IN_TEXT = 5
+DEADLINE_DAYS = 30
 
 
 @dataclass
 class Built:
-    """A context and what building it found missing or worth a warning."""
+    """A context and what building it found missing, left for a person to write, or worth a warning."""
 
     context: dict[str, Any]
     missing: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    narrative: list[str] = field(default_factory=list)   # 【待填写：…】 paragraphs a person writes
 
 
 # ------------------------------------------------------------------------------------ inputs
@@ -57,116 +58,143 @@ def year_period(store: st.Store, year: int) -> str | None:
     return ps[-1] if ps else None
 
 
-def load_coverage(db: Any, period: str) -> dict[str, Any]:
-    """The coverage result of a period as the dict of issue 3 (its "period" normalized); ReportError
-    (Chinese) when it cannot be computed: no store, a malformed or unknown period, missing lists."""
-    from ..coverage import CoverageError, compute_coverage  # the coverage stage, read here and nowhere earlier
+def load_coverage(db: Any, period: str, compare_with: str | None = None) -> Any:
+    """The coverage result of a period (computed once per document run); ReportError (Chinese) when
+    it cannot be computed: no store, a malformed or unknown period, missing lists."""
+    from ..coverage import (  # the coverage stage, read here and nowhere earlier
+        CoverageError,
+        compute_coverage,
+    )
     from ..importer import ImportError_
     try:
-        return compute_coverage(db, period).as_dict()
+        return compute_coverage(db, period, compare_with=compare_with)
     except (CoverageError, ImportError_, st.StoreError) as exc:
         raise ReportError(str(exc)) from None
 
 
-def _try_coverage(db: Any, period: str | None) -> tuple[dict[str, Any] | None, str | None]:
-    if period is None:
-        return None, None
-    try:
-        return load_coverage(db, period), None
-    except ReportError as exc:
-        return None, str(exc)
+_CJK = r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]"
+_HALF_BRACKETS = re.compile(r"\(([^()]*)\)")
 
 
-def common(org_name: str, doc_date: dt.date | None, period: str) -> dict[str, Any]:
-    return {"org_name": org_name, "doc_date": date_text(doc_date or dt.date.today()),
-            "year": parse_period(period)[0], "period": period, "period_text": period_text(period)}
+def cn(text: Any) -> Any:
+    """Chinese text as an official document writes it: full-width brackets around or beside Chinese
+    (青湖(杭州)数据 -> 青湖（杭州）数据); other values unchanged."""
+    if not isinstance(text, str) or "(" not in text:
+        return text
+
+    def sub(m: re.Match[str]) -> str:
+        inner, before, after = m.group(1), text[max(0, m.start() - 1):m.start()], text[m.end():m.end() + 1]
+        if re.search(_CJK, inner + before + after):
+            return f"（{inner}）"
+        return m.group(0)
+    return _HALF_BRACKETS.sub(sub, text)
+
+
+def common(settings: ReportSettings, doc_date: dt.date | None, period: str, built: Built) -> dict[str, Any]:
+    """Variables every document has: 发文机关, dates, 发文字号, 版记."""
+    doc_date = doc_date or dt.date.today()
+    year = parse_period(period)[0]
+    org = settings.org_name
+    if not org:
+        org = ORG_PLACEHOLDER
+        built.warnings.append(HOW_TO_SET_ORG)
+    doc_number = ""
+    if settings.doc_number_prefix:
+        if settings.doc_number:
+            doc_number = f"{settings.doc_number_prefix}〔{doc_date.year}〕{settings.doc_number}号"
+        else:
+            doc_number = f"{settings.doc_number_prefix}〔{doc_date.year}〕{MISSING}号"
+            built.missing.append("发文字号的序号（用 --doc-number 指定）")
+    return {"org_name": org, "doc_date": date_text(doc_date), "year": year, "period": period,
+            "period_text": period_text(period), "doc_number": doc_number,
+            "cc": settings.cc or "", "printer": settings.printer or "",
+            "has_imprint": bool(settings.cc or settings.printer),
+            "print_date": date_text(doc_date)}
 
 
 # ------------------------------------------------------------------------------------ coverage views
 
 
 class Rates:
-    """Lookup of a coverage result's rates: (street, kind) -> rate row, street '' = district."""
+    """Exact rates of a coverage result (and of its comparison period), by street ('' = district)."""
 
-    def __init__(self, cov: dict[str, Any] | None):
+    def __init__(self, cov: Any):
         self.cov = cov
-        self.org: dict[tuple[str, str], dict[str, Any]] = {}
-        self.estate: dict[str, dict[str, Any]] = {}
-        for r in (cov or {}).get("rates", []):
-            if r["scope"] == "district":
-                self.org[("", r["kind"])] = r
-            elif r["scope"] == "street":
-                self.org[(r["street"] or "", r["kind"])] = r
-        for e in (cov or {}).get("estates", []):
-            self.estate[e["street"] or ""] = e
+        self.prev = cov.previous
 
-    def rate(self, street: str, kind: str, key: str) -> float | None:
-        row = self.org.get((street, kind))
-        return row[key] if row else None
+    @staticmethod
+    def _value(state: Any, street: str, name: str) -> present.Rate:
+        if state is None:
+            return None
+        scope = "district" if street == "" else "street"
+        if name == "estate":
+            e = state.estate(street)
+            return e.coverage if e else None
+        kind = {"nonpublic": "非公企业", "social": "社会组织"}.get(name.split("_")[0], "合计")
+        r = state.rate(scope, street, kind)
+        return getattr(r, f"{name.split('_')[-1]}_coverage") if r else None
+
+    def value(self, street: str, name: str) -> present.Rate:
+        """name: org | work | estate | nonpublic_org | nonpublic_work | social_org | social_work."""
+        return self._value(self.cov, street, name)
+
+    def before(self, street: str, name: str) -> present.Rate:
+        return self._value(self.prev, street, name)
+
+    def text(self, street: str, name: str) -> str:
+        return present.pct_text(self.value(street, name))
+
+    def change_table(self, street: str, name: str) -> str:
+        return present.pp_text(self.value(street, name), self.before(street, name)) if self.prev else DROP
+
+    def change_prose(self, street: str, name: str, against: str) -> str:
+        """'比上年末上升5.7个百分点', '与上年末持平' (against: 比上年末 | 较上季度 | 较2026年第二季度末)."""
+        if not self.prev:
+            return ""
+        text = present.pp_prose(self.value(street, name), self.before(street, name))
+        if text == "持平":
+            return f"与{against[1:]}持平"
+        return against + text
 
     def total(self, street: str, kind: str = "合计") -> int:
-        row = self.org.get((street, kind))
-        return row["total"] if row else 0
-
-    def estate_rate(self, street: str) -> float | None:
-        row = self.estate.get(street)
-        return row["coverage"] if row else None
-
-    def value(self, street: str, name: str) -> float | None:
-        """name: org | work | estate | nonpublic_org | nonpublic_work | social_org | social_work."""
-        if name == "estate":
-            return self.estate_rate(street)
-        kind = {"nonpublic": "非公企业", "social": "社会组织"}.get(name.split("_")[0], "合计")
-        return self.rate(street, kind, f"{name.split('_')[-1]}_coverage")
+        r = self.cov.rate("district" if street == "" else "street", street, kind)
+        return r.total if r else 0
 
     def streets(self) -> set[str]:
-        return {s for s, _ in self.org if s} | {s for s in self.estate if s}
-
-
-class Changes:
-    """Rates of the current period and a comparison period, printed as percentage-point changes."""
-
-    def __init__(self, cur: Rates, prev: Rates | None, missing: Missing, why: str):
-        self.cur, self.prev, self.missing, self.why = cur, prev, missing, why
-
-    def _pp(self, street: str, name: str) -> float | None:
-        return pp_change(self.cur.value(street, name), self.prev.value(street, name)) if self.prev else None
-
-    def prose(self, street: str, name: str) -> str:
-        if self.prev is None:
-            return self.missing.value(None, self.why)
-        return pp_prose(self._pp(street, name))
-
-    def table(self, street: str, name: str) -> str:
-        if self.prev is None:
-            return self.missing.value(None, self.why)
-        return pp_table(self._pp(street, name))
+        return ({r.street for r in self.cov.rates if r.scope == "street"}
+                | {e.street for e in self.cov.estates if e.street})
 
 
 def _street_label(s: str | None) -> str:
     return s or NO_STREET
 
 
-def _rule_order() -> dict[str, int]:
-    return {r["code"]: i for i, r in enumerate(load_config().rules["rules"])}
+def streets_of(cov: Any) -> list[str]:
+    return sorted(Rates(cov).streets() | set(cov.summary.get("streets", []))
+                  | {p.street for p in cov.places + cov.closed_places})
 
 
-def finding_item(no: int, f: dict[str, Any]) -> dict[str, Any]:
-    return {"no": no, "rule": f["rule"], "title": f["title"], "community": f.get("community") or NOT_APPLICABLE,
-            "target": f["target"], "full_members": f["full_members"], "probationary": f["probationary"],
-            "members": f["members"], "status": f["status"], "quarters_open": f["quarters_open"],
-            "action": f["action"]}
+def place_item(no: int, p: Any) -> dict[str, Any]:
+    """One row per place: its problems together and one combined action."""
+    return {"no": no, "unit": p.unit_title, "titles": p.titles, "community": cn(p.community) or NOT_APPLICABLE,
+            "target": cn(p.target), "full_members": p.full_members, "probationary": p.probationary,
+            "members": p.members, "status": p.status, "status_text": p.status_text, "change": p.change,
+            "quarters_open": p.quarters_open, "action": cn(p.action)}
 
 
-def closed_item(no: int, f: dict[str, Any]) -> dict[str, Any]:
-    return {"no": no, "rule": f["rule"], "title": f["title"], "community": f.get("community") or NOT_APPLICABLE,
-            "target": f["target"]}
+def closed_item(no: int, p: Any) -> dict[str, Any]:
+    return {"no": no, "titles": p.titles, "community": cn(p.community) or NOT_APPLICABLE, "target": cn(p.target)}
 
 
-def rules_text(findings: list[dict[str, Any]], order: dict[str, int]) -> str:
-    """'社区应建未建党组织1个、两新组织应单独组建2个'."""
-    counts = Counter((f["rule"], f["title"]) for f in findings)
-    return "、".join(f"{title}{n}个" for (rule, title), n in sorted(counts.items(), key=lambda kv: order.get(kv[0][0], 99)))
+def places_text(places: list[Any]) -> str:
+    """'社区应建未建党组织1处、两新组织应联合组建2处' (a place with two problems counts under each)."""
+    order: dict[str, int] = {}
+    counts: Counter = Counter()
+    for p in places:
+        for f in p.findings:
+            order.setdefault(f.title, len(order))
+            counts[f.title] += 1
+    return "、".join(f"{t}{counts[t]}处" for t in sorted(counts, key=order.__getitem__))
 
 
 def _streets_text(streets: list[str]) -> str:
@@ -175,319 +203,384 @@ def _streets_text(streets: list[str]) -> str:
     return "、".join(streets[:STREETS_IN_TEXT]) + f"等{len(streets)}个街道"
 
 
+def some_streets_text(n_with: int, n_all: int) -> str:
+    """'3个街道均存在空白点' / '3个街道中有2个存在空白点' (never '3个街道中，3个街道…')."""
+    if n_with == n_all:
+        return f"{n_all}个街道均存在空白点" if n_all > 1 else "该街道存在空白点"
+    return f"{n_all}个街道中有{n_with}个存在空白点"
+
+
 # ------------------------------------------------------------------------------------ annual
 
 
-def _sum_or_missing(values: list[Any]) -> Any:
-    return MISSING if any(v == MISSING for v in values) else sum(values)
+def _compare_period(store: st.Store, year: int, period: str) -> tuple[str | None, str, str]:
+    """What the annual summary compares with: the previous year's latest period, else the earliest
+    stored quarter of this year; (period, how the text names it, note for the reader)."""
+    prev_year = year_period(store, year - 1)
+    if prev_year:
+        return prev_year, "比上年末", ""
+    same_year = [p for p in store.periods() if p.startswith(f"{year}Q") and p < period]
+    if same_year:
+        first = same_year[0]
+        return first, f"较{period_text(first)}末", (f"数据库中没有{year - 1}年的数据，各项变化与本年最早导入的"
+                                                    f"{period_text(first)}末比较。")
+    return None, "", f"数据库中只有{period_text(period)}一期数据，没有可比较的期别，变化情况未列出。"
 
 
-def _street_row(name: str, f: StreetFigures, figs: PeriodFigures, miss: Missing) -> dict[str, Any]:
-    roster = f.members > 0
-    no_roster = f"{name}：{figs.period}未导入党员花名册，党员数和党组织数无法统计"
-    def from_roster(v: Any) -> Any:
-        return v if roster else miss.value(None, no_roster)
-    dual = f.dual_report if roster else None
-    if not roster:
-        dual_why = no_roster
-    elif not figs.has["dual_report"]:
-        dual_why = f"{figs.period}各街道花名册都没有“是否到社区报到”列，双报到人数无法统计"
-    else:
-        dual_why = f"{name}：{figs.period}花名册没有“是否到社区报到”列，双报到人数无法统计"
-    return {
-        "street": name, "members": from_roster(f.members), "full": from_roster(f.full),
-        "probationary": from_roster(f.probationary), "dual_report": miss.value(dual, dual_why),
-        "party_orgs": from_roster(f.party_orgs_total), "committees": from_roster(f.party_orgs["committees"]),
-        "general_branches": from_roster(f.party_orgs["general_branches"]),
-        "branches": from_roster(f.party_orgs["branches"]), "joint_branches": from_roster(f.party_orgs["joint_branches"]),
-        "community_orgs": miss.value(f.community_orgs, f"{name}：{figs.period}未导入社区清单，社区党组织数无法统计"),
-        "estate_orgs": miss.value(f.estate_orgs, f"{name}：{figs.period}未导入小区清单，小区党组织数无法统计"),
-    }
+def _member_rows(streets: list[str], cov: Any, figs: PeriodFigures,
+                 miss: Missing) -> tuple[list[dict], dict, dict]:
+    by = cov.summary.get("by_street", {})
+    rows = []
+    for s in streets:
+        d = by.get(s, {})
+        f = figs.streets.get(s, StreetFigures())
+        dual = miss.value(f.dual_report, f"{_street_label(s)}：{figs.period}花名册没有“是否到社区报到”列，双报到人数无法统计") \
+            if figs.has["dual_report"] else 0
+        rows.append({"street": _street_label(s), "members": d.get("members", 0), "full": d.get("full", 0),
+                     "probationary": d.get("probationary", 0), "unknown_category": d.get("unknown_category", 0),
+                     "duplicates": d.get("duplicates", 0), "dual_report": dual})
+    keys = ("members", "full", "probationary", "unknown_category", "duplicates", "dual_report")
+    total: dict[str, Any] = {"street": "合计"}
+    for k in keys:
+        vals = [r[k] for r in rows]
+        total[k] = MISSING if MISSING in vals else sum(vals)
+    has = {"unknown": total["unknown_category"] > 0, "dual": figs.has["dual_report"]}
+    for r in rows + [total]:
+        if not has["unknown"]:
+            r["unknown_category"] = DROP
+        if not has["dual"]:
+            r["dual_report"] = DROP
+    return rows, total, has
 
 
-def _street_table(streets: list[str], figs: PeriodFigures, miss: Missing) -> tuple[list[dict], dict]:
-    rows = [_street_row(_street_label(s), figs.streets.get(s, StreetFigures()), figs, miss) for s in streets]
-    total = {"street": "合计"}
+def _org_rows(streets: list[str], figs: PeriodFigures, miss: Missing) -> tuple[list[dict], dict]:
+    rows = []
+    for s in streets:
+        f = figs.streets.get(s, StreetFigures())
+        name = _street_label(s)
+        rows.append({"street": name, "party_orgs": f.party_orgs_total, "committees": f.party_orgs["committees"],
+                     "general_branches": f.party_orgs["general_branches"], "branches": f.party_orgs["branches"],
+                     "joint_branches": f.party_orgs["joint_branches"],
+                     "community_orgs": miss.value(f.community_orgs, f"{name}：{figs.period}未导入社区清单，社区党组织数无法统计"),
+                     "estate_orgs": miss.value(f.estate_orgs, f"{name}：{figs.period}未导入小区清单，小区党组织数无法统计")})
+    total: dict[str, Any] = {"street": "合计"}
     for key in rows[0] if rows else []:
         if key != "street":
-            total[key] = _sum_or_missing([r[key] for r in rows])
+            vals = [r[key] for r in rows]
+            total[key] = MISSING if MISSING in vals else sum(vals)
     return rows, total
 
 
-def _coverage_row(name: str, street: str, rates: Rates, changes: Changes) -> dict[str, Any]:
-    est = rates.estate.get(street)
+def _coverage_row(name: str, street: str, rates: Rates) -> dict[str, Any]:
+    est = rates.cov.estate(street)
     return {"street": name, "twonew_total": rates.total(street),
-            "org_coverage": rate_text(rates.value(street, "org")), "org_coverage_pp": changes.table(street, "org"),
-            "work_coverage": rate_text(rates.value(street, "work")), "work_coverage_pp": changes.table(street, "work"),
-            "estates_total": est["total"] if est else 0,
-            "estate_coverage": rate_text(rates.value(street, "estate")),
-            "estate_coverage_pp": changes.table(street, "estate")}
+            "org_coverage": rates.text(street, "org"), "org_coverage_pp": rates.change_table(street, "org"),
+            "work_coverage": rates.text(street, "work"), "work_coverage_pp": rates.change_table(street, "work"),
+            "estates_total": est.total if est else 0, "estate_coverage": rates.text(street, "estate"),
+            "estate_coverage_pp": rates.change_table(street, "estate")}
 
 
-def _missing_coverage_row(name: str, why: str, miss: Missing) -> dict[str, Any]:
-    keys = ("twonew_total", "org_coverage", "org_coverage_pp", "work_coverage", "work_coverage_pp",
-            "estates_total", "estate_coverage", "estate_coverage_pp")
-    return {"street": name, **{k: miss.value(None, why) for k in keys}}
-
-
-def _problems(findings: list[dict[str, Any]], order: dict[str, int]) -> tuple[list[dict], list[dict]]:
-    by_rule: dict[tuple[str, str], list[str]] = defaultdict(list)
-    by_street: dict[str, list[dict]] = defaultdict(list)
-    for f in findings:
-        by_rule[(f["rule"], f["title"])].append(_street_label(f["street"]))
-        by_street[_street_label(f["street"])].append(f)
-    rules = []
-    for i, ((rule, title), streets) in enumerate(sorted(by_rule.items(), key=lambda kv: order.get(kv[0][0], 99)), 1):
-        distinct = list(dict.fromkeys(sorted(streets)))
-        rules.append({"no": i, "rule": rule, "title": title, "count": len(streets), "streets_text": _streets_text(distinct)})
-    streets = [{"no": i, "street": s, "count": len(fs), "text": rules_text(fs, order)}
-               for i, (s, fs) in enumerate(sorted(by_street.items()), 1)]
+def _problems(places: list[Any]) -> tuple[list[dict], list[dict]]:
+    by_rule: dict[str, list[str]] = defaultdict(list)
+    by_street: dict[str, list[Any]] = defaultdict(list)
+    for p in places:
+        by_street[_street_label(p.street)].append(p)
+        for f in p.findings:
+            by_rule[f.title].append(_street_label(p.street))
+    rules = [{"no": i, "title": title, "count": len(streets),
+              "streets_text": _streets_text(list(dict.fromkeys(sorted(streets))))}
+             for i, (title, streets) in enumerate(by_rule.items(), 1)]
+    streets = [{"no": i, "street": s, "count": len(ps), "problems": sum(len(p.findings) for p in ps),
+                "text": places_text(ps)} for i, (s, ps) in enumerate(sorted(by_street.items()), 1)]
     return rules, streets
 
 
-def _charts(ctx: dict[str, Any], rows: list[tuple], members: list[tuple], built: Built, miss: Missing) -> None:
-    from . import charts  # matplotlib loads only when a document has charts: the CLI starts faster
+def _charts(ctx: dict[str, Any], cov_rows: list[tuple], members: list[tuple], built: Built) -> None:
+    from . import (
+        charts,  # matplotlib loads only when a document has charts: the CLI starts faster
+    )
     font = charts.find_cjk_font(charts.FONT_CANDIDATES)
-    specs = (("chart_coverage", charts.coverage_rows(rows), charts.coverage_png, "两新组织覆盖率"),
+    specs = (("chart_coverage", charts.coverage_rows(cov_rows), charts.coverage_png, "两新组织党组织覆盖率"),
              ("chart_members", charts.members_rows(members), charts.members_png, "党员人数"))
     for key, (sel, title), draw, what in specs:
         ctx[f"{key}_title"] = title
         if not sel:
-            ctx[key] = miss.value(None, f"没有各街道{what}数据，{what}图未生成")
+            ctx[key] = f"（没有各街道{what}数据，未生成图表）"
         elif font is None:
             ctx[key] = charts.NO_FONT_TEXT
             built.warnings.append(charts.NO_FONT_WARNING)
-        elif not charts.has_glyphs(font, "".join(r[0] for r in sel) + title):
+        elif not charts.has_glyphs(font, "".join(r[0] for r in sel)):
             ctx[key] = f"【图表未生成：字体“{font.name}”缺少部分汉字】"
             built.warnings.append(f"字体“{font.name}”缺少街道名称中的部分汉字，“{title}”图未生成；请安装 fonts-noto-cjk 或“思源黑体”。")
         else:
-            ctx[key] = draw(sel, title, font)
+            ctx[key] = draw(sel, font)
 
 
-def build_annual(db: Any, year: int, *, org_name: str, doc_date: dt.date | None, with_charts: bool = True) -> Built:
+def _practice_texts(ctx: dict[str, Any], cov: Any, rates: Rates, figs: PeriodFigures, new_orgs: list | None,
+                    since: str) -> tuple[str, str]:
+    """Sentences of 主要做法和成效 the data supports: (organizational coverage, regional Party building)."""
+    parts = []
+    if new_orgs:
+        names = "、".join(cn(o["name"]) for o in new_orgs[:STREETS_IN_TEXT])
+        more = f"等{len(new_orgs)}个" if len(new_orgs) > STREETS_IN_TEXT else ""
+        parts.append(f"{since}，{names}{more}两新组织建立了党组织")
+    if rates.prev is not None:
+        a, b = rates.before("", "org"), rates.value("", "org")
+        if a is not None and b is not None and b != a:
+            verb = "提高" if b > a else "降低"
+            parts.append(f"两新组织党组织覆盖率由{present.pct_text(a)}{verb}到{present.pct_text(b)}"
+                         f"（{present.pp_prose(b, a)}）")
+        a, b = rates.before("", "estate"), rates.value("", "estate")
+        if a is not None and b is not None and b != a:
+            verb = "提高" if b > a else "降低"
+            parts.append(f"小区党组织覆盖率由{present.pct_text(a)}{verb}到{present.pct_text(b)}")
+        if cov.closed_places:
+            parts.append(f"整改销号空白点{len(cov.closed_places)}处")
+    org_text = "；".join(parts) + "。" if parts else ""
+    regional = []
+    if ctx["agreements_count"] != MISSING and ctx["agreements_count"]:
+        regional.append(f"驻区单位签订共建协议{ctx['agreements_count']}家")
+    if ctx["projects_count"] != MISSING and ctx["projects_count"]:
+        regional.append(f"实施共建项目{ctx['projects_count']}个")
+    if figs.has["dual_report"] and ctx["dual_report_count"] != MISSING:
+        regional.append(f"在职党员到社区报到{ctx['dual_report_count']}名")
+    return org_text, ("，".join(regional) + "。" if regional else "")
+
+
+def build_annual(db: Any, year: int, *, settings: ReportSettings, doc_date: dt.date | None,
+                 with_charts: bool = True) -> Built:
     store = open_store(db)
     try:
         period = year_period(store, year)
         if period is None:
             have = "、".join(store.periods()) or "无"
             raise ReportError(f"数据库中没有 {year} 年的数据（已有期别：{have}）。请先用 pbtool import 导入该年的花名册和资源清单。")
-        if not period.endswith("Q4"):
-            notes = [f"{year} 年尚无第四季度数据，年度总结按 {period}（{period_text(period)}末）统计。"]
-        else:
-            notes = []
-        prev_period = year_period(store, year - 1)
+        compare, compare_text, compare_note = _compare_period(store, year, period)
         figs = period_figures(store, period)
-        new_orgs = new_organizations(store, period, prev_period) if prev_period else None
+        new_orgs = new_organizations(store, period, compare) if compare else None
     finally:
         store.close()
-    cov, cov_error = _try_coverage(db, period)
-    prev_cov, prev_error = _try_coverage(db, prev_period)
-    built = _annual_context(year, period, prev_period, figs, new_orgs, cov, cov_error, prev_cov, prev_error,
-                            org_name=org_name, doc_date=doc_date, with_charts=with_charts)
-    built.warnings[:0] = notes
-    return built
-
-
-def _annual_context(year: int, period: str, prev_period: str | None, figs: PeriodFigures,
-                    new_orgs: list[dict] | None, cov: dict | None, cov_error: str | None,
-                    prev_cov: dict | None, prev_error: str | None, *, org_name: str,
-                    doc_date: dt.date | None, with_charts: bool) -> Built:
-    miss = Missing()
     built = Built({})
-    ctx = common(org_name, doc_date, period)
+    if not period.endswith("Q4"):
+        built.warnings.append(f"{year} 年尚无第四季度数据，年度总结按 {period}（{period_text(period)}末）统计。")
+    if compare_note:
+        built.warnings.append(compare_note)
+    cov = load_coverage(db, period, compare_with=compare)
+    miss = Missing()
+    ctx = common(settings, doc_date, period, built)
     ctx["year"] = year
     ctx["previous_year"] = year - 1
-    no_prev = f"数据库中没有 {year - 1} 年的数据，比上年变化和本年新建党组织数无法计算"
-    ctx["previous_period"] = miss.value(prev_period, no_prev)
+    ctx["has_comparison"] = cov.previous is not None
+    ctx["compare_period"] = compare or ""
+    ctx["compare_text"] = compare_text
+    ctx["compare_note"] = compare_note
     rates = Rates(cov)
-    if prev_period is None:
-        why_change = no_prev
-    else:
-        why_change = f"{prev_period} 的覆盖率无法计算（{prev_error}），比上年变化无法计算"
-    changes = Changes(rates, Rates(prev_cov) if prev_cov else None, miss, why_change)
-    cov_why = f"{period} 的覆盖率和空白点无法计算：{cov_error}"
 
-    streets = sorted(set(figs.streets) | rates.streets() | set((cov or {}).get("summary", {}).get("streets", [])))
-    street_rows, street_total = _street_table(streets, figs, miss)
-    ctx["street_rows"], ctx["street_total"] = street_rows, street_total
+    streets = sorted(set(figs.streets) | set(streets_of(cov)))
+    ctx["org_rows"], ctx["org_total"] = _org_rows(streets, figs, miss)
+    ctx["street_rows"], ctx["street_total"], has = _member_rows(streets, cov, figs, miss)
+    s = cov.summary
     ctx["streets_count"] = len(streets)
     ctx["communities_count"] = miss.value(figs.total("communities"), f"{period}未导入社区清单")
     ctx["estates_count"] = miss.value(figs.total("estates"), f"{period}未导入小区清单")
-    ctx["members_total"] = street_total.get("members", MISSING)
-    ctx["members_full"] = street_total.get("full", MISSING)
-    ctx["members_probationary"] = street_total.get("probationary", MISSING)
-    ctx["dual_report_count"] = street_total.get("dual_report", MISSING)
-    ctx["party_orgs_total"] = street_total.get("party_orgs", MISSING)
-    ctx["party_committees"] = street_total.get("committees", MISSING)
-    ctx["party_general_branches"] = street_total.get("general_branches", MISSING)
-    ctx["party_branches"] = street_total.get("branches", MISSING)
-    ctx["party_joint_branches"] = street_total.get("joint_branches", MISSING)
-    ctx["party_orgs_other"] = (_sum_or_missing([figs.streets.get(s, StreetFigures()).party_orgs["other"] for s in streets])
-                               if ctx["party_orgs_total"] != MISSING else MISSING)
-    ctx["community_orgs"] = street_total.get("community_orgs", MISSING)
-    ctx["estate_orgs"] = street_total.get("estate_orgs", MISSING)
+    ctx["members_total"], ctx["members_full"], ctx["members_probationary"] = s["members"], s["full"], s["probationary"]
+    ctx["members_unknown"], ctx["members_duplicates"] = s["unknown_category"], s["duplicates"]
+    notes = []
+    if s["unknown_category"]:
+        notes.append(f"人员类别为空或无效（类别不详）{s['unknown_category']}名")
+    dup_streets = [f"{_street_label(st_)}{d['duplicates']}人次" for st_, d in s.get("by_street", {}).items()
+                   if d["duplicates"]]
+    if s["duplicates"]:
+        notes.append(f"同一党员在两处名单中重复{s['duplicates']}人次（{'、'.join(dup_streets)}），已按1人计")
+    ctx["members_note"] = "；".join(notes)
+    ctx["has_dual_report"] = has["dual"]
+    ctx["dual_report_count"] = ctx["street_total"]["dual_report"] if has["dual"] else DROP
+    ot = ctx["org_total"]
+    ctx["party_orgs_total"], ctx["party_committees"] = ot.get("party_orgs", 0), ot.get("committees", 0)
+    ctx["party_general_branches"], ctx["party_branches"] = ot.get("general_branches", 0), ot.get("branches", 0)
+    ctx["party_joint_branches"] = ot.get("joint_branches", 0)
+    ctx["party_orgs_other"] = sum(figs.streets.get(x, StreetFigures()).party_orgs["other"] for x in streets)
+    ctx["community_orgs"], ctx["estate_orgs"] = ot.get("community_orgs", MISSING), ot.get("estate_orgs", MISSING)
     ctx["agreements_count"] = miss.value(figs.total("agreements"), f"{period}未导入驻区单位清单（或清单没有“是否签订共建协议”列），共建协议数无法统计")
     ctx["projects_count"] = miss.value(figs.total("projects"), f"{period}未导入驻区单位清单（或清单没有“共建项目数”列），共建项目数无法统计")
-    if new_orgs is None or not figs.has["orgs"]:
-        ctx["new_orgs_count"] = miss.value(None, no_prev if new_orgs is None else f"{period}未导入两新组织清单，本年新建党组织数无法统计")
-        ctx["new_orgs"] = []
+    if new_orgs is None:
+        ctx["new_orgs_count"], ctx["new_orgs"] = 0, []
     else:
-        ctx["new_orgs_count"], ctx["new_orgs"] = len(new_orgs), new_orgs
+        ctx["new_orgs_count"] = len(new_orgs)
+        ctx["new_orgs"] = [{**o, "name": cn(o["name"])} for o in new_orgs]
 
-    if cov is None:
-        for key in ("twonew_total", "twonew_org_covered", "twonew_work_covered", "nonpublic_total", "social_total",
-                    "org_coverage", "work_coverage", "nonpublic_org_coverage", "nonpublic_work_coverage",
-                    "social_org_coverage", "social_work_coverage", "estate_coverage", "org_coverage_change",
-                    "work_coverage_change", "nonpublic_org_coverage_change", "social_org_coverage_change",
-                    "estate_coverage_change", "findings_total", "findings_streets_count"):
-            ctx[key] = miss.value(None, cov_why)
-        ctx["problems_by_rule"], ctx["problems_by_street"] = [], []
-        ctx["coverage_rows"] = [_missing_coverage_row(_street_label(s), cov_why, miss) for s in streets]
-        ctx["coverage_total"] = _missing_coverage_row("全区", cov_why, miss)
-    else:
-        district = rates.org.get(("", "合计"), {"total": 0, "org_covered": 0, "work_covered": 0})
-        ctx["twonew_total"] = district["total"]
-        ctx["twonew_org_covered"] = district["org_covered"]
-        ctx["twonew_work_covered"] = district["work_covered"]
-        ctx["nonpublic_total"] = rates.total("", "非公企业")
-        ctx["social_total"] = rates.total("", "社会组织")
-        for name in ("org", "work", "nonpublic_org", "nonpublic_work", "social_org", "social_work", "estate"):
-            ctx[f"{name}_coverage"] = rate_text(rates.value("", name))
-        for name in ("org", "work", "nonpublic_org", "social_org", "estate"):
-            ctx[f"{name}_coverage_change"] = changes.prose("", name)
-        order = _rule_order()
-        ctx["problems_by_rule"], ctx["problems_by_street"] = _problems(cov["findings"], order)
-        ctx["findings_total"] = len(cov["findings"])
-        ctx["findings_streets_count"] = len(ctx["problems_by_street"])
-        ctx["coverage_rows"] = [_coverage_row(_street_label(s), s, rates, changes) for s in streets]
-        ctx["coverage_total"] = _coverage_row("全区", "", rates, changes)
+    district = cov.rate("district", "")
+    ctx["twonew_total"] = district.total if district else 0
+    ctx["twonew_org_covered"] = district.org_covered if district else 0
+    ctx["twonew_work_covered"] = district.work_covered if district else 0
+    ctx["nonpublic_total"] = rates.total("", "非公企业")
+    ctx["social_total"] = rates.total("", "社会组织")
+    for name in ("org", "work", "nonpublic_org", "nonpublic_work", "social_org", "social_work", "estate"):
+        ctx[f"{name}_coverage"] = rates.text("", name)
+    for name in ("org", "work", "nonpublic_org", "social_org", "estate"):
+        ctx[f"{name}_coverage_change"] = rates.change_prose("", name, compare_text)
+    ctx["problems_by_rule"], ctx["problems_by_street"] = _problems(cov.places)
+    counts = cov.counts()
+    ctx["places_total"], ctx["findings_total"] = counts["places"], counts["problems"]
+    ctx["closed_total"] = counts["closed"]
+    ctx["findings_streets_count"] = len(ctx["problems_by_street"])
+    ctx["findings_streets_text"] = some_streets_text(len(ctx["problems_by_street"]), len(streets))
+    ctx["coverage_rows"] = [_coverage_row(_street_label(x), x, rates) for x in streets]
+    ctx["coverage_total"] = _coverage_row("全区", "", rates)
+    since = "本年" if compare_text == "比上年末" else f"{period_text(compare)}末以来" if compare else "本年"
+    ctx["since_text"] = since
+    ctx["practice_org_text"], ctx["practice_regional_text"] = _practice_texts(ctx, cov, rates, figs, new_orgs, since)
+    quality = []
+    if s["unknown_category"] or s["duplicates"] or s["members_with_errors"]:
+        quality.append(f"各街道报送的花名册中，{s['members_with_errors']}条记录有需更正的错误"
+                       + (f"，{s['unknown_category']}名党员类别不详" if s["unknown_category"] else "")
+                       + (f"，{s['duplicates']}人次重复填报" if s["duplicates"] else "")
+                       + "，数据质量有待提高")
+    if cov.near_misses:
+        quality.append(f"{len(cov.near_misses)}个工作单位名称与两新组织清单不一致，相关党员未能计入所在组织")
+    ctx["data_quality_text"] = "；".join(quality) + "。" if quality else ""
+    ctx["next_steps_text"] = (f"对尚未整改的{counts['places']}处空白点逐一建立整改台账，明确责任单位、责任人和整改时限，"
+                              "按季度跟踪销号。" if counts["places"] else "")
 
     if with_charts:
-        cov_rows = [(_street_label(s), rates.value(s, "org"), rates.value(s, "work")) for s in streets]
-        mem_rows = [(_street_label(s), figs.streets[s].full, figs.streets[s].probationary)
-                    for s in streets if s in figs.streets]
-        _charts(ctx, cov_rows, mem_rows, built, miss)
+        cov_rows = [(_street_label(x), rates.value(x, "org"), rates.value(x, "work")) for x in streets]
+        mem_rows = [(r["street"], r["full"], r["probationary"], r["unknown_category"] if has["unknown"] else 0)
+                    for r in ctx["street_rows"]]
+        _charts(ctx, cov_rows, mem_rows, built)
     else:
-        for key, title in (("chart_coverage", "各街道两新组织覆盖率"), ("chart_members", "各街道党员人数")):
+        for key, title in (("chart_coverage", "各街道两新组织党组织覆盖率"), ("chart_members", "各街道党员人数")):
             ctx[key], ctx[f"{key}_title"] = "（图片）", title
     built.context = ctx
-    built.missing = miss.items
+    built.missing = built.missing + miss.items
     return built
 
 
 # ------------------------------------------------------------------------------------ quarterly
 
 
-def _quarter_changes(period: str, cov: dict, db: Any, miss: Missing, built: Built) -> tuple[Rates, Changes]:
-    rates = Rates(cov)
-    prev = cov.get("previous_period")
-    prev_cov, prev_error = _try_coverage(db, prev)
-    if prev is None:
-        why = f"数据库中没有 {period} 之前的数据，较上季度变化无法计算"
-    else:
-        why = f"{prev} 的覆盖率无法计算（{prev_error}），较上季度变化无法计算"
-        y, q = parse_period(period)
-        expected = f"{y - 1}Q4" if q == 1 else f"{y}Q{q - 1}"
-        if prev != expected:
-            built.warnings.append(f"上一期为 {prev}（{expected} 未导入），“较上季度”的变化按 {prev} 计算。")
-    return rates, Changes(rates, Rates(prev_cov) if prev_cov else None, miss, why)
-
-
-def _ranking(streets: list[str], rates: Rates, changes: Changes, open_counts: Counter) -> list[dict[str, Any]]:
+def _ranking(streets: list[str], rates: Rates, open_counts: Counter) -> list[dict[str, Any]]:
     def key(s: str) -> tuple:
         vals = [rates.value(s, n) for n in ("org", "work", "estate")]
         return tuple((v is None, -(v or 0)) for v in vals)
     ordered = sorted(streets, key=lambda s: (key(s), s))
     out, rank, last = [], 0, None
     for i, s in enumerate(ordered, 1):
-        k = tuple(rate_text(rates.value(s, n)) for n in ("org", "work", "estate"))
+        k = tuple(rates.text(s, n) for n in ("org", "work", "estate"))
         if k != last:
             rank, last = i, k
-        row = _coverage_row(_street_label(s), s, rates, changes)
+        row = _coverage_row(_street_label(s), s, rates)
         del row["estates_total"]
-        out.append({"rank": rank, **row, "findings": open_counts.get(s, 0)})
+        out.append({"rank": rank, **row, "places": open_counts.get(s, 0)})
     return out
 
 
-def _street_sections(streets: list[str], cov: dict, order: dict[str, int]) -> list[dict[str, Any]]:
-    findings: dict[str, list] = defaultdict(list)
+def _street_sections(streets: list[str], cov: Any) -> list[dict[str, Any]]:
+    places: dict[str, list] = defaultdict(list)
     closed: dict[str, list] = defaultdict(list)
-    for f in cov["findings"]:
-        findings[f["street"] or ""].append(f)
-    for f in cov["closed"]:
-        closed[f["street"] or ""].append(f)
+    for p in cov.places:
+        places[p.street].append(p)
+    for p in cov.closed_places:
+        closed[p.street].append(p)
     out = []
     for i, s in enumerate(streets, 1):
-        fs, cs = findings.get(s, []), closed.get(s, [])
-        new = sum(1 for f in fs if f["status"] == "新增")
-        if fs:
-            summary = f"共有空白点{len(fs)}个，其中新增{new}个、持续未整改{len(fs) - new}个"
+        ps, cs = places.get(s, []), closed.get(s, [])
+        n = Counter(p.status for p in ps)
+        problems = sum(len(p.findings) for p in ps)
+        if ps:
+            parts = [f"新增{n['新增']}处"] + ([f"持续未整改{n['持续']}处"] if n["持续"] else []) + (
+                [f"问题类型变化{n['变化']}处"] if n["变化"] else [])
+            summary = f"共有空白点{len(ps)}处（问题{problems}个），其中{'、'.join(parts)}"
         else:
             summary = "本期未发现空白点"
-        summary += f"；上期以来已整改{len(cs)}个。" if cs else "。"
-        out.append({"no_cn": cn_number(i), "street": _street_label(s), "findings_count": len(fs), "new_count": new,
-                    "persisting_count": len(fs) - new, "closed_count": len(cs), "summary_text": summary,
-                    "findings": [finding_item(j, f) for j, f in enumerate(fs, 1)],
-                    "closed": [closed_item(j, f) for j, f in enumerate(cs, 1)]})
+        summary += f"；上期以来已整改销号{len(cs)}处。" if cs else "。"
+        out.append({"no_cn": cn_number(i), "street": _street_label(s), "places_count": len(ps),
+                    "problems_count": problems, "new_count": n["新增"], "persisting_count": n["持续"],
+                    "changed_count": n["变化"], "closed_count": len(cs), "summary_text": summary,
+                    "places": [place_item(j, p) for j, p in enumerate(ps, 1)],
+                    "closed": [closed_item(j, p) for j, p in enumerate(cs, 1)]})
     return out
 
 
-def build_quarterly(db: Any, period: str, *, org_name: str, doc_date: dt.date | None) -> Built:
+def build_quarterly(db: Any, period: str, *, settings: ReportSettings, doc_date: dt.date | None) -> Built:
     cov = load_coverage(db, period)
-    period = cov["period"]
-    miss, built = Missing(), Built({})
-    rates, changes = _quarter_changes(period, cov, db, miss, built)
-    ctx = common(org_name, doc_date, period)
-    prev = cov.get("previous_period")
-    ctx["previous_period"] = miss.value(prev, f"数据库中没有 {period} 之前的数据，较上季度变化无法计算")
-    ctx["previous_period_text"] = period_text(prev) if prev else MISSING
-    streets = sorted(rates.streets() | set(cov["summary"].get("streets", []))
-                     | {f["street"] or "" for f in cov["findings"] + cov["closed"]})
-    open_counts = Counter(f["street"] or "" for f in cov["findings"])
-    new_total = sum(1 for f in cov["findings"] if f["status"] == "新增")
+    period = cov.period
+    built = Built({})
+    rates = Rates(cov)
+    prev = cov.previous_period
+    if prev is not None:
+        y, q = parse_period(period)
+        expected = f"{y - 1}Q4" if q == 1 else f"{y}Q{q - 1}"
+        if prev != expected:
+            built.warnings.append(f"上一期为 {prev}（{expected} 未导入），“较上季度”的变化按 {prev} 计算。")
+    else:
+        built.warnings.append(f"数据库中没有 {period} 之前的数据，较上季度变化未列出。")
+    ctx = common(settings, doc_date, period, built)
+    ctx["has_comparison"] = prev is not None
+    ctx["previous_period"] = prev or ""
+    ctx["previous_period_text"] = period_text(prev) if prev else ""
+    streets = streets_of(cov)
+    open_counts = Counter(p.street for p in cov.places)
+    c = cov.counts()
     ctx.update({
         "streets_count": len(streets), "streets_with_findings": len(open_counts),
-        "findings_total": len(cov["findings"]), "new_total": new_total,
-        "persisting_total": len(cov["findings"]) - new_total, "closed_total": len(cov["closed"]),
+        "findings_streets_text": some_streets_text(len(open_counts), len(streets)),
+        "places_total": c["places"], "findings_total": c["problems"], "new_total": c["new"],
+        "persisting_total": c["persisting"], "changed_total": c["changed"], "closed_total": c["closed"],
         "twonew_total": rates.total(""),
-        "org_coverage": rate_text(rates.value("", "org")), "work_coverage": rate_text(rates.value("", "work")),
-        "estate_coverage": rate_text(rates.value("", "estate")),
-        "org_coverage_change": changes.prose("", "org"), "work_coverage_change": changes.prose("", "work"),
-        "estate_coverage_change": changes.prose("", "estate"),
-        "ranking": _ranking(streets, rates, changes, open_counts),
-        "streets": _street_sections(streets, cov, _rule_order()),
+        "org_coverage": rates.text("", "org"), "work_coverage": rates.text("", "work"),
+        "estate_coverage": rates.text("", "estate"),
+        "org_coverage_change": rates.change_prose("", "org", "较上季度"),
+        "work_coverage_change": rates.change_prose("", "work", "较上季度"),
+        "estate_coverage_change": rates.change_prose("", "estate", "较上季度"),
+        "ranking": _ranking(streets, rates, open_counts),
+        "streets": _street_sections(streets, cov),
     })
     built.context = ctx
-    built.missing = miss.items
     return built
 
 
 # ------------------------------------------------------------------------------------ notices
 
 
-def default_deadline(period: str) -> dt.date:
-    """30 days after the period's end: 2026Q3 -> 2026-10-30."""
-    return period_end(period) + dt.timedelta(days=30)
+def default_deadline(doc_date: dt.date) -> dt.date:
+    """30 days after the date of the document."""
+    return doc_date + dt.timedelta(days=DEADLINE_DAYS)
 
 
-def notice_base(period: str, deadline: dt.date | None, org_name: str, doc_date: dt.date | None) -> dict[str, Any]:
+def check_deadline(deadline: dt.date | None, doc_date: dt.date) -> dt.date:
+    due = deadline or default_deadline(doc_date)
+    if due <= doc_date:
+        raise ReportError(f"整改时限{date_text(due)}不能早于或等于成文日期{date_text(doc_date)}。"
+                          f"请用 --deadline 给出成文日期之后的日期（不写则为成文日期后{DEADLINE_DAYS}天）。")
+    return due
+
+
+def notice_base(period: str, deadline: dt.date | None, settings: ReportSettings, doc_date: dt.date | None,
+                built: Built) -> dict[str, Any]:
     """The part of a notice's context that does not depend on the street."""
-    base = common(org_name, doc_date, period)
-    base["deadline"] = date_text(deadline or default_deadline(period))
+    doc_date = doc_date or dt.date.today()
+    base = common(settings, doc_date, period, built)
+    base["deadline"] = date_text(check_deadline(deadline, doc_date))
+    base["contact"] = settings.contact or MISSING
+    base["phone"] = settings.phone or MISSING
+    if not settings.contact or not settings.phone:
+        built.missing.append("联系人和联系电话（pbtool.toml [report] 联系人、电话，或 --contact、--phone）")
     return base
 
 
-def build_notices(db: Any, period: str, *, street: str | None, deadline: dt.date | None, org_name: str,
-                  doc_date: dt.date | None) -> tuple[list[Built], list[str]]:
+def build_notices(db: Any, period: str, *, street: str | None, deadline: dt.date | None,
+                  settings: ReportSettings, doc_date: dt.date | None) -> tuple[list[Built], list[str]]:
     """One context per street with open blind spots (or only `street`); plus notes on streets left out."""
+    doc_date = doc_date or dt.date.today()
+    check_deadline(deadline, doc_date)
     cov = load_coverage(db, period)
-    period = cov["period"]
+    period = cov.period
     rates = Rates(cov)
     by_street: dict[str, list] = defaultdict(list)
-    closed = Counter(f["street"] or "" for f in cov["closed"])
-    for f in cov["findings"]:
-        by_street[f["street"] or ""].append(f)
-    known = sorted(rates.streets() | set(cov["summary"].get("streets", [])) | set(by_street))
+    closed = Counter(p.street for p in cov.closed_places)
+    for p in cov.places:
+        by_street[p.street].append(p)
+    known = streets_of(cov)
     notes: list[str] = []
     if street is not None:
         if street not in known:
@@ -495,27 +588,31 @@ def build_notices(db: Any, period: str, *, street: str | None, deadline: dt.date
         targets = [street]
     else:
         targets = known
-    base = notice_base(period, deadline, org_name, doc_date)
-    order = _rule_order()
     out = []
     clean = [_street_label(s) for s in targets if not by_street.get(s)]
     if clean:
         notes.append(f"{'、'.join(clean[:STREETS_IN_TEXT * 2])}{'等' if len(clean) > STREETS_IN_TEXT * 2 else ''}"
                      f"{len(clean)}个街道本期没有空白点，未生成整改通知书。")
     for s in targets:
-        fs = by_street.get(s, [])
-        if not fs:
+        ps = by_street.get(s, [])
+        if not ps:
             continue
-        new = sum(1 for f in fs if f["status"] == "新增")
-        ctx = dict(base)
+        built = Built({})
+        ctx = notice_base(period, deadline, settings, doc_date, built)
+        n = Counter(p.status for p in ps)
+        parts = [f"本期新增{n['新增']}处"] + ([f"持续未整改{n['持续']}处"] if n["持续"] else []) + (
+            [f"问题类型变化{n['变化']}处"] if n["变化"] else [])
         ctx.update({
-            "street": _street_label(s), "addressee": f"{_street_label(s)}党工委", "findings_count": len(fs),
-            "new_count": new, "persisting_count": len(fs) - new, "closed_count": closed.get(s, 0),
-            "rules_text": rules_text(fs, order), "org_coverage": rate_text(rates.value(s, "org")),
-            "work_coverage": rate_text(rates.value(s, "work")), "estate_coverage": rate_text(rates.value(s, "estate")),
-            "findings": [finding_item(i, f) for i, f in enumerate(fs, 1)],
+            "street": _street_label(s), "addressee": f"{_street_label(s)}党工委", "places_count": len(ps),
+            "findings_count": sum(len(p.findings) for p in ps), "new_count": n["新增"],
+            "persisting_count": n["持续"], "changed_count": n["变化"], "status_text": "、".join(parts),
+            "closed_count": closed.get(s, 0), "rules_text": places_text(ps),
+            "org_coverage": rates.text(s, "org"), "work_coverage": rates.text(s, "work"),
+            "estate_coverage": rates.text(s, "estate"),
+            "places": [place_item(i, p) for i, p in enumerate(ps, 1)],
         })
-        out.append(Built(ctx))
+        built.context = ctx
+        out.append(built)
     return out, notes
 
 

@@ -19,6 +19,12 @@ class ReportResult:
     missing: list[str] = field(default_factory=list)    # figures the store lacked, left as 【待填写】
     warnings: list[str] = field(default_factory=list)   # chart left out, PDF not made …
     pdf_files: list[Path] = field(default_factory=list)
+    narrative: list[str] = field(default_factory=list)  # 【待填写：…】 paragraphs a person writes
+
+    def add_narrative(self, items: list[str]) -> None:
+        for m in items:
+            if m not in self.narrative:
+                self.narrative.append(m)
 
     def add_missing(self, items: list[str]) -> None:
         for m in items:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 import zipfile
 from importlib import resources
 from pathlib import Path
@@ -15,6 +16,7 @@ from lxml import etree
 
 from ..outputs.atomic import atomic_path
 from . import limits, sandbox
+from .fmt import DROP, MISSING
 from .model import ReportError
 from .variables import image_names, top_level_names
 
@@ -22,6 +24,124 @@ TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
 TEMPLATE_FILES = {"annual": "年度总结.docx", "quarterly": "季度通报.docx", "notice": "整改通知书.docx"}
 IMAGE_WIDTH = Mm(150)
 _UNSAFE_FILENAME = re.compile(r'[\\/:*?"<>|\r\n\t]')
+_NARRATIVE = re.compile(r"【待填写：[^】]*】")
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _cell_text(tc: Any) -> str:
+    return "".join(t.text or "" for t in tc.iter(f"{W}t")).strip()
+
+
+def drop_columns(doc: Any) -> None:
+    """Remove every table column whose body cells all say DROP (a figure the store cannot give for
+    any row), and give its width to the other columns, so a document never prints a column of blanks."""
+    for tbl in doc.element.body.iter(f"{W}tbl"):
+        rows = [tr for tr in tbl.iterchildren(f"{W}tr")]
+        grid = tbl.find(f"{W}tblGrid")
+        if len(rows) < 2 or grid is None:
+            continue
+        cells = [list(tr.iterchildren(f"{W}tc")) for tr in rows]
+        if len({len(c) for c in cells}) != 1:
+            continue   # merged cells: leave the table as it is
+        n = len(cells[0])
+        drop = [i for i in range(n) if all(_cell_text(c[i]) == DROP for c in cells[1:])]
+        if not drop or len(drop) == n:
+            continue
+        cols = list(grid.iterchildren(f"{W}gridCol"))
+        widths = [int(c.get(f"{W}w") or 0) for c in cols]
+        freed = sum(widths[i] for i in drop)
+        keep = [i for i in range(n) if i not in drop]
+        kept_total = sum(widths[i] for i in keep) or 1
+        new = {i: widths[i] + round(freed * widths[i] / kept_total) for i in keep}
+        for i in sorted(drop, reverse=True):
+            grid.remove(cols[i])
+            for c in cells:
+                c[i].getparent().remove(c[i])
+        for i in keep:
+            cols[i].set(f"{W}w", str(new[i]))
+            for c in cells:
+                tcw = c[i].find(f"{W}tcPr/{W}tcW")
+                if tcw is not None:
+                    tcw.set(f"{W}w", str(new[i]))
+                    tcw.set(f"{W}type", "dxa")
+
+
+CJK_TWIPS, LATIN_TWIPS = 240, 130     # one 小四 (12 pt) character in a table cell
+CELL_PADDING = 2 * 40 + 240           # cell margins, and one character of air (office suites set digits apart)
+
+
+def _text_twips(text: str) -> int:
+    return sum(CJK_TWIPS if unicodedata.east_asian_width(ch) in "WF" else LATIN_TWIPS for ch in text) + CELL_PADDING
+
+
+def fit_columns(doc: Any) -> None:
+    """Column widths that fit their content, within the table's width: a column whose longest cell
+    (a header may take two lines) is shorter than the template's width gives the rest to the columns
+    whose content does not fit on one line. A column left empty for writing in (整改措施, 责任人 …)
+    keeps the template's width."""
+    for tbl in doc.element.body.iter(f"{W}tbl"):
+        grid = tbl.find(f"{W}tblGrid")
+        rows = list(tbl.iterchildren(f"{W}tr"))
+        cells = [list(tr.iterchildren(f"{W}tc")) for tr in rows]
+        if grid is None or len(rows) < 2 or len({len(c) for c in cells}) != 1:
+            continue
+        cols = list(grid.iterchildren(f"{W}gridCol"))
+        widths = [int(c.get(f"{W}w") or 0) for c in cols]
+        total, n = sum(widths), len(widths)
+        if n != len(cells[0]) or not total:
+            continue
+        need: list[int] = []
+        fixed: dict[int, int] = {}
+        for i in range(n):
+            body = [_cell_text(c[i]) for c in cells[1:]]
+            if not any(body):
+                fixed[i] = widths[i]
+                need.append(widths[i])
+                continue
+            header = _cell_text(cells[0][i])
+            need.append(max(max(_text_twips(t) for t in body), (_text_twips(header) + CELL_PADDING) // 2,
+                            2 * CJK_TWIPS + CELL_PADDING))
+        free = [i for i in range(n) if i not in fixed]
+        # The template's widths are the design: a column whose content needs less gives the difference
+        # to the columns whose content needs more (in proportion to what they lack), and what is left
+        # goes back to every column in proportion.
+        new = {i: min(widths[i], need[i]) for i in free}
+        freed = total - sum(fixed.values()) - sum(new.values())
+        lack = {i: need[i] - widths[i] for i in free if need[i] > widths[i]}
+        if lack:
+            give = min(freed, sum(lack.values()))
+            for i, x in lack.items():
+                new[i] += give * x // sum(lack.values())
+            freed = total - sum(fixed.values()) - sum(new.values())
+        base = sum(new.values()) or 1
+        for i in free:
+            new[i] += freed * new[i] // base
+        new.update(fixed)
+        new[n - 1] += total - sum(new.values())          # rounding: the table keeps its width
+        for i in range(n):
+            cols[i].set(f"{W}w", str(new[i]))
+            for c in cells:
+                tcw = c[i].find(f"{W}tcPr/{W}tcW")
+                if tcw is not None:
+                    tcw.set(f"{W}w", str(new[i]))
+                    tcw.set(f"{W}type", "dxa")
+
+
+def fill_dropped_outside_tables(doc: Any) -> bool:
+    """A not-applicable figure a (user's) template prints outside a table column becomes 【待填写】;
+    True when there was one, so the command lists it."""
+    found = False
+    for t in doc.element.body.iter(f"{W}t"):
+        if t.text and DROP in t.text:
+            t.text = t.text.replace(DROP, MISSING)
+            found = True
+    return found
+
+
+def narrative_places(doc: Any) -> list[str]:
+    """The 【待填写：…】 paragraphs left for a person to write, in document order."""
+    text = "\n".join("".join(t.text or "" for t in p.iter(f"{W}t")) for p in doc.element.body.iter(f"{W}p"))
+    return list(dict.fromkeys(_NARRATIVE.findall(text)))
 
 
 def safe_filename(name: str) -> str:
@@ -63,6 +183,22 @@ def template_path(kind: str, template: str | Path | None) -> Path:
     return path
 
 
+class _Template(DocxTemplate):
+    """docxtpl's template with its XML clean-up (patch_xml: a dozen regular expressions over the
+    whole part) done once per template part instead of once per document: 300 notices from one
+    template patch the same XML 300 times otherwise. patch_xml is a pure function of its input."""
+
+    def __init__(self, data: bytes, cache: dict[str, str]):
+        super().__init__(io.BytesIO(data))
+        self._patched = cache
+
+    def patch_xml(self, src_xml: str) -> str:
+        out = self._patched.get(src_xml)
+        if out is None:
+            out = self._patched[src_xml] = super().patch_xml(src_xml)
+        return out
+
+
 class Renderer:
     """One template of one kind, checked once and rendered for many contexts."""
 
@@ -74,6 +210,9 @@ class Renderer:
         self.env = sandbox.make_env()
         self.images = image_names(kind)
         self.tags, self.names = self._parse()
+        self.narrative: list[str] = []
+        self.dropped_in_text = False
+        self._patched: dict[str, str] = {}
 
     def _parts(self) -> list[str]:
         """Patched XML of the body, headers and footers, as docxtpl hands them to Jinja."""
@@ -113,7 +252,7 @@ class Renderer:
     def render(self, context: dict[str, Any], out: Path) -> Path:
         if Path(out).resolve() == self.path.resolve():   # refused before any work: the template would be lost
             raise ReportError(f"输出文件“{out}”就是所用的模板，写入会覆盖模板。请换一个输出文件夹（--out）。")
-        tpl = DocxTemplate(io.BytesIO(self.data))
+        tpl = _Template(self.data, self._patched)
         self.env.budget.reset()
         try:
             tpl.render(self._with_images(tpl, context), jinja_env=self.env)
@@ -124,6 +263,10 @@ class Renderer:
                               "标签与其他文字写在了同一段落或同一行，请让这类标签单独占一段（一行）。") from None
         except Exception as exc:  # noqa: BLE001 - any template failure becomes a Chinese ReportError
             raise sandbox.runtime_error(exc, self.tags, self.kind) from None
+        drop_columns(tpl.docx)
+        fit_columns(tpl.docx)
+        self.dropped_in_text = fill_dropped_outside_tables(tpl.docx)
+        self.narrative = narrative_places(tpl.docx)
         try:
             with atomic_path(out, "文书") as tmp:   # temp file + rename: never a truncated .docx
                 tpl.save(tmp)
