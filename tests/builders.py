@@ -97,3 +97,36 @@ def write_lists(path: Path, communities: list[dict], estates: list[dict], orgs: 
     if units is not None:
         sheets["驻区单位"] = (UNIT_HEADER, units)
     return write_xlsx(path, sheets, instructions=True)
+
+
+def stored(db: str, sql: str) -> list[tuple]:
+    """Rows of a query on the store, whichever engine it is on."""
+    from sqlalchemy import create_engine, text
+
+    from pbtool.store import db_url
+    engine = create_engine(db_url(db))
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql))]
+    finally:
+        engine.dispose()
+
+
+def sqlite_dump(db: str) -> list[str]:
+    """The whole SQLite store as SQL text: equal dumps, equal stores."""
+    import sqlite3
+    con = sqlite3.connect(db)
+    try:
+        return list(con.iterdump())
+    finally:
+        con.close()
+
+
+def user_template(path: Path, *paragraphs: str) -> Path:
+    """A .docx of plain paragraphs (a clerk's own template)."""
+    from docx import Document
+    doc = Document()
+    for text in paragraphs:
+        doc.add_paragraph(text)
+    doc.save(str(path))
+    return path

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
-from builders import ROSTER_HEADER, make_id, member, write_xlsx
+from builders import ROSTER_HEADER, make_id, member, write_xlsx, stored
 
 from pbtool.coverage import compute_coverage
 from pbtool.importer import ImportError_, import_files
@@ -17,17 +17,6 @@ from pbtool.outputs.problems_xlsx import write_problem_workbook
 HEADER = ["序号", "姓名", "性别", "身份证号", "人员类别", "所在党支部", "工作单位", "所属社区", "居住小区"]
 
 
-def stored(db: str, sql: str):
-    """Rows of a query on the store, whichever engine it is on."""
-    from sqlalchemy import create_engine, text
-
-    from pbtool.store import db_url
-    engine = create_engine(db_url(db))
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(sql))]
-    finally:
-        engine.dispose()
 
 
 def people(n: int) -> list[list[str]]:

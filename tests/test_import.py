@@ -6,25 +6,16 @@ from pathlib import Path
 
 import pytest
 import xlwt
-from sqlalchemy import create_engine, text
-from builders import ROSTER_HEADER, make_id, make_uscc, member, write_csv, write_lists, write_xlsx
+from builders import ROSTER_HEADER, make_id, make_uscc, member, write_csv, write_lists, write_xlsx, stored
 
 from pbtool.importer import ImportError_, import_files
-from pbtool.store import SCHEMA_VERSION, Store, db_url
+from pbtool.store import SCHEMA_VERSION, Store
 
 
 def codes(result, code=None):
     return [(p.code, p.row, p.column) for p in result.problems if code is None or p.code == code]
 
 
-def stored(db: str, sql: str):
-    """Rows of a query on the store, whichever engine it is on."""
-    engine = create_engine(db_url(db))
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(sql))]
-    finally:
-        engine.dispose()
 
 
 def roster(tmp_path: Path, rows, name="东湖街道党员花名册.xlsx", **kw) -> Path:

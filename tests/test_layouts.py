@@ -6,22 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import openpyxl
-from builders import make_id, write_lists, write_xlsx
+from builders import make_id, write_lists, write_xlsx, stored
 
 from pbtool.importer import import_files
 
 
-def stored(db: str, sql: str):
-    """Rows of a query on the store, whichever engine it is on."""
-    from sqlalchemy import create_engine, text
-
-    from pbtool.store import db_url
-    engine = create_engine(db_url(db))
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(sql))]
-    finally:
-        engine.dispose()
 
 
 def split(db: str) -> dict:

@@ -3,7 +3,6 @@ Chinese message and exit 2 before python-calamine sees it, and the store is left
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -11,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from builders import ROSTER_HEADER, member, write_xlsx
+from builders import ROSTER_HEADER, member, write_xlsx, sqlite_dump as dump
 
 from pbtool import limits
 from pbtool.errors import LimitError
@@ -56,12 +55,6 @@ def db(sqlite_db: str) -> str:
     they run on SQLite; PostgreSQL's serialized imports and messages are in test_postgres.py."""
     return sqlite_db
 
-def dump(db: str) -> list[str]:
-    con = sqlite3.connect(db)
-    try:
-        return list(con.iterdump())
-    finally:
-        con.close()
 
 
 def pbtool(*args: str) -> subprocess.CompletedProcess:

@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from builders import ROSTER_HEADER, make_id, member, write_csv, write_xlsx
+from builders import ROSTER_HEADER, make_id, member, write_csv, write_xlsx, sqlite_dump as dump
 from typer.testing import CliRunner
 
 from pbtool.cli import app
@@ -29,12 +29,6 @@ def db(sqlite_db: str) -> str:
     they run on SQLite; PostgreSQL's serialized imports and messages are in test_postgres.py."""
     return sqlite_db
 
-def dump(db: str) -> list[str]:
-    con = sqlite3.connect(db)
-    try:
-        return list(con.iterdump())
-    finally:
-        con.close()
 
 
 def roster(path: Path, rows) -> Path:

@@ -15,7 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from builders import ROSTER_HEADER, member, write_lists, write_xlsx
+from builders import ROSTER_HEADER, member, write_lists, write_xlsx, user_template
 from conftest import ENGINES, store_url
 from docx import Document
 from docx.oxml.ns import qn
@@ -55,12 +55,6 @@ def table_rows(path: Path, first_header: str, second_header: str | None = None) 
     raise AssertionError(f"no table headed {first_header}/{second_header} in {path.name}")
 
 
-def user_template(path: Path, *paragraphs: str) -> Path:
-    doc = Document()
-    for text in paragraphs:
-        doc.add_paragraph(text)
-    doc.save(str(path))
-    return path
 
 
 # ------------------------------------------------------------------------------------ stores

@@ -11,6 +11,7 @@ from docx import Document
 from pbtool import report
 from pbtool.importer import import_files
 from pbtool.report import ReportError
+from builders import user_template
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -25,12 +26,6 @@ def samples_db(tmp_path_factory) -> str:
     return db
 
 
-def user_template(path: Path, *paragraphs: str) -> Path:
-    doc = Document()
-    for text in paragraphs:
-        doc.add_paragraph(text)
-    doc.save(str(path))
-    return path
 
 
 @pytest.mark.parametrize("expr, message", [

@@ -57,13 +57,18 @@ def drop_columns(doc: Any) -> None:
             grid.remove(cols[i])
             for c in cells:
                 c[i].getparent().remove(c[i])
-        for i in keep:
-            cols[i].set(f"{W}w", str(new[i]))
-            for c in cells:
-                tcw = c[i].find(f"{W}tcPr/{W}tcW")
-                if tcw is not None:
-                    tcw.set(f"{W}w", str(new[i]))
-                    tcw.set(f"{W}type", "dxa")
+        _set_widths(cols, cells, {i: new[i] for i in keep})
+
+
+def _set_widths(cols: list[Any], cells: list[list[Any]], widths: dict[int, int]) -> None:
+    """Column i of the table grid and every cell of that column get widths[i] twips."""
+    for i, w in widths.items():
+        cols[i].set(f"{W}w", str(w))
+        for c in cells:
+            tcw = c[i].find(f"{W}tcPr/{W}tcW")
+            if tcw is not None:
+                tcw.set(f"{W}w", str(w))
+                tcw.set(f"{W}type", "dxa")
 
 
 CJK_TWIPS, LATIN_TWIPS = 240, 130     # one 小四 (12 pt) character in a table cell
@@ -118,13 +123,7 @@ def fit_columns(doc: Any) -> None:
             new[i] += freed * new[i] // base
         new.update(fixed)
         new[n - 1] += total - sum(new.values())          # rounding: the table keeps its width
-        for i in range(n):
-            cols[i].set(f"{W}w", str(new[i]))
-            for c in cells:
-                tcw = c[i].find(f"{W}tcPr/{W}tcW")
-                if tcw is not None:
-                    tcw.set(f"{W}w", str(new[i]))
-                    tcw.set(f"{W}type", "dxa")
+        _set_widths(cols, cells, new)
 
 
 def fill_dropped_outside_tables(doc: Any) -> bool:
