@@ -116,6 +116,7 @@ def install() -> None:
         core.Command.get_help_option = get_help_option
     except ImportError:
         pass
+    _translate_types()
     ru.ARGUMENTS_PANEL_TITLE = "参数"
     ru.OPTIONS_PANEL_TITLE = "选项"
     ru.COMMANDS_PANEL_TITLE = "命令"
@@ -124,3 +125,46 @@ def install() -> None:
     ru.DEFAULT_STRING = "[默认：{}]"
     ru.ENVVAR_STRING = "[环境变量：{}]"
     ru.ABORTED_TEXT = "已中止。"
+
+
+# Help shows each parameter's type the way Python spells it (<list[Path]>, <str>, <bool>) and the usage line
+# "[OPTIONS] {files}...": a clerk reads these words in Chinese, and a flag needs no type at all.
+TYPE_WORDS = {"list[Path]": "文件", "list[str]": "文字", "str": "文字", "path": "路径", "Path": "路径", "int": "整数",
+              "float": "数字", "bool": "", "text": "文字", "integer": "整数", "boolean": ""}
+USAGE_WORDS = {"[OPTIONS]": "[选项]", "COMMAND [ARGS]...": "命令 [参数]...", "{files}": "文件", "{run}": "导入编号",
+               "{kind}": "模板类型"}
+
+
+def _type_word(shown: str | None) -> str | None:
+    if not shown:
+        return shown
+    dots = "..." if shown.endswith("...") else ""
+    core = shown.removesuffix("...")
+    bare = core[1:-1] if core.startswith("<") and core.endswith(">") else core
+    if bare in TYPE_WORDS:
+        word = TYPE_WORDS[bare]
+        return f"<{word}>{dots}" if word else None
+    return shown
+
+
+def _translate_types() -> None:
+    try:
+        from typer import core
+        from typer._click import formatting
+    except ImportError:  # pragma: no cover - older typer: nothing to translate
+        return
+    for cls in (core.TyperArgument, core.TyperOption):
+        original = cls.display_type_rich
+
+        def display_type_rich(self, ctx, _original=original):  # type: ignore[no-untyped-def]
+            return _type_word(_original(self, ctx))
+
+        cls.display_type_rich = display_type_rich  # type: ignore[method-assign]
+    write_usage = formatting.HelpFormatter.write_usage
+
+    def usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:  # type: ignore[no-untyped-def]
+        for en, zh in USAGE_WORDS.items():
+            args = args.replace(en, zh)
+        write_usage(self, prog, args, prefix)
+
+    formatting.HelpFormatter.write_usage = usage  # type: ignore[method-assign]

@@ -33,6 +33,8 @@ def test_help_is_chinese_with_an_example(cmd):
     assert res.exit_code == 0
     assert re.search(r"[\u4e00-\u9fff]", res.output)
     assert "用法" in res.output and "Show this message" not in res.output
+    # no Python type names or English usage words: <list[Path]> is <文件>, a flag shows no type
+    assert not re.search(r"<(list\[|str>|bool>|int>|path>)|\[OPTIONS\]|\{\w+\}", res.output), res.output
     if len(cmd) > 1 or cmd[0] != "report":
         assert "示例" in res.output
 
