@@ -207,3 +207,26 @@ def test_district_from_workspace_config(tmp_path, db, monkeypatch):
     import_files([f], "2026Q3", db)
     assert _sql(db, "SELECT DISTINCT district FROM members", "SELECT DISTINCT district FROM imports") == [
         [("青湖区",)], [("青湖区",)]]
+
+
+def test_aggregates_kept_by_imports_equal_a_full_recount(tmp_path, db):
+    """After first imports, a replacing re-import and an appended supplement, the aggregates coverage
+    reads equal a recount from the live member rows (replaced rows, kept for undo, are not counted)."""
+    from pathlib import Path as P
+    _samples_into(db)
+    samples = P(__file__).resolve().parents[1] / "samples" / "2026Q3"
+    east = next(samples.glob("东湖街道*.xlsx"))
+    import_files([east], "2026Q3", db, mode="replace")                 # the street's rows moved aside
+    extra = write_xlsx(tmp_path / "东湖街道补充名单.xlsx", {"花名册": (ROSTER_HEADER, [member(i) for i in range(900, 905)])})
+    import_files([extra], "2026Q3", db, mode="append")
+
+    def tables() -> list:
+        return _sql(db, *(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4, 5, 6, 7"
+                          for t in ("agg_places", "agg_employers", "agg_branches")))
+
+    kept = tables()
+    store = Store.open(db)
+    with store.transaction() as conn:
+        store.refresh_aggregates(conn, "2026Q3")
+    store.close()
+    assert tables() == kept and len(kept[0]) > 10
