@@ -668,7 +668,10 @@ def _write(store: st.Store, conn: Any, result: ImportResult, sheets: list[Parsed
             (import_id, period, p.kind or ps.kind, p.street or "", p.code, p.severity, p.file, p.sheet, p.row,
              p.column, p.value, p.message, p.expected, district) for p in sheet_problems))
         result.imported[ps.kind] = result.imported.get(ps.kind, 0) + total
-    store.refresh_aggregates(conn, period)   # coverage reads these, never the member rows
+    # coverage reads these, never the member rows: kept from the columns in memory, not by a rescan
+    added = [(dict(ps.values, district=[district] * len(ps), has_error=ps.row_error,
+                   street=[s or "" for s in ps.values["street"]]), len(ps)) for ps in sheets if ps.kind == "roster"]
+    store.update_aggregates(conn, period, run_id, added)
 
 
 # ------------------------------------------------------------------------------------ API

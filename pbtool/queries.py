@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Callable
+from itertools import compress, repeat
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, delete, func, insert, literal, not_, or_, select
@@ -45,20 +47,68 @@ class StoreQueries:
 
     # ------------------------------------------------------------ aggregates (written by imports)
 
-    @staticmethod
-    def refresh_aggregates(conn: Connection, period: str) -> None:
+    AGGREGATES: tuple[tuple[str, tuple[str, ...]], ...] = (
+        ("agg_places", ("district", "street", "community", "estate", "place_status")),
+        ("agg_employers", ("district", "employer_key", "employer_uscc")),
+        ("agg_branches", ("district", "street", "branch")))
+
+    @classmethod
+    def refresh_aggregates(cls, conn: Connection, period: str) -> None:
         """Recompute the period's member aggregates from its member rows, inside the caller's
-        transaction, and drop its stored coverage states (they described the period as it was)."""
+        transaction, and drop its stored coverage states (they described the period as it was).
+        Used where rows come back or go without an import (undo, the migration)."""
         m = st.members
         here = m.c.period == period
         count, errs = func.count(), _errors(m.c.has_error)
-        for table, keys in ((st.agg_places, ["district", "street", "community", "estate", "place_status"]),
-                            (st.agg_employers, ["district", "employer_key", "employer_uscc"]),
-                            (st.agg_branches, ["district", "street", "branch"])):
+        for name, keys in cls.AGGREGATES:
+            table = st.metadata.tables[name]
             conn.execute(delete(table).where(table.c.period == period))
             cols = [m.c[k] for k in keys]
             q = select(m.c.period, *cols, m.c.category, count, errs).where(here).group_by(m.c.period, *cols, m.c.category)
             conn.execute(insert(table).from_select(["period", *keys, "category", "members", "with_errors"], q))
+        cls._refresh_repeats(conn, period)
+
+    @classmethod
+    def update_aggregates(cls, conn: Connection, period: str, run_id: int,
+                          added: list[tuple[dict[str, list[Any]], int]]) -> None:
+        """What an import does instead of a full refresh (three grouped scans of every member row of the
+        period: about 20 s at a million): the period's aggregates so far, less the rows this run moved
+        aside, plus the rows it inserted, counted from the columns in memory (collections.Counter, at C
+        speed). `added` holds, per sheet, the stored member columns (name -> one value per row; a
+        column left out is NULL, place_status 'none', has_error false) and the number of rows."""
+        archive = st.ARCHIVES["roster"]
+        defaults = {"place_status": "none", "has_error": False}
+        for name, keys in cls.AGGREGATES:
+            table = st.metadata.tables[name]
+            fields = (*keys, "category")
+            members: Counter[tuple] = Counter()
+            errors: Counter[tuple] = Counter()
+            for *key, n, e in conn.execute(select(*(table.c[k] for k in fields), table.c.members, table.c.with_errors)
+                                           .where(table.c.period == period)):
+                members[tuple(key)] += n
+                errors[tuple(key)] += e or 0
+            gone = [archive.c[k] for k in fields]
+            q = (select(*gone, func.count(), _errors(archive.c.has_error))
+                 .where(and_(archive.c.superseded_by == run_id, archive.c.period == period)).group_by(*gone))
+            for *key, n, e in conn.execute(q):
+                members[tuple(key)] -= n
+                errors[tuple(key)] -= e or 0
+            for columns, rows in added:
+                series = [columns[k] if columns.get(k) is not None else repeat(defaults.get(k), rows) for k in fields]
+                members.update(zip(*series))
+                flags = columns.get("has_error") or repeat(False, rows)
+                errors.update(compress(zip(*(columns[k] if columns.get(k) is not None else
+                                             repeat(defaults.get(k), rows) for k in fields)), flags))
+            conn.execute(delete(table).where(table.c.period == period))
+            st.Store.insert_rows(conn, table, ["period", *fields, "members", "with_errors"],
+                                 ((period, *key, n, errors.get(key, 0)) for key, n in members.items() if n))
+        cls._refresh_repeats(conn, period)
+
+    @staticmethod
+    def _refresh_repeats(conn: Connection, period: str) -> None:
+        """Repeated persons, and the period's stored coverage states dropped."""
+        m = st.members
+        here = m.c.period == period
         # Repeated persons: only IDs on rows the import flagged can repeat (each repeat is flagged), so the
         # window runs over those IDs' rows alone; the first occurrence (by district, street, file, row) counts.
         cand = select(m.c.id_number).where(and_(here, m.c.has_error.is_(True), m.c.id_number.is_not(None)))
