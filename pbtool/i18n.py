@@ -101,6 +101,8 @@ def install() -> None:
         original_usage = formatting.HelpFormatter.write_usage
 
         def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:  # type: ignore[no-untyped-def]
+            for en, zh in USAGE_WORDS.items():
+                args = args.replace(en, zh)
             original_usage(self, prog, args, "用法：" if prefix is None else prefix)
 
         formatting.HelpFormatter.write_usage = write_usage
@@ -150,7 +152,6 @@ def _type_word(shown: str | None) -> str | None:
 def _translate_types() -> None:
     try:
         from typer import core
-        from typer._click import formatting
     except ImportError:  # pragma: no cover - older typer: nothing to translate
         return
     for cls in (core.TyperArgument, core.TyperOption):
@@ -160,11 +161,3 @@ def _translate_types() -> None:
             return _type_word(_original(self, ctx))
 
         cls.display_type_rich = display_type_rich  # type: ignore[method-assign]
-    write_usage = formatting.HelpFormatter.write_usage
-
-    def usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:  # type: ignore[no-untyped-def]
-        for en, zh in USAGE_WORDS.items():
-            args = args.replace(en, zh)
-        write_usage(self, prog, args, prefix)
-
-    formatting.HelpFormatter.write_usage = usage  # type: ignore[method-assign]

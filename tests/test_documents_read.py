@@ -199,12 +199,16 @@ def test_template_declares_the_gb_t_9704_grid():
 # ------------------------------------------------------------------------------------ one set of numbers
 
 
-def test_terminal_ledger_json_and_bulletin_print_the_same_figures(store, documents, tmp_path):
+def _coverage_outputs(store: str) -> tuple:
+    """The coverage result, its terminal text and `pbtool coverage --format json` for one store."""
     result = compute_coverage(store, "2026Q3")
     console = Console(record=True, width=200, highlight=False)
     print_coverage(result, console)
-    terminal = console.export_text()
-    data = coverage_json(store)
+    return result, console.export_text(), coverage_json(store)
+
+
+def test_terminal_ledger_json_and_bulletin_print_the_same_figures(store, documents, tmp_path):
+    result, terminal, data = _coverage_outputs(store)
     ledger = openpyxl.load_workbook(write_ledger(result, tmp_path / "台账.xlsx"))["汇总"]
     ledger_rows = [[c.value for c in row] for row in ledger.iter_rows(min_row=4)]
     bulletin = docx_text(documents["quarterly"].files[0])
@@ -243,11 +247,7 @@ def test_terminal_ledger_json_and_bulletin_print_the_same_figures(store, documen
 
 
 def test_changed_kind_is_neither_fixed_nor_new_in_every_output(store, documents, tmp_path):
-    result = compute_coverage(store, "2026Q3")
-    console = Console(record=True, width=200, highlight=False)
-    print_coverage(result, console)
-    terminal = console.export_text()
-    data = coverage_json(store)
+    result, terminal, data = _coverage_outputs(store)
     [moved] = [p for p in data["places"] if p["target"] == "杭州西山物流有限公司"]
     assert moved["status"] == "变化" and moved["change"] == "由应联合组建转为应单独组建"
     assert "杭州西山物流有限公司" not in {p["target"] for p in data["closed_places"]}
