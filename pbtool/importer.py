@@ -32,6 +32,7 @@ from .problems import ERROR, Problem, make_problem
 from .forms import form_as_table, form_pairs
 from .notdata import NOTE_MIN_COLUMNS, instruction_sheet, note_rows, own_output, period_mismatch
 from .read import RawFile, RawSheet, ReadError, read_file
+from .xlsx_fast import arrow_rows
 from .ticks import PREFIX as TICK_PREFIX, combine_ticks
 
 KIND_ORDER = ["community", "estate", "org", "unit", "roster"]   # lists before rosters: rosters resolve against them
@@ -283,39 +284,139 @@ def parse_sheet(file: RawFile, sheet: RawSheet, layout: Layout, config: Config, 
             ex = {c.header: _cell_text(row[c.index]) for c in unknown if row[c.index] not in ("", None)}
             extra.append(json.dumps(ex, ensure_ascii=False) if ex else None)
 
-    # Rows come in chunks. A chunk of plain data rows (no merge, no unknown column, every row with a
-    # mapped value and a first cell that is neither empty nor a 合计/填表人 text) is taken whole at C
-    # speed; any other chunk goes row by row through take(), which handles every case.
     merged_rows = sorted(set(starts) | set(fill) | notes)
-    rows = islice(sheet.rows(), layout.data_start, None)
-    r0 = layout.data_start
-    while chunk := list(islice(rows, PARSE_CHUNK)):
-        if report_every:
-            progress(label, r0, total)
-        end = r0 + len(chunk)
-        plain = (extra is None and min(map(len, chunk)) >= width
-                 and not any(r0 <= m < end for m in merged_rows))
-        if plain:
-            vals_list = list(map(getter, chunk))
-            firsts = list(map(itemgetter(0), chunk))
-            plain = (all(map(any, vals_list)) and "" not in firsts and None not in firsts
-                     and not any(FOOTER_RE.search(f) or f.isspace() for f in firsts if type(f) is str)
-                     and (header_first is None or header_first not in firsts))
-        if plain:
-            flush()
-            for j, f in enumerate(fields):
-                columns[f].extend(map(itemgetter(j), vals_list))
-            ps.rows.extend(range(r0 + 1, end + 1))
-        else:
-            for k, row in enumerate(chunk):
-                take(r0 + k, row)
-        r0 = end
+    read_cols = {*idx, *(c.index for c in unknown)}
+    loaded = None
+    if sheet.columns is not None:   # columns no field reads are read as text (only 合计/填表人 words matter there)
+        loaded = sheet.columns(layout.data_start, set(range(max(sheet_width(sheet), width))) - read_cols)
+    if loaded is not None:
+        # The data area by columns (xlsx_fast): plain rows are taken as column slices, and only the rows
+        # that may be something else (blank, 合计/填表人, a repeated header, merged) go through take().
+        table, absolute = loaded
+        nrows = table.num_rows
+        sheet.height = total = layout.data_start + nrows
+        at = {c: i for i, c in enumerate(absolute)}
+        full_width = max(max(absolute, default=-1) + 1, width)
+        special = set(_special_rows(table, absolute, [*idx, *(c.index for c in unknown)], header_texts))
+        special.update(m - layout.data_start for m in merged_rows if 0 <= m - layout.data_start < nrows)
+        lists = {i: _column_list(table, at[i]) if i in at else [""] * nrows for i in read_cols}
+        order = sorted(special)
+        whole = dict(zip(order, arrow_rows(table, absolute, full_width, order)))
+        del table
+        prev = 0
+        for k in [*sorted(special), nrows]:
+            if k > prev:   # plain rows prev … k-1
+                flush()
+                for i, f in zip(idx, fields):
+                    columns[f].extend(lists[i][prev:k])
+                ps.rows.extend(range(layout.data_start + prev + 1, layout.data_start + k + 1))
+                if extra is not None:
+                    for j in range(prev, k):
+                        ex = {c.header: _cell_text(lists[c.index][j]) for c in unknown
+                              if lists[c.index][j] not in ("", None)}
+                        extra.append(json.dumps(ex, ensure_ascii=False) if ex else None)
+            if k < nrows:
+                take(layout.data_start + k, whole.pop(k))
+            prev = k + 1
+    else:
+        # Rows come in chunks. A chunk of plain data rows (no merge, no unknown column, every row with a
+        # mapped value and a first cell that is neither empty nor a 合计/填表人 text) is taken whole at C
+        # speed; any other chunk goes row by row through take(), which handles every case.
+        rows = islice(sheet.rows(), layout.data_start, None)
+        r0 = layout.data_start
+        while chunk := list(islice(rows, PARSE_CHUNK)):
+            if report_every:
+                progress(label, r0, total)
+            end = r0 + len(chunk)
+            plain = (extra is None and min(map(len, chunk)) >= width
+                     and not any(r0 <= m < end for m in merged_rows))
+            if plain:
+                vals_list = list(map(getter, chunk))
+                firsts = list(map(itemgetter(0), chunk))
+                plain = (all(map(any, vals_list)) and "" not in firsts and None not in firsts
+                         and not any(FOOTER_RE.search(f) or f.isspace() for f in firsts if type(f) is str)
+                         and (header_first is None or header_first not in firsts))
+            if plain:
+                flush()
+                for j, f in enumerate(fields):
+                    columns[f].extend(map(itemgetter(j), vals_list))
+                ps.rows.extend(range(r0 + 1, end + 1))
+            else:
+                for k, row in enumerate(chunk):
+                    take(r0 + k, row)
+            r0 = end
     flush()
     if report_every:
         progress(label, total, total)
     ps.extra = extra
     _clean_columns(ps, columns, config, problems)
     return ps
+
+
+def sheet_width(sheet: RawSheet) -> int:
+    """Columns the sheet's first rows reach (more may follow further down: those are read as they are)."""
+    return max((len(r) for r in (sheet.prefix or sheet.head)), default=0)
+
+
+def _column_list(table: Any, i: int) -> list[Any]:
+    """One Arrow column as the Python values calamine gives: an empty cell is ''."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    col = table.column(i)
+    if not col.null_count:
+        return col.to_pylist()
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        return pc.fill_null(col, "").to_pylist()
+    return ["" if v is None else v for v in col.to_pylist()]
+
+
+FOOTER_WORDS = (*FOOTER_FIRST, *FOOTER_ANY)
+
+
+def _special_rows(table: Any, absolute: list[int], checked: list[int], header_texts: set[str]) -> list[int]:
+    """Rows of an Arrow data area that take() must see one by one: every checked (mapped or unknown)
+    cell empty, 0 or spaces; or a first non-empty cell that is spaces, holds a 合计/填表人 word or is a
+    header text. A superset, at C speed: take() decides each of them exactly as for any row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = table.num_rows
+    if not n:
+        return []
+    at = {c: i for i, c in enumerate(absolute)}
+    blank = None
+    for c in checked:
+        if c not in at:
+            continue
+        col = table.column(at[c])
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            b = pc.or_kleene(pc.equal(col, ""), pc.utf8_is_space(col))
+        elif pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
+            b = pc.equal(col, 0)
+        elif pa.types.is_boolean(col.type):
+            b = pc.invert(col)
+        else:
+            b = pa.nulls(n, pa.bool_())
+        b = pc.fill_null(b, True)
+        blank = b if blank is None else pc.and_(blank, b)
+    mask = blank if blank is not None else pa.array([True] * n)
+    # the first non-empty cell of each row, as text (numbers and dates never are 合计 or a header)
+    texts = []
+    for c in sorted(at):
+        col = table.column(at[c])
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            texts.append(pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col))
+        else:
+            texts.append(pc.if_else(pc.is_null(col), pa.scalar(None, pa.string()), pa.scalar("0", pa.string())))
+    first = pc.coalesce(*texts) if texts else pa.nulls(n, pa.string())
+    odd = pc.or_kleene(pc.is_null(first), pc.utf8_is_space(first))
+    for word in FOOTER_WORDS:
+        odd = pc.or_kleene(odd, pc.match_substring(first, word))
+    if header_texts:
+        odd = pc.or_kleene(odd, pc.is_in(pc.utf8_trim_whitespace(first), pa.array(sorted(header_texts))))
+    mask = pc.fill_null(pc.or_kleene(mask, odd), True)
+    return pc.indices_nonzero(mask).to_pylist()
 
 
 def _clean_columns(ps: ParsedSheet, columns: dict[str, list[Any]], config: Config, problems: list[Problem]) -> None:
@@ -615,12 +716,12 @@ def check_replacement(conn: Any, store: st.Store, period: str, parsed: list[Pars
 # ------------------------------------------------------------------------------------ writing
 
 
-def _records(ps: ParsedSheet, period: str, import_id: int, table_cols: list[str], district: str = "") -> tuple[list[str], Any]:
-    """Column names (in the table's order, so the driver gets tuples as they are) and an iterator of
-    value tuples, zipped straight from the column lists."""
+def _records(ps: ParsedSheet, period: str, import_id: int, table_cols: list[str],
+             district: str = "") -> tuple[dict[str, Any], list[str], list[Any]]:
+    """The values the same on every row, and the other column names (in the table's order) with their
+    column lists, straight from the parsed sheet."""
     n = len(ps)
     provided: dict[str, Any] = {
-        "import_id": None, "period": None, "file": None, "sheet": None, "district": None,
         "street": [s or "" for s in ps.values["street"]], "row": ps.rows, "has_error": ps.row_error,
         "extra": ps.extra or [None] * n,
     }
@@ -628,12 +729,11 @@ def _records(ps: ParsedSheet, period: str, import_id: int, table_cols: list[str]
              "district": district}
     if ps.extra is None:
         del provided["extra"]  # nothing to store: leave the column to its NULL default
-    columns = [c for c in table_cols if c in provided or c in ps.values]
+    columns = [c for c in table_cols if (c in provided or c in ps.values) and c not in const]
     # A field that is empty on every row is left to its column default rather than bound a million times.
     columns = [c for c in columns if c in provided or any(v is not None for v in ps.values[c])]
-    series = [repeat(const[c], n) if c in const else (provided[c] if c in provided else ps.values[c])
-              for c in columns]
-    return columns, zip(*series)
+    series = [provided[c] if c in provided else ps.values[c] for c in columns]
+    return {c: v for c, v in const.items() if c in table_cols}, columns, series
 
 
 def _write(store: st.Store, conn: Any, result: ImportResult, sheets: list[ParsedSheet], problems: list[Problem],
@@ -660,10 +760,10 @@ def _write(store: st.Store, conn: Any, result: ImportResult, sheets: list[Parsed
         if ps.kind == "org":
             ps.values["name_key"] = [org_key(n) if n else None for n in ps.values.get("name", [None] * len(ps))]
         total = len(ps)
-        columns, rows = _records(ps, period, import_id, list(table.c.keys()), district)
+        consts, columns, series = _records(ps, period, import_id, list(table.c.keys()), district)
         label = f"写入 {ps.file.name} / {ps.sheet.name}"
         report = (lambda done: progress(label, done, total)) if progress and total >= PROGRESS_MIN_ROWS else None
-        store.insert_rows(conn, table, columns, rows, report)
+        store.insert_columns(conn, table, consts, columns, series, report)
         store.insert_rows(conn, st.problems, PROBLEM_COLUMNS, (
             (import_id, period, p.kind or ps.kind, p.street or "", p.code, p.severity, p.file, p.sheet, p.row,
              p.column, p.value, p.message, p.expected, district) for p in sheet_problems))

@@ -2,15 +2,17 @@
 message before python-calamine sees it (calamine allocates a sheet's whole declared area: one cell at
 XFD1048576 asks for 512 GB and aborts the process).
 
-Checked from the zip directory and a bounded read of each part, never by inflating a part into memory:
-declared sizes (a zip bomb of empty rows), each sheet's <dimension> and, for parts small enough to scan,
-the cells' own bounding box (far more declared cells than data), Excel's own maxima (1,048,576 rows ×
+Checked from the zip directory and one streamed pass over each part, never by inflating a part into
+memory: declared sizes (a zip bomb of empty rows), each sheet's <dimension> and the cells' own bounding box (far more declared cells than data), Excel's own maxima (1,048,576 rows ×
 16,384 columns, 32,767 characters a cell) and the size of the shared strings."""
 from __future__ import annotations
 
 import re
 import zipfile
+from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
+from typing import IO
 
 from .errors import LimitError
 
@@ -22,7 +24,9 @@ MAX_PART_UNCOMPRESSED = 2 << 30         # one sheet or the shared strings
 MAX_SHARED_STRINGS = 512 << 20          # bytes of sharedStrings.xml
 MAX_RATIO = 500                         # inflated/compressed of a large part: rows of nothing
 RATIO_MIN_SIZE = 64 << 20               # ratios only matter for parts this large
-SCAN_LIMIT = 256 << 20                  # parts up to this size are scanned whole for cell references
+BLOCK = 8 << 20                         # sheet parts are streamed in blocks of this size
+OVERLAP = 64                            # bytes of a block searched again with the next one
+MAX_MERGES_XML = 64 << 20               # the <mergeCells> element
 MAX_AREA_PER_CELL = 2_000               # bounding box cells per cell actually present
 MIN_AREA_CHECKED = 5_000_000            # smaller boxes are fine whatever they hold
 HEAD = 64 << 10
@@ -30,6 +34,10 @@ HEAD = 64 << 10
 _DIM_RE = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]+)?(\d+)?(?::([A-Z]+)(\d+))?\"")
 _CELL_RE = re.compile(rb"<(?:\w+:)?c\s[^>]*?r=\"([A-Z]{1,4})(\d{1,8})\"")
 _ROW_R = re.compile(rb"<(?:\w+:)?row\s[^>]*?r=\"(\d+)\"")
+_ROW_START = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_MERGES_START = re.compile(rb"<(?:\w+:)?mergeCells[\s>]")
+_MERGES_END = re.compile(rb"</(?:\w+:)?mergeCells>|<(?:\w+:)?mergeCells[^>]*/>")
+_WIDE_ANY = re.compile(rb' r="[A-Z][A-Z]')
 _WIDE_COL = re.compile(rb" r=\"([A-Z]{2,4})\d")
 _LONG_TEXT = re.compile(rb">([^<]{%d,})" % (MAX_CELL_CHARS + 1))   # a literal first: searched at C speed
 
@@ -41,14 +49,29 @@ def _col_number(letters: bytes) -> int:
     return n
 
 
-def check_workbook(path: Path) -> None:
+@dataclass
+class PartScan:
+    """What one streaming pass over a sheet part found besides its limits: the XML of its first
+    rows (for a truncated copy the header can be read from), its merged ranges and its last row."""
+
+    head: bytes = b""
+    head_complete: bool = True      # the head holds every row of the part
+    merges: bytes = b""             # the <mergeCells> element, as written
+    last_row: int = 0               # 1-based number of the last <row> element (0: no rows)
+    cells: int = 0
+    first_col: int = 0              # 0-based first column of the declared <dimension> (A when none)
+
+
+def check_workbook(path: Path, head_rows: int = 0) -> dict[str, PartScan]:
     """Raise LimitError for an .xlsx/.xlsm that must not reach the parser; anything that is not a
-    readable zip is left to the parser's own error message."""
+    readable zip is left to the parser's own error message. Returns, per sheet part, what the scan
+    found (the XML of its first `head_rows` rows, its merged ranges)."""
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError):
-        return
+        return {}
     name = path.name
+    out: dict[str, PartScan] = {}
     with zf:
         infos = zf.infolist()
         total = sum(i.file_size for i in infos)
@@ -58,9 +81,10 @@ def check_workbook(path: Path) -> None:
         for info in infos:
             part = info.filename
             if part.startswith("xl/worksheets/") and part.endswith(".xml"):
-                _check_sheet(zf, info, name)
+                out[part] = _check_sheet(zf, info, name, head_rows)
             elif part.endswith("sharedStrings.xml"):
                 _check_shared_strings(zf, info, name)
+    return out
 
 
 def _too_big(info: zipfile.ZipInfo, name: str, what: str) -> None:
@@ -72,7 +96,7 @@ def _too_big(info: zipfile.ZipInfo, name: str, what: str) -> None:
                          f"{info.file_size / 2**20:.0f} MB，多为大量空行），未导入。请在 Excel/WPS 中删除空行后另存再导入。")
 
 
-def _check_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> None:
+def _check_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, head_rows: int) -> PartScan:
     what = f"工作表部件“{info.filename.rsplit('/', 1)[-1]}”"
     _too_big(info, name, what)
     with zf.open(info) as fh:
@@ -90,8 +114,10 @@ def _check_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> None:
             # an honest sheet holds at least a few bytes of XML per declared cell somewhere
             if area > MIN_AREA_CHECKED and area > max(info.file_size, 1) * 50:
                 _refuse_area(name, what, area, None)
-    if info.file_size <= SCAN_LIMIT:
-        _scan_cells(zf, info, name, what)
+    scan = _scan_cells(zf, info, name, what, head_rows)
+    if m and m.group(1):
+        scan.first_col = _col_number(m.group(1)) - 1
+    return scan
 
 
 def _refuse_area(name: str, what: str, area: int, cells: int | None) -> None:
@@ -100,30 +126,58 @@ def _refuse_area(name: str, what: str, area: int, cells: int | None) -> None:
                      "读取会耗尽内存，未导入。请在 Excel/WPS 中删除数据区以外的单元格（或复制数据到新工作簿）后另存再导入。")
 
 
-def _scan_cells(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, what: str) -> None:
-    """The cells' own bounding box, for a part small enough to read: calamine sizes the sheet by it.
-    Counted at C speed (bytes.count, regexes that match only outliers), not cell by cell."""
+def _scan_cells(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, what: str, head_rows: int) -> PartScan:
+    """The cells' own bounding box (calamine sizes the sheet by it), streamed in blocks so that a part of
+    any size is checked without being held in memory. Counted at C speed (bytes.count, regexes that
+    match only outliers), not cell by cell. Each block is searched with the tail of the one before, so
+    that no reference is missed where a block ends."""
+    scan = PartScan()
+    max_r = 0
+    max_c = 26
+    head: list[bytes] = []
+    head_starts = 0                     # rows begun in the head blocks so far
+    tail = b""
     with zf.open(info) as fh:
-        data = fh.read()
-    cells = data.count(b"<c ")
-    if not cells:
-        return
-    last = data.rfind(b"<row")
-    m = _ROW_R.match(data, last) if last >= 0 else None
-    max_r = max(int(m.group(1)) if m else 0, data.count(b"<row"))
-    # cell references with more row digits than the last row has: the only ones that can lie beyond it
-    outliers = re.findall(rb' r="[A-Z]{1,4}(\d{%d,})"' % (len(str(max_r)) + 1), data)
-    if outliers:
-        max_r = max(max_r, max(map(int, outliers)))
-    wide = set(_WIDE_COL.findall(data))   # columns of two or more letters (beyond Z)
-    max_c = max(map(_col_number, wide)) if wide else 26
-    if max_r > MAX_ROWS or max_c > MAX_COLS:
-        raise LimitError(f"“{name}”的{what}有单元格超出 Excel 上限 {MAX_ROWS:,} 行 × {MAX_COLS:,} 列，文件已损坏或被改动，未导入。")
-    area = max_r * max_c
-    if area > MIN_AREA_CHECKED and area > cells * MAX_AREA_PER_CELL:
-        _refuse_area(name, what, area, cells)
-    if len(data) > cells * 200:   # text only worth a scan when the cells hold far more bytes than usual
-        _check_texts(data, name, what)
+        while block := fh.read(BLOCK):
+            data = tail + block
+            scan.cells += block.count(b"<c ")
+            last = data.rfind(b"<row")
+            m = _ROW_R.match(data, last) if last >= 0 else None
+            if m:
+                max_r = max(max_r, int(m.group(1)))
+                scan.last_row = int(m.group(1))
+            # columns of two or more letters (beyond Z): searched with a literal-led regex, collected
+            # only where present. Rows beyond the last <row> (A1048576 in a short sheet) are bounded
+            # by Excel's maximum and the declared <dimension>: never more than 1,048,576 × 26 cells.
+            if _WIDE_ANY.search(data):
+                max_c = max(max_c, max(map(_col_number, set(_WIDE_COL.findall(data)))))
+            if max_r > MAX_ROWS or max_c > MAX_COLS:
+                raise LimitError(f"“{name}”的{what}有单元格超出 Excel 上限 {MAX_ROWS:,} 行 × {MAX_COLS:,} 列，"
+                                 "文件已损坏或被改动，未导入。")
+            if head_rows and head_starts <= head_rows:
+                head.append(block)
+                head_starts += len(_ROW_START.findall(block))
+            if scan.merges:
+                scan.merges += block
+            elif data.find(b"mergeCells") >= 0 and (mm := _MERGES_START.search(data)):
+                scan.merges = data[mm.start():]
+            if len(scan.merges) > MAX_MERGES_XML:
+                raise LimitError(f"“{name}”的{what}中合并单元格的记录超过 {MAX_MERGES_XML >> 20} MB，"
+                                 "文件已损坏或被改动，未导入。")
+            tail = block[-OVERLAP:]
+    if scan.cells:
+        max_r = max(max_r, scan.last_row)
+        area = max_r * max_c
+        if area > MIN_AREA_CHECKED and area > scan.cells * MAX_AREA_PER_CELL:
+            _refuse_area(name, what, area, scan.cells)
+    if head_rows:
+        joined = b"".join(head)
+        starts = [m.start() for m in islice(_ROW_START.finditer(joined), head_rows + 1)]
+        scan.head_complete = len(starts) <= head_rows
+        scan.head = joined if scan.head_complete else joined[: starts[head_rows]]
+    end = _MERGES_END.search(scan.merges)
+    scan.merges = scan.merges[: end.end()] if end else b""
+    return scan
 
 
 def _check_texts(data: bytes, name: str, what: str) -> None:
@@ -141,20 +195,40 @@ def _check_shared_strings(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str)
         raise LimitError(f"“{name}”的{what}解压后有 {info.file_size / 2**20:.0f} MB，超过上限 "
                          f"{MAX_SHARED_STRINGS >> 20} MB，未导入。请拆分为几个较小的文件。")
     _too_big(info, name, what)
-    # streamed in 1 MB blocks: a string longer than Excel allows is refused without holding it whole.
-    carry = 0        # bytes of markup-free text at the end of the blocks read so far
     with zf.open(info) as fh:
-        while block := fh.read(1 << 20):
-            first = block.find(b"<")
-            if first < 0:
-                carry += len(block)
-            else:
-                if carry + first > 5 * MAX_CELL_CHARS:
-                    _cell_too_long(name, what)
-                _check_texts(block, name, what)
-                carry = len(block) - block.rfind(b"<") - 1
-            if carry > 5 * MAX_CELL_CHARS:
+        _stream_texts(fh, name, what)
+
+
+def _stream_texts(fh: IO[bytes], name: str, what: str) -> None:
+    """No text longer than Excel allows, streamed in blocks: a run of markup-free bytes is carried from
+    one block to the next, so a string is refused without ever holding it whole."""
+    carry = 0        # bytes of markup-free text at the end of the blocks read so far
+    while block := fh.read(1 << 20):
+        first = block.find(b"<")
+        if first < 0:
+            carry += len(block)
+        else:
+            if carry + first > 5 * MAX_CELL_CHARS:
                 _cell_too_long(name, what)
+            _check_texts(block, name, what)
+            carry = len(block) - block.rfind(b"<") - 1
+        if carry > 5 * MAX_CELL_CHARS:
+            _cell_too_long(name, what)
+
+
+def check_sheet_texts(path: Path, parts: set[str] | None = None) -> None:
+    """The texts of every sheet part (or of `parts`; inline strings): for readers that do not measure
+    their cells."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return
+    with zf:
+        for info in zf.infolist():
+            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml") \
+                    and (parts is None or info.filename in parts):
+                with zf.open(info) as fh:
+                    _stream_texts(fh, path.name, f"工作表部件“{info.filename.rsplit('/', 1)[-1]}”")
 
 
 def _cell_too_long(name: str, what: str) -> None:

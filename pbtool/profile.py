@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from itertools import islice
 from typing import Any
 
 from .clean import as_text, fold
@@ -66,7 +65,7 @@ def load_profiles() -> Profiles:
 def sample_values(sheet: RawSheet, layout: Layout, indexes: list[int], n: int) -> dict[int, list[str]]:
     """Up to n non-empty values per column, from the first data rows only."""
     out: dict[int, list[str]] = {i: [] for i in indexes}
-    for row in islice(sheet.rows(), layout.data_start, layout.data_start + n):
+    for row in sheet.top(layout.data_start + n)[layout.data_start:]:
         for i in indexes:
             if i < len(row):
                 v = row[i]

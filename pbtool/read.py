@@ -4,16 +4,19 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import python_calamine as pc
 
-from .errors import InputError
-from .limits import check_workbook
+from .errors import InputError, LimitError
+from . import xlsx_fast
+from .limits import check_sheet_texts, check_workbook
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".txt"}
@@ -42,9 +45,17 @@ class RawSheet:
     merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
     height: int = 0
     _rows: Any = None              # callable -> iterator over all rows
+    prefix: list[list[Any]] | None = None   # the first rows already read (xlsx_fast), None: only head
+    columns: Any = None            # callable(data_start, text-only columns) -> (Arrow table, column numbers) | None
 
     def rows(self) -> Iterator[list[Any]]:
         return self._rows()
+
+    def top(self, n: int) -> list[list[Any]]:
+        """The first n rows, from those already read when there are enough."""
+        if self.prefix is not None and len(self.prefix) >= min(n, self.height):
+            return self.prefix[:n]
+        return list(islice(self.rows(), n))
 
 
 @dataclass
@@ -82,8 +93,13 @@ def read_file(path: Path) -> RawFile:
         return _read_text_file(path, digest)
     if suffix not in SPREADSHEET_SUFFIXES | CSV_SUFFIXES:
         raise ReadError(f"“{path.name}”不是可导入的文件类型（支持 .xlsx .xlsm .xls .ods .csv），请另存为 .xlsx 后重试。")
-    if suffix in (".xlsx", ".xlsm"):
-        check_workbook(path)   # limits before parsing: calamine must never see a hostile workbook
+    if suffix in (".xlsx", ".xlsm") and magic.startswith(ZIP_MAGIC):
+        # limits before parsing: calamine must never see a hostile workbook
+        scans = check_workbook(path, xlsx_fast.HEAD_ROWS)
+        fast = _fast_xlsx(path, digest, scans)
+        if fast is not None:
+            return fast
+        check_sheet_texts(path)
     try:
         wb = pc.CalamineWorkbook.from_path(str(path))
     except pc.PasswordError as exc:
@@ -100,6 +116,60 @@ def read_file(path: Path) -> RawFile:
         raise ReadError(f"“{path.name}”的工作表无法读取（{str(exc)[:200]}），文件可能已损坏，"
                         "请用 Excel/WPS 打开后另存为 .xlsx 再导入。") from None
     return RawFile(path, path.name, digest, sheets, format="xlsx" if magic.startswith(ZIP_MAGIC) else "xls")
+
+
+def _fast_xlsx(path: Path, digest: str, scans: dict[str, Any]) -> RawFile | None:
+    """The head of every sheet from a truncated copy, the data area by columns on demand (xlsx_fast);
+    None when the workbook's structure is not the plain one this needs (read as before then)."""
+    import zipfile
+
+    if os.environ.get("PBTOOL_COLUMNAR", "1") == "0":   # diagnostics and tests: the row-by-row reader only
+        return None
+    try:
+        with zipfile.ZipFile(path) as zf:
+            parts = xlsx_fast.sheet_parts(zf)
+        if not parts or not all(p in scans for p in parts.values()):
+            return None
+        check_sheet_texts(path, {p for p in parts.values() if scans[p].head_complete})   # read whole below
+        copy = xlsx_fast.head_workbook(path, {p: scans[p] for p in parts.values()})
+        wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(copy))
+        metas = [m for m in wb.sheets_metadata if m.typ == pc.SheetTypeEnum.WorkSheet]
+    except pc.PasswordError as exc:
+        raise ReadError(f"“{path.name}”设有打开密码，请取消密码后另存再导入。") from exc
+    except LimitError:
+        raise
+    except Exception:  # noqa: BLE001 - any surprise in the copy: the full reader decides, with its own messages
+        return None
+    full: dict[str, Any] = {}
+
+    def full_sheet(name: str, visible: bool) -> RawSheet:
+        """The whole sheet by python-calamine, once (the texts checked first, as for any workbook)."""
+        if "wb" not in full:
+            check_sheet_texts(path)
+            full["wb"] = pc.CalamineWorkbook.from_path(str(path))
+        if name not in full:
+            full[name] = _calamine_sheet(full["wb"], path.name, name, visible)
+        return full[name]
+
+    reader = xlsx_fast.ColumnReader(path)
+    sheets = []
+    try:
+        for meta in metas:
+            visible = meta.visible == pc.SheetVisibleEnum.Visible
+            scan = scans[parts[meta.name]]
+            small = _calamine_sheet(wb, path.name, meta.name, visible)
+            if scan.head_complete:   # the copy holds every row: it is the sheet
+                sheets.append(small)
+                continue
+            prefix = list(small.rows())
+            sheet = RawSheet(path.name, meta.name, visible, small.head, small.merged,
+                             max(small.height, scan.last_row),
+                             lambda n=meta.name, v=visible: full_sheet(n, v).rows(), prefix,
+                             lambda start, text, n=meta.name, f=scan.first_col: reader.load(n, start, text, f))
+            sheets.append(sheet)
+    except Exception:  # noqa: BLE001 - a copy calamine cannot read: the full reader decides, with its messages
+        return None
+    return RawFile(path, path.name, digest, sheets, format="xlsx")
 
 
 def _calamine_sheet(wb: pc.CalamineWorkbook, file: str, name: str, visible: bool) -> RawSheet:

@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import islice
+from itertools import islice, repeat
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,21 @@ DEFAULT_DB = "pbtool.db"
 # Names --db must not take: the spreadsheets, documents and outputs pbtool reads and writes.
 NOT_A_STORE_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".txt", ".docx", ".doc", ".pdf", ".json", ".htm", ".html"}
 INSERT_CHUNK = 20_000
+STAGE_MIN_ROWS = 20_000       # sheets this large are written through the Arrow stage on SQLite
+STAGE_SCHEMA = "pbtool_stage"
+MAX_STAGES = 8
+
+
+def _new_stage_file(database: str | None) -> Path:
+    """An empty scratch database beside the store (same disk, same owner), readable by its owner only;
+    in the temporary folder for an in-memory store."""
+    import tempfile
+    import uuid
+
+    folder = Path(database).resolve().parent if database and database != ":memory:" else Path(tempfile.gettempdir())
+    path = folder / f".pbtool-stage-{os.getpid()}-{uuid.uuid4().hex[:8]}.db"
+    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    return path
 
 metadata = MetaData()
 
@@ -307,6 +322,7 @@ class Store(StoreQueries):
         self.where = where or engine.url.render_as_string(hide_password=True)
         self.district = district   # None: the whole store (a city); else reads and replacements keep to it
         self._locks: list[tuple[Connection, int]] = []
+        self._stages: list[Path] = []        # scratch databases of staged inserts (insert_columns)
 
     @classmethod
     def open(cls, db: str | os.PathLike | None = None, create: bool = True, district: str | None = None) -> "Store":
@@ -434,8 +450,10 @@ class Store(StoreQueries):
                     yield conn
                 except BaseException:
                     trans.rollback()
+                    self._drop_stage(conn)
                     raise
                 trans.commit()
+                self._drop_stage(conn)
         except sa_exc.DBAPIError as exc:
             raise StoreError(db_error_message(exc, self.where), saved=False) from None
 
@@ -538,6 +556,60 @@ class Store(StoreQueries):
             if progress:
                 progress(n)
         return n
+
+    def insert_columns(self, conn: Connection, table: Table, consts: dict[str, Any], columns: list[str],
+                       series: list[Sequence[Any]], progress: Callable[[int], None] | None = None) -> int:
+        """Bulk insert of column lists (plus values the same on every row). On SQLite a large sheet is
+        staged: the columns become an Arrow table that the ADBC SQLite driver writes, from C, into a
+        scratch database attached to the import's connection, and one INSERT … SELECT moves the rows into
+        the store inside the import's transaction. Python's sqlite3 would bind every value one by one
+        (about twice the time). Anything the stage cannot take goes through executemany as before."""
+        n = len(series[0]) if series else 0
+        if conn.dialect.name == "sqlite" and n >= STAGE_MIN_ROWS and self._insert_staged(conn, table, consts, columns, series):
+            if progress:
+                progress(n)
+            return n
+        names = [*consts, *columns]
+        return self.insert_rows(conn, table, names, zip(*(repeat(v, n) for v in consts.values()), *series), progress)
+
+    def _insert_staged(self, conn: Connection, table: Table, consts: dict[str, Any], columns: list[str],
+                       series: list[Sequence[Any]]) -> bool:
+        if len(self._stages) >= MAX_STAGES:   # SQLite attaches at most 10 databases: the rest one by one
+            return False
+        try:
+            import pyarrow as pa
+            from adbc_driver_sqlite import dbapi as adbc
+        except ImportError:
+            return False
+        try:
+            arrow = pa.table({f"c{i}": pa.array(s) for i, s in enumerate(series)})
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):   # a column mixing types: bind them one by one
+            return False
+        # One scratch file per sheet, written by a connection of its own before the import's connection
+        # attaches it (once read inside the transaction, a file is not written again).
+        path = _new_stage_file(self.engine.url.database)
+        self._stages.append(path)
+        with adbc.connect(str(path)) as stage_conn:
+            with stage_conn.cursor() as cur:
+                cur.adbc_ingest("rows", arrow, mode="create")
+            stage_conn.commit()
+        del arrow
+        schema = f"{STAGE_SCHEMA}{len(self._stages)}"
+        conn.exec_driver_sql(f"ATTACH DATABASE ? AS {schema}", (str(path),))
+        staged = Table("rows", MetaData(), *(Column(f"c{i}") for i in range(len(columns))), schema=schema)
+        rows = select(*(literal(v).label(k) for k, v in consts.items()), *staged.c)
+        conn.execute(insert(table).from_select([*consts, *columns], rows))
+        return True
+
+    def _drop_stage(self, conn: Connection) -> None:
+        """After the transaction: the scratch databases detached and deleted (they held the rows only)."""
+        stages, self._stages = self._stages, []
+        for k, path in enumerate(stages, 1):
+            with suppress(Exception):   # the raw connection: no BEGIN around DETACH
+                conn.connection.dbapi_connection.execute(f"DETACH DATABASE {STAGE_SCHEMA}{k}")  # type: ignore[union-attr]
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                with suppress(OSError):
+                    Path(f"{path}{suffix}").unlink()
 
     # ---------------------------------------------------------------- reading
 
