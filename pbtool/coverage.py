@@ -361,20 +361,30 @@ def rules_key(config: Config) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _state(store: st.Store, period: str, config: Config) -> PeriodState:
+def _state(store: st.Store, period: str, config: Config,
+           computed: list[tuple[str, str, PeriodState]] | None = None) -> PeriodState:
     """The period's findings and rates: stored when first computed (an import of the period drops
-    them), so the previous periods, 新增/持续 and quarters_open are look-ups."""
+    them), so the previous periods, 新增/持续 and quarters_open are look-ups. A state computed here is
+    appended to `computed` and stored by the caller once the whole read proved consistent (storing it
+    now would itself count as a change and make the consistent read start again)."""
     key = f"{rules_key(config)}|{'*' if store.district is None else store.district}|{store.period_stamp(period)}"
     stored = store.stored_coverage_state(period, key)
     if stored is not None:
         return PeriodState(period, [Finding(**f) for f in stored["findings"]], [Rate(**r) for r in stored["rates"]],
                            [EstateRate(**e) for e in stored["estates"]], stored["summary"], stored["near_misses"])
     state = _period_state(store, period, config)
+    if computed is not None:
+        computed.append((period, key, state))
+    else:
+        _save_state(store, period, key, state)
+    return state
+
+
+def _save_state(store: st.Store, period: str, key: str, state: PeriodState) -> None:
     store.save_coverage_state(period, key, {
         "findings": [dict(vars(f)) for f in state.findings], "rates": [dict(vars(r)) for r in state.rates],
         "estates": [dict(vars(e)) for e in state.estates], "summary": state.summary,
         "near_misses": state.near_misses})
-    return state
 
 
 def _near_misses(store: st.Store, period: str) -> list[dict[str, Any]]:
@@ -550,7 +560,8 @@ def previous_period(store: st.Store, period: str) -> str | None:
 
 
 def _compute_once(db: str | None, period: str, street: str | None = None, config: Config | None = None,
-                  compare_with: str | None = None, district: str | None = None) -> CoverageResult:
+                  compare_with: str | None = None, district: str | None = None,
+                  computed: list[tuple[str, str, PeriodState]] | None = None) -> CoverageResult:
     """Findings, places and rates of `period`, compared with `compare_with` (default: the stored
     period just before it), of `district` (or pbtool.toml's), or of the whole store (a city) when
     neither names one. quarters_open always counts the stored periods just before."""
@@ -570,13 +581,13 @@ def _compute_once(db: str | None, period: str, street: str | None = None, config
                    if k not in kinds]
         if missing:
             raise CoverageError(f"{period} 缺少{'、'.join(missing)}，无法排查空白点。请导入区域化党建资源清单后重试。")
-        cur = _state(store, period, config)
+        cur = _state(store, period, config, computed)
         earlier = [p for p in periods if p < period]
         states: dict[str, PeriodState] = {}
 
         def state(p: str) -> PeriodState:
             if p not in states:
-                states[p] = _state(store, p, config)
+                states[p] = _state(store, p, config, computed)
             return states[p]
 
         # quarters open: how many stored periods in a row (ending now) each place and finding has been open
@@ -627,5 +638,19 @@ def _compute_once(db: str | None, period: str, street: str | None = None, config
 # import commits meanwhile (WAL lets it), the whole computation is repeated (store.read_consistently).
 def compute_coverage(db: str | None, period: str, street: str | None = None, config: Config | None = None,
                      compare_with: str | None = None, district: str | None = None) -> CoverageResult:
-    return st.read_consistently(db, lambda: _compute_once(db, period, street, config, compare_with, district),
-                                CoverageError)
+    computed: list[tuple[str, str, PeriodState]] = []
+
+    def once() -> CoverageResult:
+        computed.clear()
+        return _compute_once(db, period, street, config, compare_with, district, computed)
+
+    result = st.read_consistently(db, once, CoverageError)
+    if computed:   # kept for the next run (and the next quarter's comparison) once the read was consistent
+        config = config or load_config()
+        store = st.Store.open(db, create=False, district=(district or config.district or "").strip() or None)
+        try:
+            for p, key, state in computed:
+                _save_state(store, p, key, state)
+        finally:
+            store.close()
+    return result

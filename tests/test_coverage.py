@@ -265,3 +265,23 @@ def test_org_with_blank_name_keeps_its_place_by_credit_code(tmp_path, db):
     [place] = r.places
     assert place.target == f"单位名称未填（统一社会信用代码{code}）"
     assert (place.status, place.quarters_open) == ("持续", 2) and r.closed_places == []
+
+
+def test_each_period_is_computed_once_and_then_read_back(tmp_path, db, lists, monkeypatch):
+    """A computed state is stored after the consistent read, not during it: storing it inside made the
+    read see a change and compute everything a second time."""
+    import pbtool.coverage as cov
+
+    for period, n in (("2026Q2", 3), ("2026Q3", 4)):   # imported only: no coverage computed yet
+        f = write_xlsx(tmp_path / f"东湖街道花名册{period}.xlsx", {"花名册": (ROSTER_HEADER, residents(n))})
+        import_files([lists, f], period, db, period_mismatch_ok=True)
+    calls: list[str] = []
+    passes: list[str] = []
+    real, real_once = cov._period_state, cov._compute_once
+    monkeypatch.setattr(cov, "_period_state", lambda store, period, config, **kw: calls.append(period) or real(store, period, config, **kw))
+    monkeypatch.setattr(cov, "_compute_once", lambda *a, **kw: passes.append(a[1]) or real_once(*a, **kw))
+    first = compute_coverage(db, "2026Q3")
+    assert sorted(calls) == ["2026Q2", "2026Q3"] and passes == ["2026Q3"]   # one pass over the store
+    again = compute_coverage(db, "2026Q3")
+    assert sorted(calls) == ["2026Q2", "2026Q3"]      # both read back from the stored states
+    assert [f.rule for f in again.findings] == [f.rule for f in first.findings] and first.findings
