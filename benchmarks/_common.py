@@ -11,13 +11,14 @@ import json
 import os
 import platform
 import random
+import resource
 import shlex
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 DATA_DIR = BENCH_DIR / "_data"          # git-ignored (.gitignore: benchmarks/_data/)
 MB = 1024 * 1024
+TIME_BIN = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None    # GNU time (apt: time)
 
 # ------------------------------------------------------------------------------------ vocabulary
 
@@ -206,19 +208,32 @@ def fmt_cmd(cmd: Sequence[str], stdout: str | None = None) -> str:
 
 
 def measure(cmd: Sequence[str], *, stdout: str | os.PathLike | None = None, cwd: str | os.PathLike | None = None,
-            env: dict[str, str] | None = None, poll: float = 0.05, timeout: float | None = None) -> dict[str, Any]:
+            env: dict[str, str] | None = None, poll: float = 0.05, timeout: float | None = None,
+            server_cpu: Callable[[], float] | None = None) -> dict[str, Any]:
     """Run one fresh child process; return wall seconds and peak RSS.
 
     Peak RSS is the kernel's high-water mark of *this* child (os.wait4's rusage: max over the child and
     any descendants it waited for; not RUSAGE_CHILDREN, which is the max over every child this
     process ever waited for), cross-checked by sampling the RSS of the child's whole process tree with
-    psutil every `poll` seconds. `stdout=None` sends the output to /dev/null."""
+    psutil every `poll` seconds, with the high-water marks (VmHWM) of its processes. On Linux the
+    kernel figure never falls below this script's own peak RSS (the child starts as a copy of this
+    process before exec), so where GNU time is installed the command runs under `/usr/bin/time -f %M`,
+    a 2 MB process whose child's figure starts from nothing, and that figure is the kernel's; without
+    it, a kernel figure no higher than this script's own peak tells nothing and the polled figures are
+    used. `stdout=None` sends the output to /dev/null.
+    `server_cpu` (optional) returns the CPU seconds used so far by a local server the child works
+    through (a database server): that CPU is part of the step, reported as server_cpu_s, and not
+    counted as other processes' CPU."""
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(open(stdout, "wb")) if stdout else subprocess.DEVNULL
         err = stack.enter_context(tempfile.TemporaryFile())
+        srv0 = server_cpu() if server_cpu else 0.0
+        floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024     # Linux: KiB
         cpu0 = psutil.cpu_times()
+        maxrss_file = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "maxrss" if TIME_BIN else None
+        run = [TIME_BIN, "-q", "-f", "%M", "-o", maxrss_file, *cmd] if maxrss_file else cmd
         t0 = time.perf_counter()
-        proc = subprocess.Popen(list(map(str, cmd)), stdout=out, stderr=err, cwd=cwd, env=env)
+        proc = subprocess.Popen(list(map(str, run)), stdout=out, stderr=err, cwd=cwd, env=env)
         ps = psutil.Process(proc.pid)
         polled_peak = 0
         status = rusage = None
@@ -228,36 +243,63 @@ def measure(cmd: Sequence[str], *, stdout: str | os.PathLike | None = None, cwd:
             if pid:
                 break
             try:
-                rss = ps.memory_info().rss + sum(c.memory_info().rss for c in ps.children(recursive=True))
-                polled_peak = max(polled_peak, rss)
+                tree = ps.children(recursive=True) + ([] if maxrss_file else [ps])   # not GNU time itself
+                rss = sum(p.memory_info().rss for p in tree)
+                polled_peak = max(polled_peak, rss, *(_vm_hwm(p.pid) for p in tree))
             except psutil.Error:
                 pass
             if timeout and not timed_out and time.perf_counter() - t0 > timeout:
+                for p in ps.children(recursive=True):
+                    with contextlib.suppress(psutil.Error):
+                        p.kill()
                 proc.kill()
                 timed_out = True
             time.sleep(poll)
         seconds = time.perf_counter() - t0
         cpu1 = psutil.cpu_times()
+        srv = (server_cpu() - srv0) if server_cpu else 0.0
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4; keep Popen from waiting again
         err.seek(0)
         stderr = err.read().decode("utf-8", errors="replace")
+        child_peak = None
+        if maxrss_file:
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                child_peak = int(maxrss_file.read_text().split()[-1]) * 1024     # KiB
     busy = sum(getattr(cpu1, f) - getattr(cpu0, f) for f in ("user", "nice", "system", "irq", "softirq", "steal")
                if hasattr(cpu1, f))
-    kernel_peak = rusage.ru_maxrss * 1024          # Linux: KiB
+    if child_peak is not None:                     # GNU time's figure for the command itself: no floor
+        kernel_peak, floor = child_peak, 0
+    else:
+        kernel_peak = rusage.ru_maxrss * 1024      # Linux: KiB
+    peak = max(kernel_peak, polled_peak) if kernel_peak > floor else polled_peak
     return {
         "seconds": round(seconds, 3),
-        "peak_rss_mb": round(max(kernel_peak, polled_peak) / MB, 1),
+        "peak_rss_mb": round(peak / MB, 1),
         "kernel_maxrss_mb": round(kernel_peak / MB, 1),
+        "kernel_floor_mb": round(floor / MB, 1),
         "polled_tree_peak_mb": round(polled_peak / MB, 1),
         "user_s": round(rusage.ru_utime, 2),
         "sys_s": round(rusage.ru_stime, 2),
         # CPU seconds the rest of the machine used meanwhile (this script's polling included, ~0.1 s):
         # well above 1 s means another process competed with the measured step
-        "other_cpu_s": round(max(0.0, busy - rusage.ru_utime - rusage.ru_stime), 1),
+        "other_cpu_s": round(max(0.0, busy - rusage.ru_utime - rusage.ru_stime - srv), 1),
+        **({"server_cpu_s": round(srv, 2)} if server_cpu else {}),
         "returncode": proc.returncode,
         "timed_out": timed_out,
         "stderr_tail": stderr[-2000:],
     }
+
+
+def _vm_hwm(pid: int) -> int:
+    """A process's peak resident set size since its exec (Linux /proc; 0 where unknown)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def wait_until_idle(max_wait: float, quiet_for: float = 10.0, cpu_limit: float = 20.0) -> float:
@@ -350,7 +392,8 @@ def warn_if_busy(state: dict[str, Any]) -> None:
 def environment() -> dict[str, Any]:
     import importlib.metadata as md
     versions = {}
-    for pkg in ("pbtool", "python-calamine", "pandas", "openpyxl", "xlsxwriter", "SQLAlchemy", "psutil"):
+    for pkg in ("pbtool", "python-calamine", "fastexcel", "pyarrow", "pandas", "openpyxl", "xlsxwriter", "SQLAlchemy",
+                "psycopg", "psutil"):
         try:
             versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
