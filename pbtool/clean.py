@@ -125,6 +125,10 @@ def _ymd(y: int, m: int, d: int | None) -> str | None:
 def _parse_date_cached(v: Any) -> str | None | bool:
     """ISO date ('2019-07-01', or '2019-07' when the file gives only a month), None when empty,
     False when the value is not a real date."""
+    if type(v) is str and len(v) == 10 and v[4] == "-" and v[7] == "-" and v.isascii():
+        y, m, d = v[:4], v[5:7], v[8:]     # the usual ISO text: what the general path below concludes
+        if y.isdigit() and m.isdigit() and d.isdigit():
+            return _ymd(int(y), int(m), int(d)) or False
     if isinstance(v, dt.datetime):
         v = v.date()
     if isinstance(v, dt.date):

@@ -302,7 +302,7 @@ def parse_sheet(file: RawFile, sheet: RawSheet, layout: Layout, config: Config, 
         lists = {i: _column_list(table, at[i]) if i in at else [""] * nrows for i in read_cols}
         order = sorted(special)
         whole = dict(zip(order, arrow_rows(table, absolute, full_width, order)))
-        del table
+        del table, loaded
         prev = 0
         for k in [*sorted(special), nrows]:
             if k > prev:   # plain rows prev … k-1

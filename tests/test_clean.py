@@ -79,3 +79,15 @@ def test_near_misses_are_another_legal_form_or_one_edit_not_two():
         org_key("青湖智联科技有限责任公司"): org_key("青湖智联科技有限公司"),
         org_key("南桥网络科枝有限公司"): org_key("南桥网络科技有限公司"),
         org_key("南桥网络科技有公司"): org_key("南桥网络科技有限公司")}
+
+
+def test_id_birth_check_full_dates_months_and_gaps():
+    from builders import make_id
+    from pbtool.checks import check_id_birth
+
+    ids = [make_id(1, "19800115"), make_id(2, "19800115"), make_id(3, "19800115"), make_id(4, "19800115"), None,
+           make_id(5, "19800115")]
+    births = ["1980-01-15", "1980-01", "1980-02", "1980-01-16", "1980-01-15", None]
+    found = [(i, code, fld, d["expected"]) for i, code, fld, d in check_id_birth(ids, births)]
+    assert found == [(2, "ID_BIRTH_MISMATCH", "birth_date", "1980-01-15"),
+                     (3, "ID_BIRTH_MISMATCH", "birth_date", "1980-01-15")]
