@@ -74,7 +74,22 @@ def messy_workbook(path: Path) -> Path:
     return path
 
 
+COLUMNAR_SHEETS: list[str] = []
+
+
 def import_both(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: Path) -> tuple[list, list]:
+    """Import with the columnar reader, then with the row reader; COLUMNAR_SHEETS names the sheets the
+    first import really read by columns."""
+    import pbtool.importer as imp
+
+    real = imp._special_rows
+    COLUMNAR_SHEETS.clear()
+
+    def spy(table, *args):
+        COLUMNAR_SHEETS.append(table.num_rows)
+        return real(table, *args)
+
+    monkeypatch.setattr(imp, "_special_rows", spy)
     out = []
     for flag in ("1", "0"):
         monkeypatch.setenv("PBTOOL_COLUMNAR", flag)
@@ -100,6 +115,7 @@ def test_columnar_reader_stores_what_the_row_reader_stores(tmp_path, monkeypatch
     table, cols = third.columns(1, set())
     assert cols == [0, 1, 2, 3, 4, 5] and table.num_rows == HEAD_ROWS + 40
     fast, rows = import_both(tmp_path, monkeypatch, path)
+    assert len(COLUMNAR_SHEETS) == 2     # 花名册 and 第三党支部 by columns; 第二党支部 row by row
     assert fast[0] == rows[0]
     assert fast[1] == rows[1]
     assert fast[2] == rows[2]
@@ -160,3 +176,22 @@ def test_a_failure_after_staging_leaves_the_store_and_folder_as_they_were(tmp_pa
         import_files([path], "2026Q3", db, street="东湖街道", mode="replace")
     assert sqlite_dump(db) == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".pbtool-stage")]
+
+
+def test_deep_header_tick_box_ledger_same_on_both_readers(tmp_path, monkeypatch):
+    """The 非公有制经济组织工作台账 layout of test_layouts (3 title rows, 3 merged header rows, √ sub-columns)
+    with 400 organizations: read by columns (a real fastexcel load) it stores what the row reader stores,
+    tick-box problems included."""
+    from test_layouts import unpublic_ledger
+
+    patterns = [("私营企业", 120, "否", ""), ("港澳台商投资企业", 40, "是", "单独建立"), ("外商投资企业", 15, "是", "网格建立"),
+                ("私营企业", 8, "是", "单独建立+联合建立"), ("私营企业", 9, "是", "")]
+    orgs = [(f"青湖第{k}贸易有限公司", *patterns[k % 5]) for k in range(400)]
+    path = unpublic_ledger(tmp_path / "东湖街道非公有制经济组织工作台账.xlsx", orgs)
+    monkeypatch.setenv("PBTOOL_COLUMNAR", "1")
+    [sheet] = read_file(path).sheets
+    assert sheet.columns is not None and sheet.columns(6, {0, 1}) is not None
+    fast, rows = import_both(tmp_path, monkeypatch, path)
+    assert COLUMNAR_SHEETS == [400]
+    assert fast == rows
+    assert sum(1 for p in fast[1] if p[3] == "TICK_MANY") == 80 and sum(1 for p in fast[1] if p[3] == "TICK_NONE") == 80
