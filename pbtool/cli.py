@@ -467,9 +467,17 @@ def history_cmd(
             t.add_row(str(r["run"]) if first else "", r["period"] if first else "",
                       str(r["imported_at"])[:19] if first else "", *map(escape, (sh["file"], sh["sheet"])),
                       KIND_TITLES.get(sh["kind"], sh["kind"]),
-                      escape(sh["street"] or ""), str(sh["rows"]), str(sh["problems"]), str(sh["replaced_rows"]),
+                      escape(_streets_text(sh)), str(sh["rows"]), str(sh["problems"]), str(sh["replaced_rows"]),
                       "、".join(map(str, r["replaced_runs"])) if first else "", sh["sha256"][:16])
     _console().print(t if runs else "数据库中还没有导入记录。")
+
+
+def _streets_text(sheet: dict) -> str:
+    """The streets a sheet's rows name: one, a few by name, or the first and how many."""
+    named = [s for s in sheet.get("streets", {}) if s] or ([sheet["street"]] if sheet["street"] else [])
+    if len(named) <= 3:
+        return "、".join(named)
+    return f"{named[0]}等{len(named)}个街道"
 
 
 @app.command("undo")

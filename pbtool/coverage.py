@@ -326,7 +326,7 @@ def _period_state(store: st.Store, period: str, config: Config, near_check: bool
             counts = emp_counts.get(row.name_key, Counts())
         covered = row.org_status in ORG_COVERED
         units["org"].append((row.street, row.community or "", org_label(row.name, row.uscc), counts, covered,
-                             covered or bool(row.instructor), org_place_key(row.street, row.name_key or row.name, row.uscc)))
+                             covered or bool(row.instructor) or row.instructor_assigned is True, org_place_key(row.street, row.name_key or row.name, row.uscc)))
     for (street, branch), counts in branch_counts.items():
         units["branch"].append((street, "", branch, counts, True, True, f"branch|{street}|{branch}"))
 

@@ -170,7 +170,8 @@ class StoreQueries:
         coverage rates are made of."""
         o = st.orgs
         is_covered = case((o.c.org_status.in_(covered), 1), else_=0)
-        has_work = case((or_(o.c.org_status.in_(covered), and_(o.c.instructor.is_not(None), o.c.instructor != "")), 1),
+        has_work = case((or_(o.c.org_status.in_(covered), and_(o.c.instructor.is_not(None), o.c.instructor != ""),
+                             o.c.instructor_assigned.is_(True)), 1),
                         else_=0)
         q = (select(o.c.street, o.c.community, o.c.org_type, is_covered, has_work, func.count())
              .where(and_(self._here(o, period), or_(and_(o.c.name.is_not(None), o.c.name != ""),
@@ -252,7 +253,7 @@ class StoreQueries:
         organization) only those without one."""
         o = st.orgs
         q = select(o.c.street, o.c.community, o.c.name, o.c.name_key, o.c.uscc, o.c.org_type,
-                   o.c.org_status, o.c.instructor).where(self._here(o, period))
+                   o.c.org_status, o.c.instructor, o.c.instructor_assigned).where(self._here(o, period))
         if uncovered_only is not None:
             q = q.where(or_(o.c.org_status.is_(None), o.c.org_status.not_in(uncovered_only)))
         return self._all(q)

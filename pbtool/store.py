@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from . import engines, errors
 from .queries import StoreQueries
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_DB = "pbtool.db"
 # Names --db must not take: the spreadsheets, documents and outputs pbtool reads and writes.
 NOT_A_STORE_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".txt", ".docx", ".doc", ".pdf", ".json", ".htm", ".html"}
@@ -110,6 +110,7 @@ orgs = Table(
     Column("org_type", Text), Column("industry", Text), Column("community", Text),
     Column("employees", Integer), Column("org_status", Text), Column("party_org", Text),
     Column("instructor", Text),
+    Column("instructor_assigned", Boolean),   # a 是/否 column: an instructor assigned, name not given (schema 4)
 )
 
 units = Table(
@@ -242,6 +243,9 @@ MIGRATIONS: dict[int, list[Callable[[Connection], None]]] = {
         _add_nullable_column("members", "person_type", Text()), _estates_blank_community,
         *(_add_column(t.name, "district", Text(), "") for t in DISTRICT_TABLES),
         lambda conn: Store.refresh_all_aggregates(conn)],
+    # Version 4: organizations listed with a 是否选派党建工作指导员 column (是/否) instead of a name.
+    4: [_add_nullable_column("orgs", "instructor_assigned", Boolean()),
+        _add_nullable_column("orgs_replaced", "instructor_assigned", Boolean())],
 }
 
 
@@ -669,12 +673,23 @@ class Store(StoreQueries):
             for archive in ARCHIVES.values():
                 for by, imp in conn.execute(select(archive.c.superseded_by, archive.c.import_id).distinct()):
                     replaced.setdefault(by, set()).add(run_of.get(imp, 0))
+            # every street a sheet's rows name (a file with a 街道 column holds several), live or replaced since
+            streets: dict[int, dict[str, int]] = {}
+            ids = [r["id"] for r in rows]
+            for kind, table in KIND_TABLES.items():
+                for t in (table, ARCHIVES[kind]):
+                    q = (select(t.c.import_id, t.c.street, func.count()).where(t.c.import_id.in_(ids))
+                         .group_by(t.c.import_id, t.c.street))
+                    for imp, street, n in conn.execute(q):
+                        per = streets.setdefault(imp, {})
+                        per[street or ""] = per.get(street or "", 0) + n
         runs: dict[int, dict[str, Any]] = {}
         for r in rows:
             run = runs.setdefault(r["run_id"], {"run": r["run_id"], "period": r["period"], "imported_at": r["imported_at"],
                                                 "sheets": [], "replaced_runs": sorted(replaced.get(r["run_id"], ()))})
-            run["sheets"].append({k: r[k] for k in ("file", "sha256", "sheet", "kind", "street", "rows", "problems",
-                                                    "replaced_rows")})
+            sheet = {k: r[k] for k in ("file", "sha256", "sheet", "kind", "street", "rows", "problems", "replaced_rows")}
+            sheet["streets"] = dict(sorted(streets.get(r["id"], {}).items()))
+            run["sheets"].append(sheet)
         return list(runs.values())
 
     def undo(self, run: int | None = None) -> dict[str, Any]:

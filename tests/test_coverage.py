@@ -285,3 +285,25 @@ def test_each_period_is_computed_once_and_then_read_back(tmp_path, db, lists, mo
     again = compute_coverage(db, "2026Q3")
     assert sorted(calls) == ["2026Q2", "2026Q3"]      # both read back from the stored states
     assert [f.rule for f in again.findings] == [f.rule for f in first.findings] and first.findings
+
+
+def test_yes_no_instructor_column_counts_as_work_coverage(tmp_path, db):
+    """A 台账 that says 是/否 under 是否选派党建工作指导员 instead of naming the instructor: 是 covers the
+    organization's work (no ORG_NO_WORK), 否 and blank do not; the answer is kept with the organization."""
+    header = ["单位名称", "组织类型", "所在街道", "党组织建立情况", "是否选派党建工作指导员"]
+    orgs = [["甲服务中心", "民办非企业单位", "东湖街道", "未建立", "是"],
+            ["乙商贸有限公司", "非公有制企业", "东湖街道", "未建立", "否"],
+            ["丙科技有限公司", "非公有制企业", "东湖街道", "未建立", ""]]
+    comms = write_xlsx(tmp_path / "社区清单.xlsx", {"社区": (["所在街道", "社区名称"], [["东湖街道", "朝阳社区"]]),
+                                                  "小区": (["所在街道", "所属社区", "小区名称"], [["东湖街道", "朝阳社区", "幸福里小区"]])})
+    org_list = write_xlsx(tmp_path / "两新组织台账.xlsx", {"两新组织": (header, orgs)})
+    roster = write_xlsx(tmp_path / "东湖街道花名册.xlsx", {"花名册": (ROSTER_HEADER, [member(1)])})
+    r = import_files([comms, org_list, roster], "2026Q3", db)
+    assert not [p for p in r.problems if p.code in ("UNKNOWN_COLUMN", "BAD_VALUE") and p.file == "两新组织台账.xlsx"]
+    from builders import stored
+    assert stored(db, "select name, instructor_assigned from orgs order by row") == [
+        ("甲服务中心", True), ("乙商贸有限公司", False), ("丙科技有限公司", None)]
+    cov = compute_coverage(db, "2026Q3")
+    assert sorted(t for rule, t, *_ in found(cov) if rule == "ORG_NO_WORK") == ["丙科技有限公司", "乙商贸有限公司"]
+    [total] = [x for x in cov.rates if x.scope == "district" and x.kind == "合计"]
+    assert (total.total, total.work_covered) == (3, 1)

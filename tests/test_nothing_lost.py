@@ -81,6 +81,20 @@ def test_history_lists_runs_files_and_what_they_replaced(tmp_path, db):
     assert res.exit_code == 0 and "东湖街道花名册新.xlsx" in res.output
 
 
+def test_history_names_every_street_of_a_file_with_a_street_column(tmp_path, db):
+    header = ["街道", "姓名", "性别", "身份证号", "人员类别", "所在党支部"]
+    rows = [[s, f"党员{i}", "男", make_id(i), "正式党员", "第一党支部"]
+            for i, s in enumerate(["东湖街道", "西山街道", "西山街道", "南桥街道"], 1)]
+    f = write_xlsx(tmp_path / "全区党员花名册.xlsx", {"花名册": (header, rows)})
+    import_files([f], "2026Q3", db)
+    import json
+    res = cli("history", "--db", db, "--format", "json")
+    [run] = json.loads(res.stdout)
+    assert run["sheets"][0]["streets"] == {"东湖街道": 1, "南桥街道": 1, "西山街道": 2}
+    res = cli("history", "--db", db, env={"COLUMNS": "300"})
+    assert "东湖街道、南桥街道、西山街道" in res.output
+
+
 def test_undo_of_an_import_replaced_later_is_refused(tmp_path, db):
     for i, name in enumerate(("a.xlsx", "b.xlsx", "c.xlsx")):
         import_files([roster(tmp_path / f"东湖街道{name}", [member(j + i) for j in range(1, 5)])], "2026Q3", db)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from builders import ROSTER_HEADER, member, write_xlsx
+from builders import write_lists, ROSTER_HEADER, member, write_xlsx
 
 from pbtool.importer import import_files
 from pbtool.store import SCHEMA_VERSION, Store, db_url
@@ -21,7 +21,7 @@ def test_version_1_store_is_migrated_and_keeps_its_data(tmp_path, sqlite_db):
     con.commit()
     con.close()
     store = Store.open(db)
-    assert store.schema_version() == SCHEMA_VERSION == 3
+    assert store.schema_version() == SCHEMA_VERSION == 4
     con = sqlite3.connect(db)
     assert con.execute("SELECT code, expected FROM problems").fetchall() == [("BAD_VALUE", "")]
     assert con.execute("SELECT count(*) FROM members").fetchone() == (1,)
@@ -39,10 +39,28 @@ def test_version_2_store_gains_person_type_and_blank_estate_communities(tmp_path
     con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     con.commit()
     con.close()
-    assert Store.open(db).schema_version() == 3
+    assert Store.open(db).schema_version() == 4
     con = sqlite3.connect(db)
     assert con.execute("SELECT person_type FROM members").fetchall() == [(None,)]
     assert con.execute("SELECT community FROM estates").fetchall() == [("",)]
+    con.close()
+
+
+def test_version_3_store_gains_instructor_assigned_and_keeps_its_orgs(tmp_path, sqlite_db):
+    db = sqlite_db
+    lists = write_lists(tmp_path / "清单.xlsx", [], [], [
+        {"所在街道": "东湖街道", "单位名称": "青湖甲公司", "组织类型": "非公企业", "党组织建立情况": "未建立"}])
+    import_files([lists], "2026Q3", db)
+    con = sqlite3.connect(db)   # a store written by schema version 3: no instructor_assigned
+    con.execute("ALTER TABLE orgs DROP COLUMN instructor_assigned")
+    con.execute("ALTER TABLE orgs_replaced DROP COLUMN instructor_assigned")
+    con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    assert Store.open(db).schema_version() == 4
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT name, instructor_assigned FROM orgs").fetchall() == [("青湖甲公司", None)]
+    assert "instructor_assigned" in {r[1] for r in con.execute("PRAGMA table_info(orgs_replaced)")}
     con.close()
 
 
