@@ -687,8 +687,8 @@ def check_replacement(conn: Any, store: st.Store, period: str, parsed: list[Pars
     supplement: dict[tuple[str, str], str] = {}
     full: set[tuple[str, str]] = set()    # a full list of the street in the same import: not a lone supplement
     for ps in parsed:
-        for s in ps.values["street"]:
-            new_counts[(ps.kind, s or "")] += 1
+        for s, n in Counter(ps.values["street"]).items():
+            new_counts[(ps.kind, s or "")] += n
         texts = [ps.file.path.stem, ps.sheet.name, *ps.layout.title_lines]
         is_supplement = any(SUPPLEMENT_RE.search(t or "") for t in texts)
         for s in set(ps.values["street"]):

@@ -68,8 +68,7 @@ class StoreQueries:
             conn.execute(insert(table).from_select(["period", *keys, "category", "members", "with_errors"], q))
         cls._refresh_repeats(conn, period)
 
-    @classmethod
-    def update_aggregates(cls, conn: Connection, period: str, run_id: int,
+    def update_aggregates(self, conn: Connection, period: str, run_id: int,
                           added: list[tuple[dict[str, list[Any]], int]]) -> None:
         """What an import does instead of a full refresh (three grouped scans of every member row of the
         period: about 20 s at a million): the period's aggregates so far, less the rows this run moved
@@ -78,7 +77,8 @@ class StoreQueries:
         column left out is NULL, place_status 'none', has_error false) and the number of rows."""
         archive = st.ARCHIVES["roster"]
         defaults = {"place_status": "none", "has_error": False}
-        for name, keys in cls.AGGREGATES:
+        flagged = 0     # member rows of the period with an error after this import
+        for name, keys in self.AGGREGATES:
             table = st.metadata.tables[name]
             fields = (*keys, "category")
             members: Counter[tuple] = Counter()
@@ -100,15 +100,24 @@ class StoreQueries:
                 errors.update(compress(zip(*(columns[k] if columns.get(k) is not None else
                                              repeat(defaults.get(k), rows) for k in fields)), flags))
             conn.execute(delete(table).where(table.c.period == period))
-            st.Store.insert_rows(conn, table, ["period", *fields, "members", "with_errors"],
-                                 ((period, *key, n, errors.get(key, 0)) for key, n in members.items() if n))
-        cls._refresh_repeats(conn, period)
+            kept = [(key, n, errors.get(key, 0)) for key, n in members.items() if n]
+            flagged = max(flagged, sum(e for _, _, e in kept))
+            self.insert_columns(conn, table, {"period": period}, [*fields, "members", "with_errors"],  # type: ignore[attr-defined]
+                                [*map(list, zip(*(key for key, _, _ in kept))), [n for _, n, _ in kept],
+                                 [e for _, _, e in kept]] if kept else [[] for _ in (*fields, 1, 2)])
+        # a repeated person is always a flagged row: with none in the period there is nothing to look for
+        self._refresh_repeats(conn, period, skip_search=not flagged)
 
     @staticmethod
-    def _refresh_repeats(conn: Connection, period: str) -> None:
+    def _refresh_repeats(conn: Connection, period: str, skip_search: bool = False) -> None:
         """Repeated persons, and the period's stored coverage states dropped."""
         m = st.members
         here = m.c.period == period
+        if skip_search:
+            for table in (st.agg_dup_city, st.agg_dup_district):
+                conn.execute(delete(table).where(table.c.period == period))
+            conn.execute(delete(st.coverage_states).where(st.coverage_states.c.period == period))
+            return
         # Repeated persons: only IDs on rows the import flagged can repeat (each repeat is flagged), so the
         # window runs over those IDs' rows alone; the first occurrence (by district, street, file, row) counts.
         cand = select(m.c.id_number).where(and_(here, m.c.has_error.is_(True), m.c.id_number.is_not(None)))
