@@ -328,15 +328,26 @@ def report_quarterly(
     period: PeriodOpt, db: DbOpt = None, out: OutOpt = Path("."), template: TemplateOpt = None,
     org_name: OrgOpt = None, pdf: PdfOpt = False, date: DateOpt = None, doc_number: DocNumberOpt = None,
     cc: CcOpt = None, printer: PrinterOpt = None,
+    district: Annotated[Optional[str], typer.Option(
+        "--district", help="只通报这个区（各街道排名）；不写则用 pbtool.toml 中的 district。", show_default=False)] = None,
+    city: Annotated[bool, typer.Option(
+        "--city", help="生成全市通报（各区排名），不管 pbtool.toml 中的 district。")] = False,
 ) -> None:
     """生成季度通报：各街道覆盖率排名、新增/持续/变化/已整改的空白点、覆盖率较上季度变化。
+
+    全市共用一个数据库时：--district 青湖区 生成该区的通报；用 --city，或 --district 和 pbtool.toml
+    的 district 都不写，且该期有两个以上区的数据时，生成全市通报：各区按同样的覆盖率排名，并列出各区
+    分街道的空白点数。
 
     示例：pbtool report quarterly --period 2026Q3 --out 文书
     """
     from .report import render_quarterly
+    if city and district:
+        _fail("--city（全市通报）和 --district（一个区的通报）只能用一个。")
     doc_date = _date_option(date, "--date")
     _report(lambda: render_quarterly(db, period, out, org_name=org_name, template=template, pdf=pdf,
-                                     doc_date=doc_date, doc_number=doc_number, cc=cc, printer=printer))
+                                     doc_date=doc_date, doc_number=doc_number, cc=cc, printer=printer,
+                                     district=district, city=city))
 
 
 @report_app.command("notices")
