@@ -683,8 +683,8 @@ def build_quarterly(path: Path) -> None:
            "{{ ranking_text }}")
     w.caption("表1　各{{ unit_name }}覆盖率排名")
     w.table([("排名", "{{ r.rank }}", 10, "c"), ("{{ unit_name }}", "{{ r.name }}", 20, "l"),
-             ("两新组织", "{{ r.twonew_total }}", 13, "c"), ("党组织覆盖率", "{{ r.org_coverage }}", 17, "c"),
-             ("增减", "{{ r.org_coverage_pp }}", 15, "c"), ("工作覆盖率", "{{ r.work_coverage }}", 16, "c"),
+             ("两新组织", "{{ r.twonew_total }}", 12, "c"), ("党组织覆盖率", "{{ r.org_coverage }}", 17, "c"),
+             ("增减", "{{ r.org_coverage_pp }}", 15, "c"), ("工作覆盖率", "{{ r.work_coverage }}", 17, "c"),
              ("增减", "{{ r.work_coverage_pp }}", 15, "c"), ("小区党组织覆盖率", "{{ r.estate_coverage }}", 20, "c"),
              ("增减", "{{ r.estate_coverage_pp }}", 15, "c"), ("空白点（处）", "{{ r.places }}", 15, "c")],
             "r in ranking")
