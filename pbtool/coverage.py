@@ -255,6 +255,8 @@ class CoverageResult:
     # A city-wide result (no district chosen, the period holds two or more named districts): each
     # district's own result, in name order. Empty for one district's result.
     districts: list[DistrictPart] = field(default_factory=list)
+    # districts of the period whose own coverage cannot be computed (lists missing): Chinese notes
+    district_notes: list[str] = field(default_factory=list)
 
     @property
     def is_city(self) -> bool:
@@ -305,6 +307,7 @@ class CoverageResult:
             "near_misses": self.near_misses,
             "is_city": self.is_city,
             "districts": [d.as_dict() for d in self.districts],
+            "district_notes": self.district_notes,
         }
 
 
@@ -674,8 +677,11 @@ def _compute_once(db: str | None, period: str, street: str | None = None, config
         result.near_misses = [n for n in result.near_misses if n["street"] == street]
     if len(districts) >= 2 and "" not in districts:
         # each district as `pbtool coverage --district` states it (its own stored state and comparison)
-        result.districts = [DistrictPart(d, _compute_once(db, period, None, config, compare_with, d))
-                            for d in districts]
+        for d in districts:
+            try:
+                result.districts.append(DistrictPart(d, _compute_once(db, period, None, config, compare_with, d)))
+            except CoverageError as exc:
+                result.district_notes.append(f"{d}：{exc}")
     return result
 
 

@@ -214,3 +214,18 @@ def test_city_bulletin_as_pdf_reads_as_a_city_bulletin(city_doc, tmp_path):
     ranked = [r for r in rows if len(r) > 3 and r[0] in ("1", "2") and r[3].endswith("%")]
     assert [r[:4] for r in ranked] == [["1", "青湖区", "4", "75.0%"], ["2", "东江区", "2", "50.0%"]]
     assert "【待填写：其他工作要求】" in text
+
+
+def test_a_district_without_its_lists_is_named_not_ranked(tmp_path):
+    db = str(tmp_path / "store.db")
+    for district, files in (("青湖区", _qinghu), ("东江区", _dongjiang)):
+        d = tmp_path / district
+        d.mkdir()
+        got = files(d, "2026Q3")
+        import_files(got if district == "青湖区" else got[1:], "2026Q3", db, district=district)   # 东江区: roster only
+    cov = compute_coverage(db, "2026Q3")
+    assert [p.district for p in cov.districts] == ["青湖区"]
+    assert len(cov.district_notes) == 1 and cov.district_notes[0].startswith("东江区：2026Q3 缺少社区清单")
+    result = report.render_quarterly(db, "2026Q3", tmp_path / "out", doc_date=DOC_DATE, settings=SETTINGS)
+    assert any(w.startswith("未参加排名：东江区：") for w in result.warnings)
+    assert [r[1] for r in tables(result.files[0])[0]] == ["区", "青湖区"]

@@ -113,6 +113,9 @@ def write_ledger(result: CoverageResult, out: Path) -> Path:
                       pp_text(e.coverage, pe.coverage) if e and pe else "—", counts["places"], counts["closed"]]
             for c, v in enumerate(values):
                 write_cell(ws, r, c, v, pct if c in (2, 4, 7) and v is not None else None)
+        for note in result.district_notes:
+            r += 1
+            ws.write_string(r, 0, f"注意：{note}")
     fit_columns(ws, rows)
 
     streets = sorted({p.street for p in result.places} | {x.street for x in result.rates if x.street})

@@ -129,6 +129,8 @@ def print_coverage(result, console: Console) -> None:
             org, work, _split, estate = _rate_cells(part.result, "district", "")
             t.add_row(part.district, org, work, estate, f"{len(part.result.places)} 处")
         console.print(t)
+    for note in result.district_notes:
+        console.print(f"  [yellow]注意[/]：{note}")
     for n in result.near_misses:
         console.print(f"  [yellow]注意[/]：{n['street']} 有 {n['members']} 名党员的工作单位写作“{n['employer']}”，"
                       f"清单中为“{n['org']}”，名称统一前未计入该组织。")

@@ -568,6 +568,8 @@ def build_quarterly(db: Any, period: str, *, settings: ReportSettings, doc_date:
             built.warnings.append(f"上一期为 {prev}（{expected} 未导入），“较上季度”的变化按 {prev} 计算。")
     else:
         built.warnings.append(f"数据库中没有 {period} 之前的数据，较上季度变化未列出。")
+    for note in cov.district_notes:
+        built.warnings.append(f"未参加排名：{note}")
     if city and not cov.is_city:
         built.warnings.append(f"数据库中 {period} 只有一个区的数据，通报按街道排名。")
     ctx = common(settings, doc_date, period, built)
