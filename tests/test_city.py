@@ -177,6 +177,7 @@ def test_city_coverage_shows_each_district_on_terminal_json_and_ledger(city_db, 
     res = runner.invoke(app, ["coverage", "--period", "2026Q3", "--db", city_db, "--xlsx", str(tmp_path / "台账.xlsx")])
     assert res.exit_code == 0, res.output
     assert "各区覆盖率" in res.output and "│ 全市" in res.output and "│ 青湖区 │ 3/4" in res.output
+    assert "东湖街道（青湖区）：空白点 3 处" in res.output and "江滨街道（东江区）：空白点 1 处" in res.output
     ws = openpyxl.load_workbook(tmp_path / "台账.xlsx")["汇总"]
     rows = [list(r) for r in ws.iter_rows(values_only=True)]
     head = next(i for i, r in enumerate(rows) if r[0] == "区")

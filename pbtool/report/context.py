@@ -484,8 +484,8 @@ def _names_text(names: list[str]) -> str:
 
 def ranking_text(units: list[tuple[str, present.Rate]], unit: str) -> str:
     """The sentence naming the best and the worst units by organizational coverage (as printed, so
-    units shown with the same rate are named together): '两新组织党组织覆盖率最高的是东江区（75.0%），
-    最低的是青湖区（50.0%）。'; '' with fewer than two units with a rate."""
+    units shown with the same rate are named together): '两新组织党组织覆盖率最高的是青湖区（75.0%），
+    最低的是东江区（50.0%）。'; '' with fewer than two units with a rate."""
     rated = [(label, present.pct_text(r), r) for label, r in units if r is not None]
     if len(rated) < 2:
         return ""
