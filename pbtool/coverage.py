@@ -617,6 +617,10 @@ def _compute_once(db: str | None, period: str, street: str | None = None, config
     try:
         districts = store.districts_of_period(period) if chosen is None and not street else []
         periods = store.periods()
+        if not periods and chosen is not None:
+            known = [d for d in store.districts_of_store() if d]
+            if known and chosen not in known:
+                raise CoverageError(f"数据库中没有“{chosen}”的数据。已有的区：{'、'.join(known)}。")
         if period not in periods:
             have = "、".join(periods) or "无"
             raise CoverageError(f"数据库中没有 {period} 的数据（已有期别：{have}）。请先用 pbtool import 导入该期花名册和资源清单。")

@@ -334,3 +334,9 @@ class StoreQueries:
         if self.district is not None:
             q = q.where(i.c.district == self.district)
         return sorted(r[0] or "" for r in self._all(q))
+
+    def districts_of_store(self) -> list[str]:
+        """Every district the store holds imports of, whatever the store's district ('' for imports
+        made without one), in name order: what a message about an unknown district lists."""
+        i = st.imports
+        return sorted(r[0] or "" for r in self._all(select(i.c.district).distinct()))

@@ -230,3 +230,11 @@ def test_a_district_without_its_lists_is_named_not_ranked(tmp_path):
     result = report.render_quarterly(db, "2026Q3", tmp_path / "out", doc_date=DOC_DATE, settings=SETTINGS)
     assert any(w.startswith("未参加排名：东江区：") for w in result.warnings)
     assert [r[1] for r in tables(result.files[0])[0]] == ["区", "青湖区"]
+
+
+def test_an_unknown_district_is_named_with_the_districts_there_are(city_db, tmp_path):
+    from pbtool.coverage import CoverageError
+    with pytest.raises(CoverageError, match="数据库中没有“北山区”的数据。已有的区：东江区、青湖区。"):
+        compute_coverage(city_db, "2026Q3", district="北山区")
+    with pytest.raises(report.ReportError, match="没有“北山区”的数据"):
+        report.render_quarterly(city_db, "2026Q3", tmp_path, district="北山区")
