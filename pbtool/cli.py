@@ -335,9 +335,7 @@ def report_quarterly(
 ) -> None:
     """生成季度通报：各街道覆盖率排名、新增/持续/变化/已整改的空白点、覆盖率较上季度变化。
 
-    全市共用一个数据库时：--district 青湖区 生成该区的通报；用 --city，或 --district 和 pbtool.toml
-    的 district 都不写，且该期有两个以上区的数据时，生成全市通报：各区按同样的覆盖率排名，并列出各区
-    分街道的空白点数。
+    全市共用一个数据库时：--district 青湖区 生成该区的通报；用 --city，或 --district 和 pbtool.toml 的 district 都不写、且该期有两个以上区的数据时，生成全市通报：各区按同样的覆盖率排名，并列出各区分街道的空白点数。
 
     示例：pbtool report quarterly --period 2026Q3 --out 文书
     """
