@@ -274,6 +274,9 @@ CcOpt = Annotated[Optional[str], typer.Option("--cc", help="版记中的抄送�
                                               show_default=False)]
 PrinterOpt = Annotated[Optional[str], typer.Option(
     "--printer", help="版记中的印发机关（默认取 pbtool.toml \\[report] 印发机关）。", show_default=False)]
+ReportDistrictOpt = Annotated[Optional[str], typer.Option(
+    "--district", help="全市共用一个数据库时，只用这个区的数据（不写则用 pbtool.toml 中的 district）。",
+    show_default=False)]
 
 
 def _date_option(value: Optional[str], option: str) -> Optional[dt.date]:
@@ -309,7 +312,7 @@ def report_annual(
     year: Annotated[int, typer.Option("--year", "-y", help="年度，例如 2026。", show_default=False)],
     db: DbOpt = None, out: OutOpt = Path("."), template: TemplateOpt = None, org_name: OrgOpt = None,
     pdf: PdfOpt = False, date: DateOpt = None, doc_number: DocNumberOpt = None, cc: CcOpt = None,
-    printer: PrinterOpt = None,
+    printer: PrinterOpt = None, district: ReportDistrictOpt = None,
 ) -> None:
     """生成年度城市基层党建工作总结（基本情况、做法成效、存在问题、下一步打算，含表格和图表）。
 
@@ -320,7 +323,7 @@ def report_annual(
     from .report import render_annual
     doc_date = _date_option(date, "--date")
     _report(lambda: render_annual(db, year, out, org_name=org_name, template=template, pdf=pdf, doc_date=doc_date,
-                                  doc_number=doc_number, cc=cc, printer=printer))
+                                  doc_number=doc_number, cc=cc, printer=printer, district=district))
 
 
 @report_app.command("quarterly")
@@ -362,6 +365,7 @@ def report_notices(
         "--contact", help="联系人（默认取 pbtool.toml \\[report] 联系人）。", show_default=False)] = None,
     phone: Annotated[Optional[str], typer.Option(
         "--phone", help="联系电话（默认取 pbtool.toml \\[report] 电话）。", show_default=False)] = None,
+    district: ReportDistrictOpt = None,
 ) -> None:
     """为每个有空白点的街道生成一份整改通知书（空白点清单一处一行、整改建议、整改时限、联系方式、落款，
     附整改情况反馈表）。
@@ -374,7 +378,7 @@ def report_notices(
     doc_date = _date_option(date, "--date")
     _report(lambda: render_notices(db, period, out, street=street, deadline=due, org_name=org_name,
                                    template=template, pdf=pdf, doc_date=doc_date, doc_number=doc_number, cc=cc,
-                                   printer=printer, contact=contact, phone=phone))
+                                   printer=printer, contact=contact, phone=phone, district=district))
 
 
 class TemplateKind(str, Enum):

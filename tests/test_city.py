@@ -238,3 +238,15 @@ def test_an_unknown_district_is_named_with_the_districts_there_are(city_db, tmp_
         compute_coverage(city_db, "2026Q3", district="北山区")
     with pytest.raises(report.ReportError, match="没有“北山区”的数据"):
         report.render_quarterly(city_db, "2026Q3", tmp_path, district="北山区")
+
+
+def test_notices_and_annual_summary_for_one_district_of_the_city(city_db, tmp_path):
+    res = CliRunner().invoke(app, ["report", "notices", "--period", "2026Q3", "--db", city_db, "--district", "东江区",
+                                   "--date", "2026-10-08", "--out", str(tmp_path / "n")])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (tmp_path / "n").iterdir()) == ["江滨街道整改通知书（2026Q3）.docx"]
+    assert "东江己服务有限公司" in doc_text(tmp_path / "n" / "江滨街道整改通知书（2026Q3）.docx")
+    annual = report.render_annual(city_db, 2026, tmp_path / "a", district="青湖区", doc_date=DOC_DATE,
+                                  settings=SETTINGS)
+    text = doc_text(annual.files[0])
+    assert "全区共有街道2个" in text and "东湖街道" in text and "江滨街道" not in text

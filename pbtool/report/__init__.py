@@ -67,12 +67,13 @@ def _render_one(renderer: Renderer, built: ctx.Built, out_dir: str | Path, name:
 
 def render_annual(db: Any, year: int, out_dir: str | Path, *, org_name: str | None = None,
                   template: str | Path | None = None, pdf: bool = False, doc_date: dt.date | None = None,
-                  settings: ReportSettings | None = None, **options: Any) -> ReportResult:
+                  settings: ReportSettings | None = None, district: str | None = None,
+                  **options: Any) -> ReportResult:
     """The year-end summary of `year`, from the year's latest stored period compared with the
     previous year's latest (or, without one, with the earliest stored quarter of the year)."""
     renderer = Renderer("annual", template)
     s = _settings(settings, {"org_name": org_name, **options})
-    built = ctx.build_annual(db, int(year), settings=s, doc_date=doc_date)
+    built = ctx.build_annual(db, int(year), settings=s, doc_date=doc_date, district=district)
     return _render_one(renderer, built, out_dir, f"{int(year)}年度城市基层党建工作总结.docx", pdf)
 
 
@@ -93,13 +94,15 @@ def render_quarterly(db: Any, period: str, out_dir: str | Path, *, org_name: str
 def render_notices(db: Any, period: str, out_dir: str | Path, *, street: str | None = None,
                    deadline: dt.date | None = None, org_name: str | None = None,
                    template: str | Path | None = None, pdf: bool = False, doc_date: dt.date | None = None,
-                   settings: ReportSettings | None = None, **options: Any) -> ReportResult:
+                   settings: ReportSettings | None = None, district: str | None = None,
+                   **options: Any) -> ReportResult:
     """One rectification notice per street with open blind spots (or for `street` only); the deadline
     defaults to 30 days after the document's date and must come after it. Streets without blind spots
     get no notice (warning)."""
     renderer = Renderer("notice", template)
     s = _settings(settings, {"org_name": org_name, **options})
-    builts, notes = ctx.build_notices(db, period, street=street, deadline=deadline, settings=s, doc_date=doc_date)
+    builts, notes = ctx.build_notices(db, period, street=street, deadline=deadline, settings=s, doc_date=doc_date,
+                                      district=district)
     out = _out_dir(out_dir)
     result = ReportResult()
     for note in notes:

@@ -43,11 +43,11 @@ class Built:
 # ------------------------------------------------------------------------------------ inputs
 
 
-def open_store(db: Any) -> st.Store:
-    """The store, kept to pbtool.toml's district when the workspace names one (as coverage is)."""
+def open_store(db: Any, district: str | None = None) -> st.Store:
+    """The store, kept to `district`, else to pbtool.toml's when the workspace names one (as coverage is)."""
     from ..config import ConfigError, load_config
     try:
-        return st.Store.open(db, create=False, district=load_config().district)
+        return st.Store.open(db, create=False, district=district or load_config().district)
     except (st.StoreError, ConfigError) as exc:
         raise ReportError(str(exc)) from None
 
@@ -350,8 +350,8 @@ def _practice_texts(ctx: dict[str, Any], cov: Any, rates: Rates, figs: PeriodFig
 
 
 def build_annual(db: Any, year: int, *, settings: ReportSettings, doc_date: dt.date | None,
-                 with_charts: bool = True) -> Built:
-    store = open_store(db)
+                 with_charts: bool = True, district: str | None = None) -> Built:
+    store = open_store(db, district)
     try:
         period = year_period(store, year)
         if period is None:
@@ -367,7 +367,7 @@ def build_annual(db: Any, year: int, *, settings: ReportSettings, doc_date: dt.d
         built.warnings.append(f"{year} 年尚无第四季度数据，年度总结按 {period}（{period_text(period)}末）统计。")
     if compare_note:
         built.warnings.append(compare_note)
-    cov = load_coverage(db, period, compare_with=compare)
+    cov = load_coverage(db, period, compare_with=compare, district=district)
     miss = Missing()
     ctx = common(settings, doc_date, period, built)
     ctx["year"] = year
@@ -644,11 +644,12 @@ def notice_base(period: str, deadline: dt.date | None, settings: ReportSettings,
 
 
 def build_notices(db: Any, period: str, *, street: str | None, deadline: dt.date | None,
-                  settings: ReportSettings, doc_date: dt.date | None) -> tuple[list[Built], list[str]]:
+                  settings: ReportSettings, doc_date: dt.date | None,
+                  district: str | None = None) -> tuple[list[Built], list[str]]:
     """One context per street with open blind spots (or only `street`); plus notes on streets left out."""
     doc_date = doc_date or dt.date.today()
     check_deadline(deadline, doc_date)
-    cov = load_coverage(db, period)
+    cov = load_coverage(db, period, district=district)
     period = cov.period
     rates = Rates(cov)
     by_street: dict[str, list] = defaultdict(list)
