@@ -250,3 +250,24 @@ def test_notices_and_annual_summary_for_one_district_of_the_city(city_db, tmp_pa
                                   settings=SETTINGS)
     text = doc_text(annual.files[0])
     assert "全区共有街道2个" in text and "东湖街道" in text and "江滨街道" not in text
+
+
+def test_a_district_new_this_quarter_has_no_changes_and_is_said_so(tmp_path):
+    db = str(tmp_path / "store.db")
+    for period in ("2026Q2", "2026Q3"):
+        d = tmp_path / period
+        d.mkdir()
+        import_files(_qinghu(d, period), period, db, district="青湖区")
+    nanshan = write_lists(tmp_path / "南山区资源清单.xlsx",
+                          [{"所在街道": "南山街道", "社区名称": "南山社区", "社区党组织名称": "南山社区党委"}],
+                          [{"所在街道": "南山街道", "所属社区": "南山社区", "小区名称": "南山小区", "小区党组织名称": "南山小区党支部"}],
+                          [_org("南山甲有限公司", "南山街道", "南山社区", "单独组建")])
+    import_files([nanshan], "2026Q3", db, district="南山区")
+    result = report.render_quarterly(db, "2026Q3", tmp_path / "out", doc_date=DOC_DATE, settings=SETTINGS)
+    assert result.warnings == ["南山区没有 2026Q3 之前的数据，表1中该区的增减为“—”。"]
+    ranking = tables(result.files[0])[0]
+    assert ranking[1] == ["1", "南山区", "1", "100.0%", "—", "100.0%", "—", "100.0%", "—", "0"]
+    assert ranking[2][:5] == ["2", "青湖区", "4", "75.0%", "+25.0"]
+    text = doc_text(result.files[0])
+    assert "【待填写】" not in text and "本期全市2个区中有1个存在空白点" in text
+    assert "（一）南山区\n本期未发现空白点。" in text

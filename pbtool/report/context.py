@@ -593,6 +593,19 @@ def build_quarterly(db: Any, period: str, *, settings: ReportSettings, doc_date:
         open_units = list(open_counts)
         sections = _street_sections(streets, cov)
     ranking = _ranking(units)
+    if cov.is_city and prev is not None:
+        # a district compared with another period than the city's, or with none, is said so; its changes
+        # without a previous period read "—" (the column stays: the other districts have changes)
+        for part in cov.districts:
+            p_prev = part.result.previous_period
+            if p_prev is None:
+                built.warnings.append(f"{part.district}没有 {period} 之前的数据，表1中该区的增减为“—”。")
+            elif p_prev != prev:
+                built.warnings.append(f"{part.district}的上一期为 {p_prev}（{prev} 未导入），表1中该区的增减按 {p_prev} 计算。")
+        for row in ranking:
+            for k, v in row.items():
+                if v == DROP:
+                    row[k] = NOT_APPLICABLE
     ctx.update({
         "is_city": cov.is_city, "scope_name": cov.scope_name, "unit_name": unit,
         "addressee": CITY_ADDRESSEE if cov.is_city else DISTRICT_ADDRESSEE,
