@@ -274,6 +274,9 @@ CcOpt = Annotated[Optional[str], typer.Option("--cc", help="版记中的抄送�
                                               show_default=False)]
 PrinterOpt = Annotated[Optional[str], typer.Option(
     "--printer", help="版记中的印发机关（默认取 pbtool.toml \\[report] 印发机关）。", show_default=False)]
+ReportDistrictOpt = Annotated[Optional[str], typer.Option(
+    "--district", help="全市共用一个数据库时，只用这个区的数据（不写则用 pbtool.toml 中的 district）。",
+    show_default=False)]
 
 
 def _date_option(value: Optional[str], option: str) -> Optional[dt.date]:
@@ -309,7 +312,7 @@ def report_annual(
     year: Annotated[int, typer.Option("--year", "-y", help="年度，例如 2026。", show_default=False)],
     db: DbOpt = None, out: OutOpt = Path("."), template: TemplateOpt = None, org_name: OrgOpt = None,
     pdf: PdfOpt = False, date: DateOpt = None, doc_number: DocNumberOpt = None, cc: CcOpt = None,
-    printer: PrinterOpt = None,
+    printer: PrinterOpt = None, district: ReportDistrictOpt = None,
 ) -> None:
     """生成年度城市基层党建工作总结（基本情况、做法成效、存在问题、下一步打算，含表格和图表）。
 
@@ -320,7 +323,7 @@ def report_annual(
     from .report import render_annual
     doc_date = _date_option(date, "--date")
     _report(lambda: render_annual(db, year, out, org_name=org_name, template=template, pdf=pdf, doc_date=doc_date,
-                                  doc_number=doc_number, cc=cc, printer=printer))
+                                  doc_number=doc_number, cc=cc, printer=printer, district=district))
 
 
 @report_app.command("quarterly")
@@ -328,15 +331,24 @@ def report_quarterly(
     period: PeriodOpt, db: DbOpt = None, out: OutOpt = Path("."), template: TemplateOpt = None,
     org_name: OrgOpt = None, pdf: PdfOpt = False, date: DateOpt = None, doc_number: DocNumberOpt = None,
     cc: CcOpt = None, printer: PrinterOpt = None,
+    district: Annotated[Optional[str], typer.Option(
+        "--district", help="只通报这个区（各街道排名）；不写则用 pbtool.toml 中的 district。", show_default=False)] = None,
+    city: Annotated[bool, typer.Option(
+        "--city", help="生成全市通报（各区排名），不管 pbtool.toml 中的 district。")] = False,
 ) -> None:
     """生成季度通报：各街道覆盖率排名、新增/持续/变化/已整改的空白点、覆盖率较上季度变化。
+
+    全市共用一个数据库时：--district 青湖区 生成该区的通报；用 --city，或 --district 和 pbtool.toml 的 district 都不写、且该期有两个以上区的数据时，生成全市通报：各区按同样的覆盖率排名，并列出各区分街道的空白点数。
 
     示例：pbtool report quarterly --period 2026Q3 --out 文书
     """
     from .report import render_quarterly
+    if city and district:
+        _fail("--city（全市通报）和 --district（一个区的通报）只能用一个。")
     doc_date = _date_option(date, "--date")
     _report(lambda: render_quarterly(db, period, out, org_name=org_name, template=template, pdf=pdf,
-                                     doc_date=doc_date, doc_number=doc_number, cc=cc, printer=printer))
+                                     doc_date=doc_date, doc_number=doc_number, cc=cc, printer=printer,
+                                     district=district, city=city))
 
 
 @report_app.command("notices")
@@ -353,6 +365,7 @@ def report_notices(
         "--contact", help="联系人（默认取 pbtool.toml \\[report] 联系人）。", show_default=False)] = None,
     phone: Annotated[Optional[str], typer.Option(
         "--phone", help="联系电话（默认取 pbtool.toml \\[report] 电话）。", show_default=False)] = None,
+    district: ReportDistrictOpt = None,
 ) -> None:
     """为每个有空白点的街道生成一份整改通知书（空白点清单一处一行、整改建议、整改时限、联系方式、落款，
     附整改情况反馈表）。
@@ -365,7 +378,7 @@ def report_notices(
     doc_date = _date_option(date, "--date")
     _report(lambda: render_notices(db, period, out, street=street, deadline=due, org_name=org_name,
                                    template=template, pdf=pdf, doc_date=doc_date, doc_number=doc_number, cc=cc,
-                                   printer=printer, contact=contact, phone=phone))
+                                   printer=printer, contact=contact, phone=phone, district=district))
 
 
 class TemplateKind(str, Enum):

@@ -200,6 +200,40 @@ class PeriodState:
 
 
 @dataclass
+class DistrictPart:
+    """One district of a city-wide result: the district's own result (rates, places, comparison with
+    its previous period), exactly what `pbtool coverage --district` gives for it. The city bulletin
+    ranks districts by these, as the district bulletin ranks streets."""
+
+    district: str
+    result: "CoverageResult"
+
+    def rate(self, kind: str = "合计") -> Rate | None:
+        return self.result.rate("district", "", kind)
+
+    @property
+    def estate(self) -> EstateRate | None:
+        return self.result.estate("")
+
+    def previous_rate(self, kind: str = "合计") -> Rate | None:
+        prev = self.result.previous
+        return prev.rate("district", "", kind) if prev else None
+
+    @property
+    def previous_estate(self) -> EstateRate | None:
+        prev = self.result.previous
+        return prev.estate("") if prev else None
+
+    def as_dict(self) -> dict[str, Any]:
+        r = self.result
+        return {"district": self.district, "previous_period": r.previous_period, "counts": r.counts(),
+                "rates": [x.as_dict() for x in r.rates if x.scope == "district"],
+                "estates": [e.as_dict() for e in r.estates if not e.street],
+                "rate_changes": [c for c in r.rate_changes if c["scope"] == "district"],
+                "summary": {k: v for k, v in r.summary.items() if k not in ("by_street",)}}
+
+
+@dataclass
 class CoverageResult:
     """The one result every output renders. `previous` is the comparison period's state (its rates,
     estates and member summary), so no output computes a period a second time."""
@@ -218,6 +252,20 @@ class CoverageResult:
     closed_places: list[Place] = field(default_factory=list)
     previous: PeriodState | None = None
     compare_note: str = ""    # why the comparison period is not the one just before (Chinese), or ""
+    # A city-wide result (no district chosen, the period holds two or more named districts): each
+    # district's own result, in name order. Empty for one district's result.
+    districts: list[DistrictPart] = field(default_factory=list)
+    # districts of the period whose own coverage cannot be computed (lists missing): Chinese notes
+    district_notes: list[str] = field(default_factory=list)
+
+    @property
+    def is_city(self) -> bool:
+        return bool(self.districts)
+
+    @property
+    def scope_name(self) -> str:
+        """How the outputs name the whole area: 全市 for a city-wide result, else 全区."""
+        return "全市" if self.is_city else "全区"
 
     def rate(self, scope: str, street: str, kind: str = "合计") -> Rate | None:
         return _lookup(self, "rates", lambda r: (r.scope, r.street, r.kind)).get((scope, street, kind))
@@ -257,6 +305,9 @@ class CoverageResult:
                 "estates": [e.as_dict() for e in prev.estates if self.street in (None, e.street) or not e.street],
                 "summary": prev.summary},
             "near_misses": self.near_misses,
+            "is_city": self.is_city,
+            "districts": [d.as_dict() for d in self.districts],
+            "district_notes": self.district_notes,
         }
 
 
@@ -560,19 +611,27 @@ def previous_period(store: st.Store, period: str) -> str | None:
 
 
 def _compute_once(db: str | None, period: str, street: str | None = None, config: Config | None = None,
-                  compare_with: str | None = None, district: str | None = None,
+                  compare_with: str | None = None, district: str | None = None, city: bool = False,
                   computed: list[tuple[str, str, PeriodState]] | None = None) -> CoverageResult:
     """Findings, places and rates of `period`, compared with `compare_with` (default: the stored
     period just before it), of `district` (or pbtool.toml's), or of the whole store (a city) when
-    neither names one. quarters_open always counts the stored periods just before."""
+    neither names one or `city` is set. quarters_open always counts the stored periods just before.
+    A city-wide result of a period with two or more named districts carries each district's own
+    result (CoverageResult.districts)."""
     try:
         period = check_period(period)
     except PeriodError as exc:
         raise CoverageError(str(exc)) from None
     config = config or load_config()
-    store = st.Store.open(db, create=False, district=(district or config.district or "").strip() or None)
+    chosen = None if city else (district or config.district or "").strip() or None
+    store = st.Store.open(db, create=False, district=chosen)
     try:
+        districts = store.districts_of_period(period) if chosen is None and not street else []
         periods = store.periods()
+        if not periods and chosen is not None:
+            known = [d for d in store.districts_of_store() if d]
+            if known and chosen not in known:
+                raise CoverageError(f"数据库中没有“{chosen}”的数据。已有的区：{'、'.join(known)}。")
         if period not in periods:
             have = "、".join(periods) or "无"
             raise CoverageError(f"数据库中没有 {period} 的数据（已有期别：{have}）。请先用 pbtool import 导入该期花名册和资源清单。")
@@ -631,23 +690,32 @@ def _compute_once(db: str | None, period: str, street: str | None = None, config
         result.estates = [e for e in result.estates if e.street in ("", street)]
         result.rate_changes = [r for r in result.rate_changes if r["scope"] == "district" or r["street"] == street]
         result.near_misses = [n for n in result.near_misses if n["street"] == street]
+    if len(districts) >= 2 and "" not in districts:
+        # each district as `pbtool coverage --district` states it (its own stored state and comparison)
+        for d in districts:
+            try:
+                result.districts.append(DistrictPart(d, _compute_once(db, period, None, config, compare_with, d,
+                                                                      computed=computed)))
+            except CoverageError as exc:
+                result.district_notes.append(f"{d}：{exc}")
     return result
 
 
 # A consistent snapshot: the figures above come from several queries on several connections. When an
 # import commits meanwhile (WAL lets it), the whole computation is repeated (store.read_consistently).
 def compute_coverage(db: str | None, period: str, street: str | None = None, config: Config | None = None,
-                     compare_with: str | None = None, district: str | None = None) -> CoverageResult:
+                     compare_with: str | None = None, district: str | None = None,
+                     city: bool = False) -> CoverageResult:
+    """`city`: the whole store even when pbtool.toml names a district."""
     computed: list[tuple[str, str, PeriodState]] = []
 
     def once() -> CoverageResult:
         computed.clear()
-        return _compute_once(db, period, street, config, compare_with, district, computed)
+        return _compute_once(db, period, street, config, compare_with, district, city, computed)
 
     result = st.read_consistently(db, once, CoverageError)
     if computed:   # kept for the next run (and the next quarter's comparison) once the read was consistent
-        config = config or load_config()
-        store = st.Store.open(db, create=False, district=(district or config.district or "").strip() or None)
+        store = st.Store.open(db, create=False)   # each state's key names its own district
         try:
             for p, key, state in computed:
                 _save_state(store, p, key, state)

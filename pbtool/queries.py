@@ -333,3 +333,20 @@ class StoreQueries:
         o = st.orgs
         return [dict(r._mapping) for r in self._all(
             select(o.c.name_key, o.c.name, o.c.street, o.c.org_type, o.c.org_status).where(self._here(o, period)))]
+
+    # ------------------------------------------------------------ the city's districts
+
+    def districts_of_period(self, period: str) -> list[str]:
+        """The districts whose imports the period holds, within the store's district when it has one
+        ('' for imports made without a district), in name order."""
+        i = st.imports
+        q = select(i.c.district).where(i.c.period == period).distinct()
+        if self.district is not None:
+            q = q.where(i.c.district == self.district)
+        return sorted(r[0] or "" for r in self._all(q))
+
+    def districts_of_store(self) -> list[str]:
+        """Every district the store holds imports of, whatever the store's district ('' for imports
+        made without one), in name order: what a message about an unknown district lists."""
+        i = st.imports
+        return sorted(r[0] or "" for r in self._all(select(i.c.district).distinct()))

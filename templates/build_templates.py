@@ -661,35 +661,46 @@ def build_annual(path: Path) -> None:
 
 
 def build_quarterly(path: Path) -> None:
+    """A district's bulletin ranks its streets; the city's (is_city) ranks districts and counts each
+    district's blind spots by street: unit_name (街道 | 区) and scope_name (全区 | 全市) say which."""
     w = Writer()
     w.doc_number()
     w.title("关于{{ period_text }}城市基层党建", "空白点排查整改情况的通报")
-    w.addressee("各街道党工委：")
-    w.para("根据各街道报送的{{ period_text }}党员花名册和区域化党建资源清单，{{ org_name }}对全区城市基层党建"
-           "空白点进行了排查。现将有关情况通报如下。")
+    w.addressee("{{ addressee }}：")
+    w.para("根据各{{ unit_name }}报送的{{ period_text }}党员花名册和区域化党建资源清单，{{ org_name }}对{{ scope_name }}"
+           "城市基层党建空白点进行了排查。现将有关情况通报如下。")
     w.h1("一、总体情况")
-    w.para("本期全区{{ findings_streets_text }}，共有空白点{{ places_total }}处（问题{{ findings_total }}个），"
+    w.para("本期{{ scope_name }}{{ findings_streets_text }}，共有空白点{{ places_total }}处（问题{{ findings_total }}个），"
            "其中新增{{ new_total }}处、持续未整改{{ persisting_total }}处"
            "{% if changed_total %}、问题类型变化{{ changed_total }}处{% endif %}" + IF_COMPARED +
            "；上期（{{ previous_period_text }}）以来已整改销号{{ closed_total }}处" + END + "。")
-    w.para("全区两新组织{{ twonew_total }}个，党组织覆盖率{{ org_coverage }}" + IF_COMPARED + "，{{ org_coverage_change }}" +
-           END + "；工作覆盖率{{ work_coverage }}" + IF_COMPARED + "，{{ work_coverage_change }}" + END +
-           "。小区党组织覆盖率{{ estate_coverage }}" + IF_COMPARED + "，{{ estate_coverage_change }}" + END + "。")
-    w.h1("二、各街道覆盖率排名")
-    w.para("各街道按两新组织党组织覆盖率从高到低排列，相同时依次比较工作覆盖率和小区党组织覆盖率，见表1。")
-    w.caption("表1　各街道覆盖率排名")
-    w.table([("排名", "{{ r.rank }}", 10, "c"), ("街道", "{{ r.street }}", 20, "l"),
-             ("两新组织", "{{ r.twonew_total }}", 13, "c"), ("党组织覆盖率", "{{ r.org_coverage }}", 17, "c"),
-             ("增减", "{{ r.org_coverage_pp }}", 15, "c"), ("工作覆盖率", "{{ r.work_coverage }}", 16, "c"),
+    w.para("{{ scope_name }}两新组织{{ twonew_total }}个，党组织覆盖率{{ org_coverage }}" + IF_COMPARED +
+           "，{{ org_coverage_change }}" + END + "；工作覆盖率{{ work_coverage }}" + IF_COMPARED +
+           "，{{ work_coverage_change }}" + END + "。小区党组织覆盖率{{ estate_coverage }}" + IF_COMPARED +
+           "，{{ estate_coverage_change }}" + END + "。")
+    w.h1("二、各{{ unit_name }}覆盖率排名")
+    w.para("各{{ unit_name }}按两新组织党组织覆盖率从高到低排列，相同时依次比较工作覆盖率和小区党组织覆盖率，见表1。"
+           "{{ ranking_text }}")
+    w.caption("表1　各{{ unit_name }}覆盖率排名")
+    w.table([("排名", "{{ r.rank }}", 10, "c"), ("{{ unit_name }}", "{{ r.name }}", 20, "l"),
+             ("两新组织", "{{ r.twonew_total }}", 12, "c"), ("党组织覆盖率", "{{ r.org_coverage }}", 17, "c"),
+             ("增减", "{{ r.org_coverage_pp }}", 15, "c"), ("工作覆盖率", "{{ r.work_coverage }}", 17, "c"),
              ("增减", "{{ r.work_coverage_pp }}", 15, "c"), ("小区党组织覆盖率", "{{ r.estate_coverage }}", 20, "c"),
              ("增减", "{{ r.estate_coverage_pp }}", 15, "c"), ("空白点（处）", "{{ r.places }}", 15, "c")],
             "r in ranking")
     w.note("注：{% if has_comparison %}“增减”为较上季度（{{ previous_period_text }}）变化的百分点；{% endif %}"
            "“—”表示没有可计算的对象。")
-    w.h1("三、各街道空白点情况")
+    w.h1("三、各{{ unit_name }}空白点情况")
     w.tag("{%p for s in streets %}")
-    w.h2("（{{ s.no_cn }}）{{ s.street }}")
+    w.h2("（{{ s.no_cn }}）{{ s.name }}")
     w.para("{{ s.summary_text }}")
+    w.tag("{%p if s.street_rows %}")
+    w.table([("序号", "{{ t.no }}", 10, "c"), ("街道", "{{ t.street }}", 36, "l"),
+             ("空白点（处）", "{{ t.places_count }}", 22, "c"), ("问题（个）", "{{ t.problems_count }}", 20, "c"),
+             ("新增（处）", "{{ t.new_count }}", 20, "c"), ("持续（处）", "{{ t.persisting_count }}", 20, "c"),
+             ("已整改（处）", "{{ t.closed_count }}", 22, "c")],
+            "t in s.street_rows")
+    w.tag("{%p endif %}")
     w.tag("{%p if s.places %}")
     w.table(PLACE_COLUMNS, "f in s.places")
     w.tag("{%p endif %}")
@@ -698,7 +709,8 @@ def build_quarterly(path: Path) -> None:
     w.tag("{%p endif %}")
     w.tag("{%p endfor %}")
     w.h1("四、工作要求")
-    w.para("各街道党工委要对照本通报和整改通知书，逐项制定整改措施，明确责任人和整改时限，按期完成整改并报送整改情况。"
+    w.para("{% if is_city %}各区（县、市）委组织部要对照本通报，督促各街道党工委对照整改通知书{% else %}"
+           "各街道党工委要对照本通报和整改通知书{% endif %}，逐项制定整改措施，明确责任人和整改时限，按期完成整改并报送整改情况。"
            "对持续未整改的空白点，要查明原因、集中攻坚。")
     w.todo("其他工作要求")
     w.signature()

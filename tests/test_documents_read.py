@@ -160,7 +160,8 @@ def test_pdf_figures_equal_coverage_json(documents, store):
     ranking = pdf_text(documents["quarterly"].pdf_files[0], layout=True)
     for r in data["rate_changes"]:
         if r["scope"] == "street" and r["kind"] == "合计":
-            line = next(line for line in ranking.splitlines() if r["street"] in line and "%" in line)
+            line = next(line for line in ranking.splitlines()   # the table's row: it starts with the rank
+                        if r["street"] in line and "%" in line and line.split()[0].isdigit())
             assert r["org_coverage_pp_text"] in line.split(), (r["street"], line)
     a = flat(pdf_text(documents["annual"].pdf_files[0]))
     s = data["summary"]

@@ -15,6 +15,8 @@ PLACE_HEADER = ["序号", "对象类别", "对象", "社区", "问题", "规则�
                 "其中有问题记录", "状态", "持续季度数", "整改建议", "责任人", "整改措施", "整改时限"]
 RATE_HEADER = ["范围", "街道", "社区", "组织类型", "组织总数", "党组织覆盖数", "党组织覆盖率", "较上期", "工作覆盖数",
                "工作覆盖率", "较上期"]
+DISTRICT_HEADER = ["区", "两新组织", "党组织覆盖率", "较上期", "工作覆盖率", "较上期", "小区总数", "小区党组织覆盖率",
+                   "较上期", "空白点（处）", "已整改（处）"]
 COUNT_HEADER = ["街道", "空白点（处）", "问题（个）", "新增（处）", "持续（处）", "问题变化（处）", "已整改（处）"]
 
 
@@ -45,7 +47,7 @@ def write_ledger(result: CoverageResult, out: Path) -> Path:
     rows: list[list[Any]] = [list(RATE_HEADER)]
     for c, h in enumerate(RATE_HEADER):
         write_cell(ws, 2, c, h, head)
-    scope_names = {"district": "全区", "street": "街道", "community": "社区"}
+    scope_names = {"district": result.scope_name, "street": "街道", "community": "社区"}
     r = 3
     for rate in result.rates:
         before = prev.rate(rate.scope, rate.street, rate.kind) if prev and rate.scope != "community" else None
@@ -69,7 +71,7 @@ def write_ledger(result: CoverageResult, out: Path) -> Path:
         r += 1
         pe = prev.estate(e.street) if prev else None
         change = pp_text(e.coverage, pe.coverage) if pe else "—"
-        for c, v in enumerate([e.street or "全区", e.total, e.with_org, _pct(e.coverage), change]):
+        for c, v in enumerate([e.street or result.scope_name, e.total, e.with_org, _pct(e.coverage), change]):
             write_cell(ws, r, c, v, pct if c == 3 and v is not None else None)
     r += 2
     ws.write_string(r, 0, "空白点数量", title)
@@ -91,6 +93,29 @@ def write_ledger(result: CoverageResult, out: Path) -> Path:
         for c, v in enumerate(["合计", c_all["places"], c_all["problems"], c_all["new"], c_all["persisting"],
                                c_all["changed"], c_all["closed"]]):
             write_cell(ws, r, c, v)
+    if result.districts:
+        # a city: each district as its own coverage states it, changes against the district's previous period
+        r += 2
+        ws.write_string(r, 0, "各区覆盖率", title)
+        r += 1
+        for c, h in enumerate(DISTRICT_HEADER):
+            write_cell(ws, r, c, h, head)
+        for part in result.districts:
+            r += 1
+            cur, before = part.rate(), part.previous_rate()
+            e, pe = part.estate, part.previous_estate
+            counts = part.result.counts()
+            values = [part.district, cur.total if cur else 0, _pct(cur.org_coverage) if cur else None,
+                      pp_text(cur.org_coverage, before.org_coverage) if cur and before else "—",
+                      _pct(cur.work_coverage) if cur else None,
+                      pp_text(cur.work_coverage, before.work_coverage) if cur and before else "—",
+                      e.total if e else 0, _pct(e.coverage) if e else None,
+                      pp_text(e.coverage, pe.coverage) if e and pe else "—", counts["places"], counts["closed"]]
+            for c, v in enumerate(values):
+                write_cell(ws, r, c, v, pct if c in (2, 4, 7) and v is not None else None)
+        for note in result.district_notes:
+            r += 1
+            ws.write_string(r, 0, f"注意：{note}")
     fit_columns(ws, rows)
 
     streets = sorted({p.street for p in result.places} | {x.street for x in result.rates if x.street})

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from ..coverage import Rate
+from ..coverage import CoverageResult, Rate
 from ..importer import ImportResult
 from ..present import member_line, pct_text, pp_text
 from ..problems import ERROR, mask_value
@@ -92,9 +93,14 @@ def print_coverage(result, console: Console) -> None:
     else:
         console.print(f"空白点 {c['places']} 处（问题 {c['problems']} 个）：新增 {c['new']} 处，持续 {c['persisting']} 处，"
                       f"问题变化 {c['changed']} 处；已整改 {c['closed']} 处。")
+    in_districts: dict[str, list[str]] = {}   # a city: which districts each street's blind spots are in
+    for part in result.districts:
+        for s in dict.fromkeys(p.street for p in part.result.places):
+            in_districts.setdefault(s, []).append(part.district)
     for street, items in by_street.items():
         n_problems = sum(len(p.findings) for p in items)
-        t = Table(title=f"{street or '未注明街道'}：空白点 {len(items)} 处（问题 {n_problems} 个）",
+        where = f"（{'、'.join(in_districts[street])}）" if street in in_districts else ""
+        t = Table(title=f"{street or '未注明街道'}{where}：空白点 {len(items)} 处（问题 {n_problems} 个）",
                   title_justify="left", expand=False)
         for h in ("对象", "社区", "问题", "正式/预备", "状态"):
             t.add_column(h, overflow="fold")
@@ -117,25 +123,41 @@ def print_coverage(result, console: Console) -> None:
     scopes = [("district", "")] + [("street", s) for s in sorted({r.street for r in result.rates if r.scope == "street"}
                                                                   | {e.street for e in result.estates if e.street})]
     for scope, street in scopes:
-        total = result.rate(scope, street) or Rate(scope, street, "", "合计", 0, 0, 0)
-        before = prev_state.rate(scope, street) if prev_state else None
-        split = " / ".join(pct_text(r.org_coverage) if (r := result.rate(scope, street, k)) else "—"
-                           for k in ("非公企业", "社会组织"))
-        e = result.estate(street)
-        pe = prev_state.estate(street) if prev_state else None
-
-        def change(cur, old) -> str:
-            return f"（{pp_text(cur, old)}）" if prev_state else ""
-
-        t.add_row("全区" if scope == "district" else street,
-                  f"{total.org_covered}/{total.total} {pct_text(total.org_coverage)}"
-                  f"{change(total.org_coverage, before.org_coverage if before else None)}",
-                  f"{total.work_covered}/{total.total} {pct_text(total.work_coverage)}"
-                  f"{change(total.work_coverage, before.work_coverage if before else None)}",
-                  split,
-                  f"{e.with_org}/{e.total} {pct_text(e.coverage)}{change(e.coverage, pe.coverage if pe else None)}"
-                  if e else "—")
+        t.add_row(result.scope_name if scope == "district" else street, *_rate_cells(result, scope, street))
     console.print(t)
+    if result.districts:
+        # a city: each district as its own coverage states it (changes against the district's previous period)
+        t = Table(title="各区覆盖率（括号内为较上期变化，百分点）" if prev_state else "各区覆盖率", title_justify="left")
+        for h in ("区", "两新组织党组织覆盖", "工作覆盖", "小区党组织", "空白点"):
+            t.add_column(h, overflow="fold")
+        for part in result.districts:
+            org, work, _split, estate = _rate_cells(part.result, "district", "")
+            t.add_row(part.district, org, work, estate, f"{len(part.result.places)} 处")
+        console.print(t)
+    for note in result.district_notes:
+        console.print(f"  [yellow]注意[/]：{note}")
     for n in result.near_misses:
         console.print(f"  [yellow]注意[/]：{n['street']} 有 {n['members']} 名党员的工作单位写作“{n['employer']}”，"
                       f"清单中为“{n['org']}”，名称统一前未计入该组织。")
+
+
+def _rate_cells(result: CoverageResult, scope: str, street: str) -> list[str]:
+    """A coverage table's cells of one scope: covered/total and rate (change), the two kinds' rates, estates."""
+    prev_state = result.previous
+    total = result.rate(scope, street) or Rate(scope, street, "", "合计", 0, 0, 0)
+    before = prev_state.rate(scope, street) if prev_state else None
+    split = " / ".join(pct_text(r.org_coverage) if (r := result.rate(scope, street, k)) else "—"
+                       for k in ("非公企业", "社会组织"))
+    e = result.estate(street)
+    pe = prev_state.estate(street) if prev_state else None
+
+    def change(cur: Any, old: Any) -> str:
+        return f"（{pp_text(cur, old)}）" if prev_state else ""
+
+    return [f"{total.org_covered}/{total.total} {pct_text(total.org_coverage)}"
+            f"{change(total.org_coverage, before.org_coverage if before else None)}",
+            f"{total.work_covered}/{total.total} {pct_text(total.work_coverage)}"
+            f"{change(total.work_coverage, before.work_coverage if before else None)}",
+            split,
+            f"{e.with_org}/{e.total} {pct_text(e.coverage)}{change(e.coverage, pe.coverage if pe else None)}"
+            if e else "—"]

@@ -2,7 +2,7 @@
 notices as Word documents rendered from editable .docx templates in a Jinja sandbox.
 
     render_annual(db, 2026, "out")            -> 2026年度城市基层党建工作总结.docx
-    render_quarterly(db, "2026Q3", "out")     -> 2026Q3季度通报.docx
+    render_quarterly(db, "2026Q3", "out")     -> 2026Q3季度通报.docx (city=True: districts ranked)
     render_notices(db, "2026Q3", "out")       -> {street}整改通知书（2026Q3）.docx, one per street with blind spots
     template_vars("notice", db, "2026Q3")     -> every variable a template may use, with its value
 """
@@ -67,35 +67,42 @@ def _render_one(renderer: Renderer, built: ctx.Built, out_dir: str | Path, name:
 
 def render_annual(db: Any, year: int, out_dir: str | Path, *, org_name: str | None = None,
                   template: str | Path | None = None, pdf: bool = False, doc_date: dt.date | None = None,
-                  settings: ReportSettings | None = None, **options: Any) -> ReportResult:
+                  settings: ReportSettings | None = None, district: str | None = None,
+                  **options: Any) -> ReportResult:
     """The year-end summary of `year`, from the year's latest stored period compared with the
     previous year's latest (or, without one, with the earliest stored quarter of the year)."""
     renderer = Renderer("annual", template)
     s = _settings(settings, {"org_name": org_name, **options})
-    built = ctx.build_annual(db, int(year), settings=s, doc_date=doc_date)
+    built = ctx.build_annual(db, int(year), settings=s, doc_date=doc_date, district=district)
     return _render_one(renderer, built, out_dir, f"{int(year)}年度城市基层党建工作总结.docx", pdf)
 
 
 def render_quarterly(db: Any, period: str, out_dir: str | Path, *, org_name: str | None = None,
                      template: str | Path | None = None, pdf: bool = False, doc_date: dt.date | None = None,
-                     settings: ReportSettings | None = None, **options: Any) -> ReportResult:
-    """The quarterly bulletin of `period`: streets ranked by coverage, their blind spots, rate changes."""
+                     settings: ReportSettings | None = None, district: str | None = None, city: bool = False,
+                     **options: Any) -> ReportResult:
+    """The quarterly bulletin of `period`: streets ranked by coverage, their blind spots, rate changes.
+    Of `district` (or pbtool.toml's); read for the whole store (no district named, or `city`) a period
+    with two or more districts gives the city bulletin: districts ranked, each district's blind spots
+    counted by street."""
     renderer = Renderer("quarterly", template)
     s = _settings(settings, {"org_name": org_name, **options})
-    built = ctx.build_quarterly(db, period, settings=s, doc_date=doc_date)
+    built = ctx.build_quarterly(db, period, settings=s, doc_date=doc_date, district=district, city=city)
     return _render_one(renderer, built, out_dir, f"{built.context['period']}季度通报.docx", pdf)
 
 
 def render_notices(db: Any, period: str, out_dir: str | Path, *, street: str | None = None,
                    deadline: dt.date | None = None, org_name: str | None = None,
                    template: str | Path | None = None, pdf: bool = False, doc_date: dt.date | None = None,
-                   settings: ReportSettings | None = None, **options: Any) -> ReportResult:
+                   settings: ReportSettings | None = None, district: str | None = None,
+                   **options: Any) -> ReportResult:
     """One rectification notice per street with open blind spots (or for `street` only); the deadline
     defaults to 30 days after the document's date and must come after it. Streets without blind spots
     get no notice (warning)."""
     renderer = Renderer("notice", template)
     s = _settings(settings, {"org_name": org_name, **options})
-    builts, notes = ctx.build_notices(db, period, street=street, deadline=deadline, settings=s, doc_date=doc_date)
+    builts, notes = ctx.build_notices(db, period, street=street, deadline=deadline, settings=s, doc_date=doc_date,
+                                      district=district)
     out = _out_dir(out_dir)
     result = ReportResult()
     for note in notes:

@@ -43,11 +43,11 @@ class Built:
 # ------------------------------------------------------------------------------------ inputs
 
 
-def open_store(db: Any) -> st.Store:
-    """The store, kept to pbtool.toml's district when the workspace names one (as coverage is)."""
+def open_store(db: Any, district: str | None = None) -> st.Store:
+    """The store, kept to `district`, else to pbtool.toml's when the workspace names one (as coverage is)."""
     from ..config import ConfigError, load_config
     try:
-        return st.Store.open(db, create=False, district=load_config().district)
+        return st.Store.open(db, create=False, district=district or load_config().district)
     except (st.StoreError, ConfigError) as exc:
         raise ReportError(str(exc)) from None
 
@@ -58,16 +58,18 @@ def year_period(store: st.Store, year: int) -> str | None:
     return ps[-1] if ps else None
 
 
-def load_coverage(db: Any, period: str, compare_with: str | None = None) -> Any:
-    """The coverage result of a period (computed once per document run); ReportError (Chinese) when
-    it cannot be computed: no store, a malformed or unknown period, missing lists."""
+def load_coverage(db: Any, period: str, compare_with: str | None = None, *, district: str | None = None,
+                  city: bool = False) -> Any:
+    """The coverage result of a period (computed once per document run) of `district` (or
+    pbtool.toml's), or of the whole store when neither names one or `city` is set; ReportError
+    (Chinese) when it cannot be computed: no store, a malformed or unknown period, missing lists."""
     from ..coverage import (  # the coverage stage, read here and nowhere earlier
         CoverageError,
         compute_coverage,
     )
     from ..importer import ImportError_
     try:
-        return compute_coverage(db, period, compare_with=compare_with)
+        return compute_coverage(db, period, compare_with=compare_with, district=district, city=city)
     except (CoverageError, ImportError_, st.StoreError) as exc:
         raise ReportError(str(exc)) from None
 
@@ -203,11 +205,11 @@ def _streets_text(streets: list[str]) -> str:
     return "、".join(streets[:STREETS_IN_TEXT]) + f"等{len(streets)}个街道"
 
 
-def some_streets_text(n_with: int, n_all: int) -> str:
-    """'3个街道均存在空白点' / '3个街道中有2个存在空白点' (never '3个街道中，3个街道…')."""
+def some_streets_text(n_with: int, n_all: int, unit: str = "街道") -> str:
+    """'3个街道均存在空白点' / '3个街道中有2个存在空白点' (never '3个街道中，3个街道…'); unit 区 for a city."""
     if n_with == n_all:
-        return f"{n_all}个街道均存在空白点" if n_all > 1 else "该街道存在空白点"
-    return f"{n_all}个街道中有{n_with}个存在空白点"
+        return f"{n_all}个{unit}均存在空白点" if n_all > 1 else f"该{unit}存在空白点"
+    return f"{n_all}个{unit}中有{n_with}个存在空白点"
 
 
 # ------------------------------------------------------------------------------------ annual
@@ -348,8 +350,8 @@ def _practice_texts(ctx: dict[str, Any], cov: Any, rates: Rates, figs: PeriodFig
 
 
 def build_annual(db: Any, year: int, *, settings: ReportSettings, doc_date: dt.date | None,
-                 with_charts: bool = True) -> Built:
-    store = open_store(db)
+                 with_charts: bool = True, district: str | None = None) -> Built:
+    store = open_store(db, district)
     try:
         period = year_period(store, year)
         if period is None:
@@ -365,7 +367,7 @@ def build_annual(db: Any, year: int, *, settings: ReportSettings, doc_date: dt.d
         built.warnings.append(f"{year} 年尚无第四季度数据，年度总结按 {period}（{period_text(period)}末）统计。")
     if compare_note:
         built.warnings.append(compare_note)
-    cov = load_coverage(db, period, compare_with=compare)
+    cov = load_coverage(db, period, compare_with=compare, district=district)
     miss = Missing()
     ctx = common(settings, doc_date, period, built)
     ctx["year"] = year
@@ -458,20 +460,42 @@ def build_annual(db: Any, year: int, *, settings: ReportSettings, doc_date: dt.d
 # ------------------------------------------------------------------------------------ quarterly
 
 
-def _ranking(streets: list[str], rates: Rates, open_counts: Counter) -> list[dict[str, Any]]:
-    def key(s: str) -> tuple:
-        vals = [rates.value(s, n) for n in ("org", "work", "estate")]
-        return tuple((v is None, -(v or 0)) for v in vals)
-    ordered = sorted(streets, key=lambda s: (key(s), s))
+def _ranking(units: list[tuple[str, str, Rates, str, int]]) -> list[dict[str, Any]]:
+    """Units ranked by organizational, then work, then estate coverage (exact rates; a unit without a
+    rate last), ties by name. units: (sort name, label, rates, street of the rates ('' = the rates'
+    whole area, as for a district of a city), open places)."""
+    def key(u: tuple[str, str, Rates, str, int]) -> tuple:
+        vals = [u[2].value(u[3], n) for n in ("org", "work", "estate")]
+        return tuple((v is None, -(v or 0)) for v in vals), u[0]
     out, rank, last = [], 0, None
-    for i, s in enumerate(ordered, 1):
-        k = tuple(rates.text(s, n) for n in ("org", "work", "estate"))
+    for i, (_name, label, rates, street, places) in enumerate(sorted(units, key=key), 1):
+        k = tuple(rates.text(street, n) for n in ("org", "work", "estate"))
         if k != last:
             rank, last = i, k
-        row = _coverage_row(_street_label(s), s, rates)
+        row = _coverage_row(label, street, rates)
         del row["estates_total"]
-        out.append({"rank": rank, **row, "places": open_counts.get(s, 0)})
+        out.append({"rank": rank, "name": label, **row, "places": places})
     return out
+
+
+def _names_text(names: list[str]) -> str:
+    return "、".join(names[:STREETS_IN_TEXT]) + (f"等{len(names)}个" if len(names) > STREETS_IN_TEXT else "")
+
+
+def ranking_text(units: list[tuple[str, present.Rate]], unit: str) -> str:
+    """The sentence naming the best and the worst units by organizational coverage (as printed, so
+    units shown with the same rate are named together): '两新组织党组织覆盖率最高的是青湖区（75.0%），
+    最低的是东江区（50.0%）。'; '' with fewer than two units with a rate."""
+    rated = [(label, present.pct_text(r), r) for label, r in units if r is not None]
+    if len(rated) < 2:
+        return ""
+    hi, lo = max(r for *_x, r in rated), min(r for *_x, r in rated)
+    hi_text, lo_text = present.pct_text(hi), present.pct_text(lo)
+    if hi_text == lo_text:
+        return f"各{unit}两新组织党组织覆盖率均为{hi_text}。"
+    top = [label for label, text, _r in rated if text == hi_text]
+    bottom = [label for label, text, _r in rated if text == lo_text]
+    return f"两新组织党组织覆盖率最高的是{_names_text(top)}（{hi_text}），最低的是{_names_text(bottom)}（{lo_text}）。"
 
 
 def _street_sections(streets: list[str], cov: Any) -> list[dict[str, Any]]:
@@ -484,25 +508,55 @@ def _street_sections(streets: list[str], cov: Any) -> list[dict[str, Any]]:
     out = []
     for i, s in enumerate(streets, 1):
         ps, cs = places.get(s, []), closed.get(s, [])
-        n = Counter(p.status for p in ps)
-        problems = sum(len(p.findings) for p in ps)
-        if ps:
-            parts = [f"新增{n['新增']}处"] + ([f"持续未整改{n['持续']}处"] if n["持续"] else []) + (
-                [f"问题类型变化{n['变化']}处"] if n["变化"] else [])
-            summary = f"共有空白点{len(ps)}处（问题{problems}个），其中{'、'.join(parts)}"
-        else:
-            summary = "本期未发现空白点"
-        summary += f"；上期以来已整改销号{len(cs)}处。" if cs else "。"
-        out.append({"no_cn": cn_number(i), "street": _street_label(s), "places_count": len(ps),
-                    "problems_count": problems, "new_count": n["新增"], "persisting_count": n["持续"],
-                    "changed_count": n["变化"], "closed_count": len(cs), "summary_text": summary,
-                    "places": [place_item(j, p) for j, p in enumerate(ps, 1)],
-                    "closed": [closed_item(j, p) for j, p in enumerate(cs, 1)]})
+        out.append({"no_cn": cn_number(i), "name": _street_label(s), "street": _street_label(s),
+                    **_section_counts(ps, cs), "places": [place_item(j, p) for j, p in enumerate(ps, 1)],
+                    "closed": [closed_item(j, p) for j, p in enumerate(cs, 1)], "street_rows": []})
     return out
 
 
-def build_quarterly(db: Any, period: str, *, settings: ReportSettings, doc_date: dt.date | None) -> Built:
-    cov = load_coverage(db, period)
+def _section_counts(ps: list[Any], cs: list[Any]) -> dict[str, Any]:
+    """Counts of a unit's open places `ps` and closed places `cs`, and the sentence stating them."""
+    n = Counter(p.status for p in ps)
+    problems = sum(len(p.findings) for p in ps)
+    if ps:
+        parts = [f"新增{n['新增']}处"] + ([f"持续未整改{n['持续']}处"] if n["持续"] else []) + (
+            [f"问题类型变化{n['变化']}处"] if n["变化"] else [])
+        summary = f"共有空白点{len(ps)}处（问题{problems}个），其中{'、'.join(parts)}"
+    else:
+        summary = "本期未发现空白点"
+    summary += f"；上期以来已整改销号{len(cs)}处。" if cs else "。"
+    return {"places_count": len(ps), "problems_count": problems, "new_count": n["新增"],
+            "persisting_count": n["持续"], "changed_count": n["变化"], "closed_count": len(cs),
+            "summary_text": summary}
+
+
+def _district_sections(cov: Any) -> list[dict[str, Any]]:
+    """A city bulletin's section per district: its figures as the district's own result states them,
+    and one row per street with open or closed blind spots (the places themselves are listed in the
+    district's bulletin and the streets' notices)."""
+    out = []
+    for i, part in enumerate(cov.districts, 1):
+        r = part.result
+        rows: list[dict[str, Any]] = []
+        for s in _street_sections(streets_of(r), r):
+            if s["places_count"] or s["closed_count"]:
+                rows.append({"no": len(rows) + 1, "street": s["street"],
+                             **{k: s[k] for k in ("places_count", "problems_count", "new_count",
+                                                  "persisting_count", "changed_count", "closed_count")}})
+        out.append({"no_cn": cn_number(i), "name": part.district, "street": part.district,
+                    **_section_counts(r.places, r.closed_places), "places": [], "closed": [], "street_rows": rows})
+    return out
+
+
+CITY_ADDRESSEE = "各区（县、市）委组织部"
+DISTRICT_ADDRESSEE = "各街道党工委"
+
+
+def build_quarterly(db: Any, period: str, *, settings: ReportSettings, doc_date: dt.date | None,
+                    district: str | None = None, city: bool = False) -> Built:
+    """The bulletin of one district (streets ranked), or of the city when the store is read whole and
+    the period holds two or more districts (districts ranked, each by its own coverage result)."""
+    cov = load_coverage(db, period, district=district, city=city)
     period = cov.period
     built = Built({})
     rates = Rates(cov)
@@ -514,16 +568,49 @@ def build_quarterly(db: Any, period: str, *, settings: ReportSettings, doc_date:
             built.warnings.append(f"上一期为 {prev}（{expected} 未导入），“较上季度”的变化按 {prev} 计算。")
     else:
         built.warnings.append(f"数据库中没有 {period} 之前的数据，较上季度变化未列出。")
+    for note in cov.district_notes:
+        built.warnings.append(f"未参加排名：{note}")
+    if city and not cov.is_city:
+        built.warnings.append(f"数据库中 {period} 只有一个区的数据，通报按街道排名。")
     ctx = common(settings, doc_date, period, built)
     ctx["has_comparison"] = prev is not None
     ctx["previous_period"] = prev or ""
     ctx["previous_period_text"] = period_text(prev) if prev else ""
-    streets = streets_of(cov)
-    open_counts = Counter(p.street for p in cov.places)
     c = cov.counts()
+    if cov.is_city:   # the totals are the districts' sums, as each district's bulletin states them
+        c = dict(sum((Counter(part.result.counts()) for part in cov.districts), Counter()))
+        c = {k: c.get(k, 0) for k in cov.counts()}
+        unit = "区"
+        units = [(part.district, part.district, Rates(part.result), "", len(part.result.places))
+                 for part in cov.districts]
+        open_units = [part.district for part in cov.districts if part.result.places]
+        sections = _district_sections(cov)
+    else:
+        unit = "街道"
+        streets = streets_of(cov)
+        open_counts = Counter(p.street for p in cov.places)
+        units = [(s, _street_label(s), rates, s, open_counts.get(s, 0)) for s in streets]
+        open_units = list(open_counts)
+        sections = _street_sections(streets, cov)
+    ranking = _ranking(units)
+    if cov.is_city and prev is not None:
+        # a district compared with another period than the city's, or with none, is said so; its changes
+        # without a previous period read "—" (the column stays: the other districts have changes)
+        for part in cov.districts:
+            p_prev = part.result.previous_period
+            if p_prev is None:
+                built.warnings.append(f"{part.district}没有 {period} 之前的数据，表1中该区的增减为“—”。")
+            elif p_prev != prev:
+                built.warnings.append(f"{part.district}的上一期为 {p_prev}（{prev} 未导入），表1中该区的增减按 {p_prev} 计算。")
+        for row in ranking:
+            for k, v in row.items():
+                if v == DROP:
+                    row[k] = NOT_APPLICABLE
     ctx.update({
-        "streets_count": len(streets), "streets_with_findings": len(open_counts),
-        "findings_streets_text": some_streets_text(len(open_counts), len(streets)),
+        "is_city": cov.is_city, "scope_name": cov.scope_name, "unit_name": unit,
+        "addressee": CITY_ADDRESSEE if cov.is_city else DISTRICT_ADDRESSEE,
+        "streets_count": len(units), "streets_with_findings": len(open_units),
+        "findings_streets_text": some_streets_text(len(open_units), len(units), unit),
         "places_total": c["places"], "findings_total": c["problems"], "new_total": c["new"],
         "persisting_total": c["persisting"], "changed_total": c["changed"], "closed_total": c["closed"],
         "twonew_total": rates.total(""),
@@ -532,8 +619,9 @@ def build_quarterly(db: Any, period: str, *, settings: ReportSettings, doc_date:
         "org_coverage_change": rates.change_prose("", "org", "较上季度"),
         "work_coverage_change": rates.change_prose("", "work", "较上季度"),
         "estate_coverage_change": rates.change_prose("", "estate", "较上季度"),
-        "ranking": _ranking(streets, rates, open_counts),
-        "streets": _street_sections(streets, cov),
+        "ranking": ranking,
+        "ranking_text": ranking_text([(label, r.value(street, "org")) for _n, label, r, street, _p in units], unit),
+        "streets": sections,
     })
     built.context = ctx
     return built
@@ -569,11 +657,12 @@ def notice_base(period: str, deadline: dt.date | None, settings: ReportSettings,
 
 
 def build_notices(db: Any, period: str, *, street: str | None, deadline: dt.date | None,
-                  settings: ReportSettings, doc_date: dt.date | None) -> tuple[list[Built], list[str]]:
+                  settings: ReportSettings, doc_date: dt.date | None,
+                  district: str | None = None) -> tuple[list[Built], list[str]]:
     """One context per street with open blind spots (or only `street`); plus notes on streets left out."""
     doc_date = doc_date or dt.date.today()
     check_deadline(deadline, doc_date)
-    cov = load_coverage(db, period)
+    cov = load_coverage(db, period, district=district)
     period = cov.period
     rates = Rates(cov)
     by_street: dict[str, list] = defaultdict(list)
