@@ -4,6 +4,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from functools import lru_cache
 from dataclasses import dataclass
 
 from .config import Config
@@ -20,16 +21,24 @@ def normalize_header(text: object) -> str:
     """Header as compared: NFKC (full-width -> half-width), no spaces, line breaks, '*' or '(必填)'."""
     if text is None:
         return ""
-    t = unicodedata.normalize("NFKC", str(text))
-    return _DECOR_RE.sub("", t)
+    return _normalized(str(text))
+
+
+@lru_cache(maxsize=1 << 14)
+def _normalized(text: str) -> str:   # detection compares the same few hundred texts thousands of times
+    return _DECOR_RE.sub("", unicodedata.normalize("NFKC", text))
 
 
 def canonical_headers(text: object) -> list[str]:
     """The forms a header is compared in after its exact spelling fails: without bracketed notes or units,
     without a 所属/所在/现 prefix or a 名称/全称 suffix, and each side of an "A/B" alternative."""
-    h = normalize_header(text)
+    return list(_canonical(normalize_header(text)))
+
+
+@lru_cache(maxsize=1 << 14)
+def _canonical(h: str) -> tuple[str, ...]:
     if not h:
-        return []
+        return ()
     base = _BRACKET_RE.sub("", h) or h
     parts = [base] + ([p for p in re.split(r"[/／、]|或", base) if p] if re.search(r"[/／、]|或", base) else [])
     out: list[str] = []
@@ -45,7 +54,7 @@ def canonical_headers(text: object) -> list[str]:
         for f in forms:
             if f not in out:
                 out.append(f)
-    return out
+    return tuple(out)
 
 
 @dataclass(frozen=True)
