@@ -551,7 +551,20 @@ def inspect_cmd(
     raise typer.Exit(0 if importable else 2)
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt   # closing the window or `kill`: the same orderly stop as Ctrl-C (rollback, clean-up)
+
+
 def run() -> None:  # console-script entry point; the error boundary is _Boundary.invoke
+    import signal
+
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            try:
+                signal.signal(sig, _interrupted)
+            except (ValueError, OSError):   # not the main thread, or a platform without it
+                pass
     try:
         app()
     except KeyboardInterrupt:   # Ctrl-C while arguments are parsed, outside any command

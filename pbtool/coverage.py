@@ -715,7 +715,10 @@ def compute_coverage(db: str | None, period: str, street: str | None = None, con
 
     result = st.read_consistently(db, once, CoverageError)
     if computed:   # kept for the next run (and the next quarter's comparison) once the read was consistent
-        store = st.Store.open(db, create=False)   # each state's key names its own district
+        try:       # best effort: a store that cannot be written computes the state again next time
+            store = st.Store.open(db, create=False)   # each state's key names its own district
+        except st.StoreError:
+            return result
         try:
             for p, key, state in computed:
                 _save_state(store, p, key, state)

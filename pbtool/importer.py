@@ -219,7 +219,6 @@ def parse_sheet(file: RawFile, sheet: RawSheet, layout: Layout, config: Config, 
     notes = note_rows(sheet, layout.data_start)
     # the header's own texts: a data row repeating them is the header printed again mid-sheet
     header_texts = {c.header.strip() for c in layout.columns if c.header.strip()}
-    header_first = next((c.header.strip() for c in layout.columns if c.index == 0), None)
     total = sheet.height
     report_every = 5000 if progress and total >= PROGRESS_MIN_ROWS else 0
     label = f"{file.name} / {sheet.name}"
@@ -335,7 +334,7 @@ def parse_sheet(file: RawFile, sheet: RawSheet, layout: Layout, config: Config, 
                 firsts = list(map(itemgetter(0), chunk))
                 plain = (all(map(any, vals_list)) and "" not in firsts and None not in firsts
                          and not any(FOOTER_RE.search(f) or f.isspace() for f in firsts if type(f) is str)
-                         and (header_first is None or header_first not in firsts))
+                         and header_texts.isdisjoint({f.strip() for f in firsts if type(f) is str}))
             if plain:
                 flush()
                 for j, f in enumerate(fields):

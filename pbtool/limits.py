@@ -37,7 +37,6 @@ _ROW_R = re.compile(rb"<(?:\w+:)?row\s[^>]*?r=\"(\d+)\"")
 _ROW_START = re.compile(rb"<(?:\w+:)?row[\s>/]")
 _MERGES_START = re.compile(rb"<(?:\w+:)?mergeCells[\s>]")
 _MERGES_END = re.compile(rb"</(?:\w+:)?mergeCells>|<(?:\w+:)?mergeCells[^>]*/>")
-_WIDE_ANY = re.compile(rb' r="[A-Z][A-Z]')
 _WIDE_COL = re.compile(rb" r=\"([A-Z]{2,4})\d")
 _LONG_TEXT = re.compile(rb">([^<]{%d,})" % (MAX_CELL_CHARS + 1))   # a literal first: searched at C speed
 
@@ -58,6 +57,7 @@ class PartScan:
     head_complete: bool = True      # the head holds every row of the part
     merges: bytes = b""             # the <mergeCells> element, as written
     last_row: int = 0               # 1-based number of the last <row> element (0: no rows)
+    last_value_row: int = 0         # 1-based number of the last row holding a value (<v> or an inline string)
     cells: int = 0
     first_col: int = 0              # 0-based first column of the declared <dimension> (A when none)
 
@@ -140,17 +140,30 @@ def _scan_cells(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, what: str
     with zf.open(info) as fh:
         while block := fh.read(BLOCK):
             data = tail + block
+            before = scan.last_row          # the row open where this block begins
             scan.cells += block.count(b"<c ")
             last = data.rfind(b"<row")
             m = _ROW_R.match(data, last) if last >= 0 else None
             if m:
                 max_r = max(max_r, int(m.group(1)))
                 scan.last_row = int(m.group(1))
-            # columns of two or more letters (beyond Z): searched with a literal-led regex, collected
-            # only where present. Rows beyond the last <row> (A1048576 in a short sheet) are bounded
-            # by Excel's maximum and the declared <dimension>: never more than 1,048,576 × 26 cells.
-            if _WIDE_ANY.search(data):
-                max_c = max(max_c, max(map(_col_number, set(_WIDE_COL.findall(data)))))
+            # Columns of two or more letters (beyond Z), and references with more row digits than the
+            # block's last row (the only ones that can lie beyond it: A1048576 in a short sheet): one
+            # regex led by a literal; the wide ones carry their row too.
+            digits = len(str(max(max_r, 1)))
+            odd = re.compile(rb' r="(?:([A-Z]{2,4})(\d+)|[A-Z](\d{%d,}))' % (digits + 1))
+            if odd.search(data):
+                for wide, wide_row, row in odd.findall(data):
+                    if wide:
+                        max_c = max(max_c, _col_number(wide))
+                        max_r = max(max_r, int(wide_row))
+                    else:
+                        max_r = max(max_r, int(row))
+            v = max(block.rfind(b"<v>"), block.rfind(b"<is>"))
+            if v >= 0:   # the last value of the block, and the row it stands in
+                r = block.rfind(b"<row", 0, v)
+                mv = _ROW_R.match(block, r) if r >= 0 else None
+                scan.last_value_row = max(scan.last_value_row, int(mv.group(1)) if mv else before)
             if max_r > MAX_ROWS or max_c > MAX_COLS:
                 raise LimitError(f"“{name}”的{what}有单元格超出 Excel 上限 {MAX_ROWS:,} 行 × {MAX_COLS:,} 列，"
                                  "文件已损坏或被改动，未导入。")

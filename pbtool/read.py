@@ -136,19 +136,25 @@ def _fast_xlsx(path: Path, digest: str, scans: dict[str, Any]) -> RawFile | None
         metas = [m for m in wb.sheets_metadata if m.typ == pc.SheetTypeEnum.WorkSheet]
     except pc.PasswordError as exc:
         raise ReadError(f"“{path.name}”设有打开密码，请取消密码后另存再导入。") from exc
-    except LimitError:
+    except (LimitError, KeyboardInterrupt, SystemExit):
         raise
-    except Exception:  # noqa: BLE001 - any surprise in the copy: the full reader decides, with its own messages
+    except BaseException:  # noqa: BLE001 - any surprise in the copy (a Rust panic too): the full reader decides
         return None
     full: dict[str, Any] = {}
 
     def full_sheet(name: str, visible: bool) -> RawSheet:
         """The whole sheet by python-calamine, once (the texts checked first, as for any workbook)."""
-        if "wb" not in full:
-            check_sheet_texts(path)
-            full["wb"] = pc.CalamineWorkbook.from_path(str(path))
-        if name not in full:
-            full[name] = _calamine_sheet(full["wb"], path.name, name, visible)
+        try:
+            if "wb" not in full:
+                check_sheet_texts(path)
+                full["wb"] = pc.CalamineWorkbook.from_path(str(path))
+            if name not in full:
+                full[name] = _calamine_sheet(full["wb"], path.name, name, visible)
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - calamine's errors (broken XML, a bad string index), as read_file says them
+            raise ReadError(f"“{path.name}”的工作表无法读取（{str(exc)[:200]}），文件可能已损坏，"
+                            "请用 Excel/WPS 打开后另存为 .xlsx 再导入。") from None
         return full[name]
 
     reader = xlsx_fast.ColumnReader(path)
@@ -163,11 +169,13 @@ def _fast_xlsx(path: Path, digest: str, scans: dict[str, Any]) -> RawFile | None
                 continue
             prefix = list(small.rows())
             sheet = RawSheet(path.name, meta.name, visible, small.head, small.merged,
-                             max(small.height, scan.last_row),
+                             max(small.height, scan.last_value_row),
                              lambda n=meta.name, v=visible: full_sheet(n, v).rows(), prefix,
                              lambda start, text, n=meta.name, f=scan.first_col: reader.load(n, start, text, f))
             sheets.append(sheet)
-    except Exception:  # noqa: BLE001 - a copy calamine cannot read: the full reader decides, with its messages
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # noqa: BLE001 - a copy calamine cannot read: the full reader decides, with its messages
         return None
     return RawFile(path, path.name, digest, sheets, format="xlsx")
 

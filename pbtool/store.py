@@ -29,6 +29,40 @@ STAGE_SCHEMA = "pbtool_stage"
 MAX_STAGES = 8
 
 
+def _remove_stage_file(path: Path) -> None:
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        with suppress(OSError):
+            Path(f"{path}{suffix}").unlink()
+
+
+def remove_stale_stages(database: str | None) -> None:
+    """Scratch databases left beside the store by an import that was killed (kill -9, power loss):
+    they hold member rows, so the next command that opens the store deletes them. One whose process
+    is still alive is another import's, and is left alone."""
+    if not database or database == ":memory:":
+        return
+    folder = Path(database).resolve().parent
+    for path in folder.glob(".pbtool-stage-*-*.db"):
+        try:
+            pid = int(path.name.split("-")[2])
+        except (IndexError, ValueError):
+            continue
+        if pid != os.getpid() and not _alive(pid):
+            _remove_stage_file(path)
+
+
+def _alive(pid: int) -> bool:
+    if os.name == "nt":   # os.kill would end the process there; a file still open cannot be deleted anyway
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
 def _new_stage_file(database: str | None) -> Path:
     """An empty scratch database beside the store (same disk, same owner), readable by its owner only;
     in the temporary folder for an in-memory store."""
@@ -352,6 +386,7 @@ class Store(StoreQueries):
                     pass
                 except OSError as exc:
                     raise StoreError(errors.os_error_message(exc, where), saved=False) from None
+            remove_stale_stages(where)
         try:
             engine = engines.make_engine(url)
         except engines.ConnectError as exc:
@@ -451,13 +486,14 @@ class Store(StoreQueries):
             with conn:
                 trans = conn.get_transaction() or conn.begin()
                 try:
-                    yield conn
-                except BaseException:
-                    trans.rollback()
+                    try:
+                        yield conn
+                    except BaseException:
+                        trans.rollback()
+                        raise
+                    trans.commit()
+                finally:   # the scratch databases hold member rows: never left behind
                     self._drop_stage(conn)
-                    raise
-                trans.commit()
-                self._drop_stage(conn)
         except sa_exc.DBAPIError as exc:
             raise StoreError(db_error_message(exc, self.where), saved=False) from None
 
@@ -591,12 +627,20 @@ class Store(StoreQueries):
             return False
         # One scratch file per sheet, written by a connection of its own before the import's connection
         # attaches it (once read inside the transaction, a file is not written again).
-        path = _new_stage_file(self.engine.url.database)
+        try:
+            path = _new_stage_file(self.engine.url.database)
+        except OSError:          # a folder that cannot take the scratch file: the rows go one by one
+            return False
         self._stages.append(path)
-        with adbc.connect(str(path)) as stage_conn:
-            with stage_conn.cursor() as cur:
-                cur.adbc_ingest("rows", arrow, mode="create")
-            stage_conn.commit()
+        try:
+            with adbc.connect(str(path)) as stage_conn:
+                with stage_conn.cursor() as cur:
+                    cur.adbc_ingest("rows", arrow, mode="create")
+                stage_conn.commit()
+        except Exception:  # noqa: BLE001 - a full disk or any ADBC error: executemany says it in Chinese
+            self._stages.pop()
+            _remove_stage_file(path)
+            return False
         del arrow
         schema = f"{STAGE_SCHEMA}{len(self._stages)}"
         conn.exec_driver_sql(f"ATTACH DATABASE ? AS {schema}", (str(path),))
@@ -611,9 +655,7 @@ class Store(StoreQueries):
         for k, path in enumerate(stages, 1):
             with suppress(Exception):   # the raw connection: no BEGIN around DETACH
                 conn.connection.dbapi_connection.execute(f"DETACH DATABASE {STAGE_SCHEMA}{k}")  # type: ignore[union-attr]
-            for suffix in ("", "-journal", "-wal", "-shm"):
-                with suppress(OSError):
-                    Path(f"{path}{suffix}").unlink()
+            _remove_stage_file(path)
 
     # ---------------------------------------------------------------- reading
 

@@ -143,8 +143,12 @@ class ColumnReader:
         looked at only for 合计/填表人 words) are read as text; every other column keeps its cells' type,
         which must be one type for the whole column (strict), else None. first_col is where the sheet's
         cells are expected to begin (fastexcel numbers columns from there); checked after loading."""
+        import logging
+
         import fastexcel
 
+        # "Could not determine dtype for column …" (an empty column, read as text): not for the clerk's terminal
+        logging.getLogger("fastexcel").setLevel(logging.ERROR)
         for _ in range(2):
             try:
                 if self._reader is None:
@@ -154,7 +158,9 @@ class ColumnReader:
                                                  schema_sample_rows=None, dtype_coercion="strict",
                                                  dtypes=dtypes or None)
                 columns = [c.absolute_index for c in loaded.available_columns()]
-            except Exception:  # noqa: BLE001 - mixed types (by design) or anything fastexcel refuses: row by row
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException:  # noqa: BLE001 - mixed types (by design), anything fastexcel refuses or a Rust panic
                 return None
             start = min(columns, default=first_col)
             if start == first_col:
@@ -164,7 +170,9 @@ class ColumnReader:
             return None
         try:
             table = loaded.to_arrow()
-        except Exception:  # noqa: BLE001
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # noqa: BLE001 - read row by row instead
             return None
         _check_lengths(table, self.path.name, sheet)
         return table, columns

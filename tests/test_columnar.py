@@ -195,3 +195,138 @@ def test_deep_header_tick_box_ledger_same_on_both_readers(tmp_path, monkeypatch)
     assert COLUMNAR_SHEETS == [400]
     assert fast == rows
     assert sum(1 for p in fast[1] if p[3] == "TICK_MANY") == 80 and sum(1 for p in fast[1] if p[3] == "TICK_NONE") == 80
+
+
+# ---------------------------------------------------------------- found in review (both readers agree)
+
+
+def test_header_repeated_with_trailing_spaces_is_not_a_member_on_either_reader(tmp_path, monkeypatch):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(HEADER[:7])
+    for k in range(HEAD_ROWS + 80):
+        if k == HEAD_ROWS + 40:
+            ws.append(["序号 ", *HEADER[1:7]])   # printed again, with a trailing space in its first cell
+            continue
+        ws.append([k + 1, f"党员{k}", "男", make_id(k + 1), "1980-01-01", "正式党员", "第一党支部"])
+    path = tmp_path / "东湖街道花名册.xlsx"
+    wb.save(path)
+    fast, rows = import_both(tmp_path, monkeypatch, path)
+    assert fast == rows
+    assert fast[0][0][5] == 1 and fast[0][0][1] == HEAD_ROWS + 79    # one header repeat, never a member
+
+
+def test_a_form_with_formatted_empty_rows_below_is_still_a_form(tmp_path, monkeypatch):
+    from test_layouts import person_form
+
+    wb = openpyxl.Workbook()
+    person_form(wb.active, 7, "张伟", "正式党员", "朝阳社区第一党支部")
+    for r in range(10, 400):            # rows with a height only: no value
+        wb.active.row_dimensions[r].height = 18
+    path = tmp_path / "东湖街道党员基本信息采集表.xlsx"
+    wb.save(path)
+    fast, rows = import_both(tmp_path, monkeypatch, path)
+    assert fast == rows and [s[1] for s in fast[0]] == [1]
+
+
+def test_a_broken_cell_below_the_head_gives_the_chinese_message(tmp_path, monkeypatch):
+    import zipfile
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(HEADER[:7])
+    for k in range(HEAD_ROWS + 80):
+        ws.append([k + 1, f"党员{k}", "男", make_id(k + 1), "1980-01-01", "正式党员", "第一党支部"])
+    good = tmp_path / "good.xlsx"
+    wb.save(good)
+    bad = tmp_path / "东湖街道花名册.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":   # row 380's name: a shared string that does not exist
+                head, sep, rest = data.partition(b'<c r="B380" t="inlineStr">')
+                assert sep
+                data = head + b'<c r="B380" t="s"><v>999999</v></c>' + rest[rest.index(b"</c>") + 4:]
+            dst.writestr(info, data)
+    from pbtool.read import ReadError
+    monkeypatch.setenv("PBTOOL_COLUMNAR", "1")
+    db = tmp_path / "s.db"
+    with pytest.raises(ReadError, match="无法读取"):
+        import_files([bad], "2026Q3", str(db), street="东湖街道")
+    assert not db.exists() or not [line for line in sqlite_dump(str(db)) if line.startswith('INSERT INTO "members"')]
+
+
+def test_stale_scratch_databases_of_dead_imports_are_deleted_on_open(tmp_path):
+    """kill -9 cannot clean up: the next command that opens the store deletes what a dead import left."""
+    import subprocess
+    import sys
+
+    from pbtool.store import Store
+
+    db = tmp_path / "store.db"
+    Store.open(str(db)).close()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".pbtool-stage-{dead.stdout.strip()}-0badf00d.db"
+    stale.write_bytes(b"rows of members")
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        busy = tmp_path / f".pbtool-stage-{alive.pid}-0badf00d.db"   # another import, still running
+        busy.write_bytes(b"rows of members")
+        Store.open(str(db)).close()
+        assert not stale.exists() and busy.exists()
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_terminating_an_import_while_it_stages_leaves_no_rows_behind(tmp_path):
+    """SIGTERM (the window closed, `kill`) during the staged write: rolled back, scratch file deleted."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import xlsxwriter
+
+    path = tmp_path / "东湖街道花名册.xlsx"
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    ws = wb.add_worksheet("花名册")
+    ws.write_row(0, 0, HEADER[:7])
+    for k in range(1, 150_001):
+        ws.write_row(k, 0, [k, f"党员{k}", "男", make_id(k), "1980-01-01", "正式党员", f"第{k % 50}党支部"])
+    wb.close()
+    db = tmp_path / "store.db"
+    import_files([messy_workbook(tmp_path / "西山街道花名册.xlsx")], "2026Q3", str(db), street="西山街道")
+    before = sqlite_dump(str(db))
+    proc = subprocess.Popen([sys.executable, "-m", "pbtool", "import", str(path), "--period", "2026Q3",
+                             "--db", str(db), "--street", "东湖街道"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    seen = False
+    while proc.poll() is None and time.monotonic() < deadline:
+        if list(tmp_path.glob(".pbtool-stage-*.db")):
+            seen = True
+            proc.send_signal(signal.SIGTERM)
+            break
+        time.sleep(0.005)
+    _out, err = proc.communicate(timeout=120)
+    assert seen, "the import finished before its scratch database was seen"
+    assert proc.returncode == 130 and "已取消" in err and "Traceback" not in err
+    assert not list(tmp_path.glob(".pbtool-stage-*"))
+    assert sqlite_dump(str(db)) == before
+
+
+def test_a_stage_that_cannot_be_written_falls_back_to_row_inserts(tmp_path, monkeypatch):
+    import pbtool.store as st
+
+    monkeypatch.setattr(st, "STAGE_MIN_ROWS", 1)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    import adbc_driver_sqlite.dbapi as adbc
+    monkeypatch.setattr(adbc, "connect", full_disk)
+    path = messy_workbook(tmp_path / "东湖街道党员花名册.xlsx")
+    r = import_files([path], "2026Q3", str(tmp_path / "s.db"), street="东湖街道")
+    assert r.imported["roster"] > 600
+    assert not list(tmp_path.glob(".pbtool-stage-*"))

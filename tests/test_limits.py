@@ -143,3 +143,14 @@ def test_near_miss_check_skips_absurdly_long_names():
     t = time.perf_counter()
     assert find_near_misses({name}, {"某" * 32_766 + "有限公司": "x"}) == {}
     assert time.perf_counter() - t < 5
+
+
+@pytest.mark.parametrize("stray", ['<c r="A1048576"/>', '<c r="XFD403"/><c r="A1048576"/>'])
+def test_stray_cells_far_below_and_far_right_are_refused(tmp_path, store, stray):
+    """A short sheet with a cell at A1048576 (and at XFD403) inside an early <row>, not the last one: the
+    box calamine would allocate is 1,048,576 rows deep."""
+    rows = "".join(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>x{r}</t></is></c></row>' for r in range(2, 400))
+    p = xlsx(tmp_path / "stray.xlsx", NS + "<sheetData>" + HEAD_ROW + rows +
+             f'<row r="403">{stray}</row>'
+             + '<row r="404"><c r="A404" t="inlineStr"><is><t>end</t></is></c></row></sheetData></worksheet>')
+    refused(p, store, "未导入")
