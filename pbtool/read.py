@@ -140,16 +140,17 @@ def _fast_xlsx(path: Path, digest: str, scans: dict[str, Any]) -> RawFile | None
         raise
     except BaseException:  # noqa: BLE001 - any surprise in the copy (a Rust panic too): the full reader decides
         return None
-    full: dict[str, Any] = {}
+    whole: list[pc.CalamineWorkbook] = []       # the full workbook, opened when a sheet needs it
+    full: dict[str, RawSheet] = {}
 
     def full_sheet(name: str, visible: bool) -> RawSheet:
         """The whole sheet by python-calamine, once (the texts checked first, as for any workbook)."""
         try:
-            if "wb" not in full:
+            if not whole:
                 check_sheet_texts(path)
-                full["wb"] = pc.CalamineWorkbook.from_path(str(path))
+                whole.append(pc.CalamineWorkbook.from_path(str(path)))
             if name not in full:
-                full[name] = _calamine_sheet(full["wb"], path.name, name, visible)
+                full[name] = _calamine_sheet(whole[0], path.name, name, visible)
         except InputError:
             raise
         except Exception as exc:  # noqa: BLE001 - calamine's errors (broken XML, a bad string index), as read_file says them

@@ -330,3 +330,17 @@ def test_a_stage_that_cannot_be_written_falls_back_to_row_inserts(tmp_path, monk
     r = import_files([path], "2026Q3", str(tmp_path / "s.db"), street="东湖街道")
     assert r.imported["roster"] > 600
     assert not list(tmp_path.glob(".pbtool-stage-*"))
+
+
+def test_a_sheet_read_row_by_row_after_the_head_copy_may_be_named_anything(tmp_path, monkeypatch):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "wb"                      # the name once collided with the reader's own cache key
+    ws.append(HEADER[:7])
+    for k in range(HEAD_ROWS + 30):
+        ident = make_id(k + 1)
+        ws.append([k + 1, f"党员{k}", "男", float(ident) if k == 5 else ident, "1980-01-01", "正式党员", "第一党支部"])
+    path = tmp_path / "东湖街道花名册.xlsx"
+    wb.save(path)
+    fast, rows = import_both(tmp_path, monkeypatch, path)
+    assert fast == rows and COLUMNAR_SHEETS == [] and fast[0][0][1] == HEAD_ROWS + 30
