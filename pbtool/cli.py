@@ -560,7 +560,8 @@ def run() -> None:  # console-script entry point; the error boundary is _Boundar
 
     for name in ("SIGTERM", "SIGHUP"):
         sig = getattr(signal, name, None)
-        if sig is not None:
+        # only where the signal would end the process anyway (nohup's ignored SIGHUP stays ignored)
+        if sig is not None and signal.getsignal(sig) is signal.SIG_DFL:
             try:
                 signal.signal(sig, _interrupted)
             except (ValueError, OSError):   # not the main thread, or a platform without it
