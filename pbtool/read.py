@@ -113,9 +113,14 @@ def read_file(path: Path) -> RawFile:
                 continue
             sheets.append(_calamine_sheet(wb, path.name, meta.name, meta.visible == pc.SheetVisibleEnum.Visible))
     except Exception as exc:  # noqa: BLE001 - calamine's errors (broken XML, undefined entities) at the edge that calls it
-        raise ReadError(f"“{path.name}”的工作表无法读取（{str(exc)[:200]}），文件可能已损坏，"
-                        "请用 Excel/WPS 打开后另存为 .xlsx 再导入。") from None
+        raise _unreadable_sheets(path, exc) from None
     return RawFile(path, path.name, digest, sheets, format="xlsx" if magic.startswith(ZIP_MAGIC) else "xls")
+
+
+def _unreadable_sheets(path: Path, exc: BaseException) -> ReadError:
+    """calamine's error on a sheet (broken XML, a bad string index, an undefined entity), in Chinese."""
+    return ReadError(f"“{path.name}”的工作表无法读取（{str(exc)[:200]}），文件可能已损坏，"
+                     "请用 Excel/WPS 打开后另存为 .xlsx 再导入。")
 
 
 def _fast_xlsx(path: Path, digest: str, scans: dict[str, Any]) -> RawFile | None:
@@ -154,8 +159,7 @@ def _fast_xlsx(path: Path, digest: str, scans: dict[str, Any]) -> RawFile | None
         except InputError:
             raise
         except Exception as exc:  # noqa: BLE001 - calamine's errors (broken XML, a bad string index), as read_file says them
-            raise ReadError(f"“{path.name}”的工作表无法读取（{str(exc)[:200]}），文件可能已损坏，"
-                            "请用 Excel/WPS 打开后另存为 .xlsx 再导入。") from None
+            raise _unreadable_sheets(path, exc) from None
         return full[name]
 
     reader = xlsx_fast.ColumnReader(path)

@@ -95,10 +95,9 @@ def _truncated_sheet(scan: PartScan) -> bytes:
         return head
     m = _SHEETDATA_RE.search(head)
     prefix = (m.group(1) or b"") if m else b""
-    tag = b"worksheet"
     root = re.search(rb"<(\w+:)?worksheet\b", head)
     wprefix = (root.group(1) or b"") if root else b""
-    return head + b"</" + prefix + b"sheetData>" + scan.merges + b"</" + wprefix + tag + b">"
+    return head + b"</" + prefix + b"sheetData>" + scan.merges + b"</" + wprefix + b"worksheet>"
 
 
 def _first_strings(zf: zipfile.ZipFile, info: zipfile.ZipInfo, count: int) -> bytes:
