@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from enum import Enum
 from pathlib import Path
@@ -99,12 +98,19 @@ def _console() -> Console:
 
 def _print_json(data: object) -> None:
     """JSON is always UTF-8, also when Windows redirects stdout in its ANSI code page. Indented for a
-    person at a terminal; compact into a file or pipe (json's C encoder only runs without indent,
-    which matters for 50,000 findings)."""
+    person at a terminal; compact into a file or pipe. orjson writes the 58 MB of a city's 50,000
+    findings in a fraction of the standard library's time (README, 依赖)."""
+    import orjson
+
     tty = sys.stdout.isatty()
-    if hasattr(sys.stdout, "reconfigure") and not tty:
-        sys.stdout.reconfigure(encoding="utf-8")
-    print(json.dumps(data, ensure_ascii=False, indent=2 if tty else None))
+    text = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS | (orjson.OPT_INDENT_2 if tty else 0)) + b"\n"
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None or tty:   # a terminal: through its own encoding (Windows' console)
+        sys.stdout.write(text.decode("utf-8"))
+        return
+    sys.stdout.flush()
+    buffer.write(text)
+    buffer.flush()
 
 
 def _fail(message: str, code: int = 2) -> None:

@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
 from ..coverage import CoverageResult, Rate
-from ..importer import ImportResult
 from ..present import member_line, pct_text, pp_text
 from ..problems import ERROR, mask_value
+
+if TYPE_CHECKING:   # the importer pulls in pandas and numpy: not for a coverage run
+    from ..importer import ImportResult
 
 KIND_TITLES = {"roster": "党员花名册", "community": "社区清单", "estate": "小区清单", "org": "两新组织清单", "unit": "驻区单位清单"}
 
