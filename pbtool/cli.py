@@ -215,6 +215,8 @@ def coverage_cmd(
     fail_on_findings: Annotated[bool, typer.Option(
         "--fail-on-findings", help="发现空白点时以退出码 1 结束（便于脚本判断）。")] = False,
     district: DistrictOpt = None,
+    city: Annotated[bool, typer.Option(
+        "--city", help="排查全市（各区分列，街道名前加区名），不管 pbtool.toml 中的 district。")] = False,
 ) -> None:
     """排查一个期别的党组织覆盖空白点和覆盖率，并与上一期对比。
 
@@ -228,9 +230,11 @@ def coverage_cmd(
     from .outputs.terminal import print_coverage
     from .store import db_url
 
+    if city and district:
+        _fail("--city（全市）和 --district（一个区）只能用一个。")
     if xlsx:   # checked before any work: it must not overwrite the store
         xlsx = output_path(xlsx, ".xlsx", label="整改台账", protect=[db_url(db)])
-    result = compute_coverage(db, period, street, district=district)
+    result = compute_coverage(db, period, street, district=district, city=city)
     if xlsx:
         from .outputs.ledger_xlsx import write_ledger
         write_ledger(result, xlsx)

@@ -304,7 +304,8 @@ class CoverageResult:
 # ------------------------------------------------------------------------------------ reading the store
 
 
-def _period_state(store: st.Store, period: str, config: Config, near_check: bool = True) -> PeriodState:
+def _period_state(store: st.Store, period: str, config: Config, near_check: bool = True,
+                  qualify: bool = False) -> PeriodState:
     # The member counts come from the aggregates every import keeps for its period (store.py,
     # queries.py), never from member rows; the units and the rules are worked by columns (units.py),
     # so only the findings become Python objects.
@@ -312,13 +313,13 @@ def _period_state(store: st.Store, period: str, config: Config, near_check: bool
 
     org_rules = [r for r in config.rules["rules"] if r["unit"] == "org"]
     uncovered_only = all(r.get("uncovered") in ("org", "work") for r in org_rules)
-    inputs = store.coverage_inputs(period)
+    inputs = store.coverage_inputs(period, qualify)
     findings = un.apply_rules(un.period_units(inputs, ORG_COVERED, uncovered_only), config.rules["rules"],
                               config.thresholds, Finding)
     rates = _rates(un.org_rate_groups(inputs, ORG_COVERED))
     ests = inputs["estates"]
     estates = _estate_rates(zip(*(ests.column(c).to_pylist() for c in ("street", "community", "name", "party_org"))))
-    summary = _summary(un.street_totals(inputs), store.duplicate_person_counts(period))
+    summary = _summary(un.street_totals(inputs), store.duplicate_person_counts(period, qualify))
     near = [{"street": s, "employer": emp, "org": org, "members": n}
             for s, emp, org, n in un.near_miss_counts(inputs)] if near_check else []
     return PeriodState(period, findings, rates, estates, summary, near)
@@ -343,17 +344,18 @@ def rules_key(config: Config) -> str:
 
 
 def _state(store: st.Store, period: str, config: Config,
-           computed: list[tuple[str, str, PeriodState]] | None = None) -> PeriodState:
+           computed: list[tuple[str, str, PeriodState]] | None = None, qualify: bool = False) -> PeriodState:
     """The period's findings and rates: stored when first computed (an import of the period drops
     them), so the previous periods, 新增/持续 and quarters_open are look-ups. A state computed here is
     appended to `computed` and stored by the caller once the whole read proved consistent (storing it
     now would itself count as a change and make the consistent read start again)."""
-    key = f"{rules_key(config)}|{'*' if store.district is None else store.district}|{store.period_stamp(period)}"
+    scope = ("*" if store.district is None else store.district) + ("+" if qualify else "")
+    key = f"{rules_key(config)}|{scope}|{store.period_stamp(period)}"
     stored = store.stored_coverage_state(period, key)
     if stored is not None:
         return PeriodState(period, [Finding(*row) for row in stored["findings"]], [Rate(**r) for r in stored["rates"]],
                            [EstateRate(**e) for e in stored["estates"]], stored["summary"], stored["near_misses"])
-    state = _period_state(store, period, config)
+    state = _period_state(store, period, config, qualify=qualify)
     if computed is not None:
         computed.append((period, key, state))
     else:
@@ -550,13 +552,16 @@ def _compute_once(db: str | None, period: str, street: str | None = None, config
                    if k not in kinds]
         if missing:
             raise CoverageError(f"{period} 缺少{'、'.join(missing)}，无法排查空白点。请导入区域化党建资源清单后重试。")
-        cur = _state(store, period, config, computed)
+        # a city: streets named with their district in every period compared, so that no two
+        # districts' streets of the same name are added up (each district's own result is in `districts`)
+        qualify = len(districts) >= 2 and "" not in districts
+        cur = _state(store, period, config, computed, qualify)
         earlier = [p for p in periods if p < period]
         states: dict[str, PeriodState] = {}
 
         def state(p: str) -> PeriodState:
             if p not in states:
-                states[p] = _state(store, p, config, computed)
+                states[p] = _state(store, p, config, computed, qualify)
             return states[p]
 
         # quarters open: how many stored periods in a row (ending now) each place and finding has been open

@@ -139,13 +139,14 @@ class StoreQueries:
         for (period,) in conn.execute(select(st.members.c.period).distinct()):
             cls.refresh_aggregates(conn, period)
 
-    def duplicate_person_counts(self, period: str) -> list[tuple[str, str | None, int]]:
+    def duplicate_person_counts(self, period: str, qualify: bool = False) -> list[tuple[str, str | None, int]]:
         """(street, category, rows) of repeated persons: every occurrence of an ID after its first in the
         period (within the district, or the whole store for a city), from the import's aggregates.
-        Summaries count such a person once."""
+        Summaries count such a person once. Streets named with their district when `qualify`."""
         a = st.agg_dup_city if self.district is None else st.agg_dup_district
-        q = (select(a.c.street, a.c.category, func.sum(a.c.members)).where(self._here(a, period))
-             .group_by(a.c.street, a.c.category))
+        street = self._street(a, qualify)
+        q = (select(street, a.c.category, func.sum(a.c.members)).where(self._here(a, period))
+             .group_by(street, a.c.category))
         return [(street, category, int(n)) for street, category, n in self._all(q)]
 
     def member_counts_by_street(self, period: str) -> list[tuple]:
@@ -194,10 +195,19 @@ class StoreQueries:
             cols.append(col if f.type == pa.string() else pc.cast(pc.cast(col, pa.int64()), f.type))
         return pa.Table.from_arrays(cols, schema=schema)
 
-    def coverage_inputs(self, period: str) -> dict[str, Any]:
+    @staticmethod
+    def _street(table: Any, qualify: bool) -> Any:
+        """The street column; with `qualify` (a city's result) prefixed by its district, so that two
+        districts' streets of the same name stay apart: 青湖区城关街道, 东江区城关街道."""
+        if not qualify:
+            return table.c.street
+        named = and_(table.c.district.is_not(None), table.c.district != "")
+        return case((named, table.c.district + table.c.street), else_=table.c.street).label("street")
+
+    def coverage_inputs(self, period: str, qualify: bool = False) -> dict[str, Any]:
         """What a period's coverage is computed from, as Arrow tables (pbtool.units): member counts by
         place, employer and branch and category (the aggregates), and the community, estate and
-        organization lists."""
+        organization lists; streets named with their district when `qualify`."""
         import pyarrow as pa
 
         counts = {"members": pa.int64(), "with_errors": pa.int64()}
@@ -206,18 +216,19 @@ class StoreQueries:
                            ("employers", ["employer_key", "employer_uscc"]), ("branches", ["street", "branch"])):
             a = st.metadata.tables[f"agg_{name}"]
             cols = [*keys, "category", "members", "with_errors"]
-            out[name] = self._arrow(select(*(a.c[k] for k in cols)).where(self._here(a, period)), cols, counts)
+            out[name] = self._arrow(select(*(self._street(a, qualify) if k == "street" else a.c[k] for k in cols))
+                                    .where(self._here(a, period)), cols, counts)
         c, e, o = st.communities, st.estates, st.orgs
-        out["communities"] = self._arrow(select(c.c.street, c.c.name, c.c.party_org).where(self._here(c, period)),
-                                         ["street", "name", "party_org"])
-        out["estates"] = self._arrow(select(e.c.street, e.c.community, e.c.name, e.c.party_org)
+        out["communities"] = self._arrow(select(self._street(c, qualify), c.c.name, c.c.party_org)
+                                         .where(self._here(c, period)), ["street", "name", "party_org"])
+        out["estates"] = self._arrow(select(self._street(e, qualify), e.c.community, e.c.name, e.c.party_org)
                                      .where(self._here(e, period)), ["street", "community", "name", "party_org"])
         org_cols = ["street", "community", "name", "name_key", "uscc", "org_type", "org_status", "instructor",
                     "instructor_assigned"]
-        out["orgs"] = self._arrow(select(*(o.c[k] for k in org_cols)).where(self._here(o, period)), org_cols,
-                                  {"instructor_assigned": pa.bool_()})
+        out["orgs"] = self._arrow(select(*(self._street(o, qualify) if k == "street" else o.c[k] for k in org_cols))
+                                  .where(self._here(o, period)), org_cols, {"instructor_assigned": pa.bool_()})
         p = st.problems
-        out["near_misses"] = self._arrow(select(p.c.street, p.c.value, p.c.expected)
+        out["near_misses"] = self._arrow(select(self._street(p, qualify), p.c.value, p.c.expected)
                                          .where(and_(self._here(p, period), p.c.code == "NAME_NEAR_MISS")),
                                          ["street", "value", "expected"])
         return out

@@ -177,7 +177,7 @@ def test_city_coverage_shows_each_district_on_terminal_json_and_ledger(city_db, 
     res = runner.invoke(app, ["coverage", "--period", "2026Q3", "--db", city_db, "--xlsx", str(tmp_path / "台账.xlsx")])
     assert res.exit_code == 0, res.output
     assert "各区覆盖率" in res.output and "│ 全市" in res.output and "│ 青湖区 │ 3/4" in res.output
-    assert "东湖街道（青湖区）：空白点 3 处" in res.output and "江滨街道（东江区）：空白点 1 处" in res.output
+    assert "青湖区东湖街道：空白点 3 处" in res.output and "东江区江滨街道：空白点 1 处" in res.output
     ws = openpyxl.load_workbook(tmp_path / "台账.xlsx")["汇总"]
     rows = [list(r) for r in ws.iter_rows(values_only=True)]
     head = next(i for i, r in enumerate(rows) if r[0] == "区")
@@ -271,3 +271,41 @@ def test_a_district_new_this_quarter_has_no_changes_and_is_said_so(tmp_path):
     text = doc_text(result.files[0])
     assert "【待填写】" not in text and "本期全市2个区中有1个存在空白点" in text
     assert "（一）南山区\n本期未发现空白点。" in text
+
+
+def _same_street(d: Path, district: str, community_org: str, residents: int) -> list[Path]:
+    """A district with a 城关街道 and its 东门社区 (names many districts share), `residents` full members."""
+    comms = [{"所在街道": "城关街道", "社区名称": "东门社区", "社区党组织名称": community_org}]
+    ests = [{"所在街道": "城关街道", "所属社区": "东门社区", "小区名称": "东门小区", "小区党组织名称": "东门小区党支部"}]
+    orgs = [_org(f"{district}城关商贸有限公司", "城关街道", "东门社区", "单独组建")]
+    base = 500 if district == "青湖区" else 600
+    rows = [member(base + i, community="东门社区", estate="东门小区") for i in range(residents)]
+    return [write_lists(d / f"{district}资源清单.xlsx", comms, ests, orgs),
+            write_xlsx(d / "城关街道花名册.xlsx", {"花名册": (ROSTER_HEADER, rows)}, title="城关街道党员花名册")]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_city_keeps_two_districts_streets_of_the_same_name_apart(engine, tmp_path, request):
+    """Two districts each have a 城关街道 with a 东门社区: 青湖区's has no Party organization and 3 full
+    members, 东江区's has one and 2. The city result names each street with its district and counts
+    each community on its own (not 5 members in one community listed twice); each district's own
+    result is untouched."""
+    with store_url(engine, tmp_path, request) as db:
+        for district, org, n in (("青湖区", "", 3), ("东江区", "东门社区党委", 2)):
+            d = tmp_path / district
+            d.mkdir()
+            import_files(_same_street(d, district, org, n), "2026Q3", db, district=district)
+        city = compute_coverage(db, "2026Q3", city=True)
+        assert city.is_city
+        assert [(f.rule, f.street, f.target, f.full_members) for f in city.findings] == [
+            ("COMMUNITY_NO_ORG", "青湖区城关街道", "东门社区", 3)]
+        by_street = city.summary["by_street"]
+        assert (by_street["青湖区城关街道"]["full"], by_street["东江区城关街道"]["full"]) == (3, 2)
+        assert "城关街道" not in by_street
+        assert {r.street for r in city.rates if r.scope == "street"} == {"青湖区城关街道", "东江区城关街道"}
+        own = compute_coverage(db, "2026Q3", district="青湖区")
+        assert [(f.street, f.full_members) for f in own.findings] == [("城关街道", 3)]
+        assert [(f.street, f.full_members) for f in compute_coverage(db, "2026Q3", district="东江区").findings] == []
+        res = CliRunner().invoke(app, ["coverage", "--period", "2026Q3", "--db", db, "--city"])
+        assert res.exit_code == 0, res.output
+        assert "青湖区城关街道：空白点 1 处" in res.output

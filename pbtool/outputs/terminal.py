@@ -95,14 +95,9 @@ def print_coverage(result, console: Console) -> None:
     else:
         console.print(f"空白点 {c['places']} 处（问题 {c['problems']} 个）：新增 {c['new']} 处，持续 {c['persisting']} 处，"
                       f"问题变化 {c['changed']} 处；已整改 {c['closed']} 处。")
-    in_districts: dict[str, list[str]] = {}   # a city: which districts each street's blind spots are in
-    for part in result.districts:
-        for s in dict.fromkeys(p.street for p in part.result.places):
-            in_districts.setdefault(s, []).append(part.district)
-    for street, items in by_street.items():
+    for street, items in by_street.items():   # a city's streets are named with their district (青湖区东湖街道)
         n_problems = sum(len(p.findings) for p in items)
-        where = f"（{'、'.join(in_districts[street])}）" if street in in_districts else ""
-        t = Table(title=f"{street or '未注明街道'}{where}：空白点 {len(items)} 处（问题 {n_problems} 个）",
+        t = Table(title=f"{street or '未注明街道'}：空白点 {len(items)} 处（问题 {n_problems} 个）",
                   title_justify="left", expand=False)
         for h in ("对象", "社区", "问题", "正式/预备", "状态"):
             t.add_column(h, overflow="fold")
