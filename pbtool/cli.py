@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import warnings
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -30,7 +31,11 @@ class _Boundary(TyperGroup):
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():   # errors.Notice lines go to stderr as they happen
+                from .errors import Notice
+                warnings.simplefilter("always", Notice)
+                warnings.showwarning = _notice_or(warnings.showwarning)
+                return super().invoke(ctx)
         except (*_CLICK_FLOW, typer.Exit, typer.Abort, SystemExit):
             raise
         except KeyboardInterrupt:
@@ -56,6 +61,21 @@ def _err(message: str) -> None:
     from .errors import clean_text
     from .problems import mask_value
     Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]错误：[/]{escape(mask_value(clean_text(message)))}")
+
+
+def _notice_or(show):  # type: ignore[no-untyped-def]
+    """warnings.showwarning that prints an errors.Notice as one Chinese line and leaves the rest to `show`."""
+    from .errors import Notice
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+        if issubclass(category, Notice):
+            from .errors import clean_text
+            from .problems import mask_value
+            Console(stderr=True, highlight=False, soft_wrap=True).print(
+                f"[yellow]提示：[/]{escape(mask_value(clean_text(str(message))))}")
+        else:
+            show(message, category, filename, lineno, file, line)
+    return showwarning
 
 
 def _err_wait() -> None:

@@ -58,6 +58,11 @@ class OutputError(PbtoolError):
     """An output file that cannot or must not be written."""
 
 
+class Notice(UserWarning):
+    """Not a failure: a Chinese line the user should read (a store upgraded on opening). Library code
+    raises it with warnings.warn; the CLI prints it on stderr, other callers see a UserWarning."""
+
+
 class LimitError(InputError):
     """A file or template beyond a safety limit (size, cells, loop counts): refused before parsing."""
 

@@ -3,13 +3,14 @@ of each column's values. A column whose values clearly belong to another field g
 column whose header names a field its values do not fit goes to the profile's `otherwise` field."""
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
 from .clean import as_text, fold
-from .config import _shipped
+from .config import Config, _shipped
 from .detect import Layout
 from .mapping import Column, SynonymIndex
 from .read import RawSheet
@@ -47,9 +48,16 @@ class Profiles:
     ticks: dict[str, Any]
 
 
-@lru_cache(maxsize=1)
-def load_profiles() -> Profiles:
-    data = _shipped("profiles.toml")
+def load_profiles(config: Config | None = None) -> Profiles:
+    """The value profiles: shipped (data/profiles.toml), or the config's, where pbtool.toml may add or
+    override entries (config.merge_profiles)."""
+    doc = config.profiles if config is not None else _shipped("profiles.toml")
+    return _build(json.dumps(doc, sort_keys=True, ensure_ascii=False))
+
+
+@lru_cache(maxsize=8)
+def _build(doc_json: str) -> Profiles:
+    data = json.loads(doc_json)
     out = []
     for name, spec in data["profiles"].items():
         out.append(Profile(
@@ -76,7 +84,7 @@ def sample_values(sheet: RawSheet, layout: Layout, indexes: list[int], n: int) -
     return out
 
 
-def shares(values: list[str], kind: str | None = None) -> dict[str, float]:
+def shares(values: list[str], kind: str | None = None, profiles: Profiles | None = None) -> dict[str, float]:
     """Profile name -> share of the values that fit it (profiles of other kinds left out)."""
     if not values:
         return {}
@@ -84,7 +92,7 @@ def shares(values: list[str], kind: str | None = None) -> dict[str, float]:
     for v in values:
         distinct[v] = distinct.get(v, 0) + 1
     out = {}
-    for p in load_profiles().profiles:
+    for p in (profiles or load_profiles()).profiles:
         if kind and p.kinds and kind not in p.kinds:
             continue
         n = sum(c for v, c in distinct.items() if p.fits(v))
@@ -93,13 +101,14 @@ def shares(values: list[str], kind: str | None = None) -> dict[str, float]:
     return out
 
 
-def describe(values: list[str], kind: str | None = None) -> str:
+def describe(values: list[str], kind: str | None = None, profiles: Profiles | None = None) -> str:
     """What the values look like, in Chinese (pbtool inspect): the best-fitting profile's label."""
-    s = shares(values, kind)
+    profiles = profiles or load_profiles()
+    s = shares(values, kind, profiles)
     if not s:
         return ""
     name, share = max(s.items(), key=lambda kv: kv[1])
-    label = next(p.label for p in load_profiles().profiles if p.name == name)
+    label = next(p.label for p in profiles.profiles if p.name == name)
     return f"{label}（{share:.0%}）"
 
 
@@ -123,7 +132,7 @@ def detect_with_values(sheet: RawSheet, index: SynonymIndex) -> tuple[Layout, li
 def refine_layout(sheet: RawSheet, layout: Layout, index: SynonymIndex) -> tuple[Layout, list[str]]:
     """Re-decide the columns of a detected layout from a sample of their values; returns the new layout
     and the Chinese notes that say which columns moved. --map always wins."""
-    profs = load_profiles()
+    profs = load_profiles(index.config)
     kind = layout.kind
     fields = index.config.fields(kind)
     mine = [p for p in profs.profiles if p.field and kind in p.kinds and p.field in fields]
@@ -141,7 +150,7 @@ def refine_layout(sheet: RawSheet, layout: Layout, index: SynonymIndex) -> tuple
     for c in cols:
         if c.index not in samples or not samples[c.index]:
             continue
-        s = {n: v for n, v in shares(samples[c.index], kind).items() if n in by_name}
+        s = {n: v for n, v in shares(samples[c.index], kind, profs).items() if n in by_name}
         best = max(s.items(), key=lambda kv: kv[1]) if s else None
         own = next((p for p in mine if p.field == c.field), None)
         if best and best[1] >= profs.min_share:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice, repeat
 from contextlib import contextmanager, suppress
@@ -26,6 +27,7 @@ NOT_A_STORE_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".txt", ".docx
 INSERT_CHUNK = 20_000
 STAGE_MIN_ROWS = 20_000       # sheets this large are written through the Arrow stage on SQLite
 STAGE_SCHEMA = "pbtool_stage"
+SCHEMA_LOCK_KEY = 0x7062746F6F6C   # PostgreSQL advisory lock held while the schema is upgraded
 MAX_STAGES = 8
 
 
@@ -364,8 +366,9 @@ class Store(StoreQueries):
 
     @classmethod
     def open(cls, db: str | os.PathLike | None = None, create: bool = True, district: str | None = None) -> "Store":
-        """Open (and with create=True create or migrate) a store. A read-only command passes create=False:
-        then nothing is created or migrated, and a missing or older store is refused with a message."""
+        """Open a store, upgrading one of an older schema version in place (every command: a clerk who
+        installs a new pbtool may run coverage first), with an errors.Notice warning that says so. A
+        read-only command passes create=False: then a missing store is refused, never created."""
         url = db_url(db)
         where = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else engines._safe(url)
         if url.startswith("sqlite:///"):
@@ -422,42 +425,70 @@ class Store(StoreQueries):
             self._locks.append((conn, engines.period_lock_key(period)))
 
     def _ensure_schema(self, create: bool = True) -> None:
-        if not create:
-            with self.engine.connect() as conn:
-                if not inspect(conn).has_table("meta"):
-                    raise StoreError(f"“{self.where}”不是 pbtool 数据库（没有结构版本）。请用 --db 指定正确的数据库文件。")
-                version = self._version(conn)
-                if version is None:
-                    raise StoreError(f"“{self.where}”不是 pbtool 数据库（没有结构版本）。请用 --db 指定正确的数据库文件。")
-            if version > SCHEMA_VERSION:
-                raise StoreError(f"数据库由更新版本的 pbtool 创建（结构版本 {version}，本程序支持 {SCHEMA_VERSION}），请升级 pbtool。")
-            if version < SCHEMA_VERSION:
-                raise StoreError(f"数据库“{self.where}”是旧版本 pbtool 的（结构版本 {version}）。查看类命令不改动数据库："
-                                 "请先运行一次 pbtool import（会自动升级数据库结构），再重试。")
-            return
+        """Check the store's schema version; create a new store (create=True only) and upgrade an older
+        one in place, whatever the command (one transaction: the whole upgrade or none of it). A store of
+        a newer pbtool, or not a pbtool store, is refused."""
         with self.engine.connect() as conn:   # the usual case: a current store, nothing to write
-            insp = inspect(conn)
-            names = set(insp.get_table_names())
+            names = set(inspect(conn).get_table_names())
             if names and "meta" not in names:   # another program's database: never add tables to it
                 raise StoreError(f"“{self.where}”是一个数据库，但不是 pbtool 的（没有结构版本），未做任何改动。"
                                  "请用 --db 指定 pbtool 数据库文件或新文件名。", saved=False)
-            if all(t in names for t in metadata.tables) and self._version(conn) == SCHEMA_VERSION:
+            version = self._version(conn) if "meta" in names else None
+            if version is None and not create:   # a read-only command never creates a store
+                raise StoreError(f"“{self.where}”不是 pbtool 数据库（没有结构版本）。请用 --db 指定正确的数据库文件。")
+            if version is not None and version > SCHEMA_VERSION:
+                raise self._newer(version)
+            if version == SCHEMA_VERSION and (not create or all(t in names for t in metadata.tables)):
                 return
+        try:
+            upgraded_from = self._create_or_migrate()
+        except (sa_exc.DBAPIError, OSError) as exc:
+            if version is None:
+                raise
+            raise StoreError(self._upgrade_failed(version, exc), saved=False) from None
+        if upgraded_from is not None:
+            warnings.warn(errors.Notice(f"数据库“{self.where}”是旧版本 pbtool 的，已将其结构从版本 {upgraded_from} "
+                                        f"升级到版本 {SCHEMA_VERSION}，原有数据不变。"), stacklevel=3)
+
+    def _create_or_migrate(self) -> int | None:
+        """Create the missing tables and run the migrations from the recorded version, in one write
+        transaction; returns the version upgraded from (None: nothing to upgrade). The version is read
+        again under the write lock: of two commands opening an old store at once, one upgrades it."""
         with self.engine.connect().execution_options(pbtool_write=True) as conn, conn.begin():
+            if conn.dialect.name == "postgresql":   # DDL of two upgraders would clash: one at a time
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK_KEY})
+            has_meta = inspect(conn).has_table("meta")
+            version = self._version(conn) if has_meta else None
+            if version is not None and version > SCHEMA_VERSION:
+                raise self._newer(version)
             metadata.create_all(conn)
-            version = self._version(conn)
             if version is None:
                 conn.execute(delete(meta_table).where(meta_table.c.key == "schema_version"))
                 conn.execute(insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION)))
-                return
-            if version > SCHEMA_VERSION:
-                raise StoreError(f"数据库由更新版本的 pbtool 创建（结构版本 {version}，本程序支持 {SCHEMA_VERSION}），请升级 pbtool。")
+                return None
             for v in range(version + 1, SCHEMA_VERSION + 1):
                 for step in MIGRATIONS.get(v, []):
                     step(conn)
             if version < SCHEMA_VERSION:
                 conn.execute(update(meta_table).where(meta_table.c.key == "schema_version")
                              .values(value=str(SCHEMA_VERSION)))
+                return version
+            return None
+
+    @staticmethod
+    def _newer(version: int) -> StoreError:
+        return StoreError(f"数据库由更新版本的 pbtool 创建（结构版本 {version}，本程序支持 {SCHEMA_VERSION}），请升级 pbtool。")
+
+    def _upgrade_failed(self, version: int, exc: BaseException) -> str:
+        """Why an older store could not be upgraded, in Chinese: the transaction was rolled back."""
+        orig = getattr(exc, "orig", exc)
+        text_ = str(orig).lower()
+        head = (f"数据库“{self.where}”是旧版本 pbtool 的（结构版本 {version}），需先升级到版本 {SCHEMA_VERSION} 才能使用，")
+        if (getattr(orig, "sqlstate", None) in ("42501", "25006") or isinstance(orig, PermissionError)
+                or any(w in text_ for w in ("readonly", "read-only", "read only", "permission denied", "must be owner"))):
+            return (head + "但它不能写入（文件只读，或数据库账号没有修改表结构的权限），升级未进行，数据库未做任何改动。"
+                    "请让有写权限的用户运行一次本命令或 pbtool import 完成升级，或复制一份可写的数据库用 --db 指定。")
+        return head + f"但升级未能完成（{db_error_message(exc, self.where)}），数据库未做任何改动。"
 
     def _version(self, conn: Connection) -> int | None:
         row = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()

@@ -146,7 +146,7 @@ def diagnose_file(file: RawFile, index: SynonymIndex) -> str:
 
 def _sheet_view(file: RawFile, sheet: RawSheet, index: SynonymIndex) -> SheetView:
     from .forms import form_as_table, form_pairs
-    from .profile import describe, detect_with_values, refine_layout, sample_values
+    from .profile import describe, detect_with_values, load_profiles, refine_layout, sample_values
     pairs = form_pairs(sheet, index) if sheet.visible and not instruction_sheet(sheet.name, index.config.schema) else None
     if pairs:   # a one-person form reads as a one-row roster
         sheet = form_as_table(sheet, pairs, index)
@@ -166,7 +166,7 @@ def _sheet_view(file: RawFile, sheet: RawSheet, index: SynonymIndex) -> SheetVie
         vals = samples.get(c.index, [])
         shown = list(dict.fromkeys(vals))[:SAMPLES]
         cols.append(ColumnView(col_letters(c.index), c.header, fld, title, reason, c.note, shown,
-                               describe(vals, layout.kind)))
+                               describe(vals, layout.kind, load_profiles(index.config))))
     top = layout.header_top if layout.header_top >= 0 else layout.header_row
     return SheetView(sheet.name, sheet.visible, layout.kind, KIND_TITLES.get(layout.kind, layout.kind),
                      list(range(top + 1, layout.header_row + 2)), max(sheet.height - layout.data_start, 0), cols)

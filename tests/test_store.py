@@ -154,7 +154,7 @@ def test_version_2_sqlite_store_gets_aggregates_on_migration(tmp_path, sqlite_db
     con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     con.commit()
     con.close()
-    Store.open(db).close()   # what the next import does first (read-only commands never migrate)
+    Store.open(db).close()   # what the next command does first
     assert compute_coverage(db, "2026Q3").as_dict() == want
     assert _sql(db, "SELECT count(DISTINCT period) FROM agg_places")[0] == [(2,)]
 
