@@ -304,8 +304,7 @@ class CoverageResult:
 # ------------------------------------------------------------------------------------ reading the store
 
 
-def _period_state(store: st.Store, period: str, config: Config, near_check: bool = True,
-                  qualify: bool = False) -> PeriodState:
+def _period_state(store: st.Store, period: str, config: Config, near_check: bool = True) -> PeriodState:
     # The member counts come from the aggregates every import keeps for its period (store.py,
     # queries.py), never from member rows; the units and the rules are worked by columns (units.py),
     # so only the findings become Python objects.
@@ -313,13 +312,13 @@ def _period_state(store: st.Store, period: str, config: Config, near_check: bool
 
     org_rules = [r for r in config.rules["rules"] if r["unit"] == "org"]
     uncovered_only = all(r.get("uncovered") in ("org", "work") for r in org_rules)
-    inputs = store.coverage_inputs(period, qualify)
+    inputs = store.coverage_inputs(period)
     findings = un.apply_rules(un.period_units(inputs, ORG_COVERED, uncovered_only), config.rules["rules"],
                               config.thresholds, Finding)
     rates = _rates(un.org_rate_groups(inputs, ORG_COVERED))
     ests = inputs["estates"]
     estates = _estate_rates(zip(*(ests.column(c).to_pylist() for c in ("street", "community", "name", "party_org"))))
-    summary = _summary(un.street_totals(inputs), store.duplicate_person_counts(period, qualify))
+    summary = _summary(un.street_totals(inputs), store.duplicate_person_counts(period))
     near = [{"street": s, "employer": emp, "org": org, "members": n}
             for s, emp, org, n in un.near_miss_counts(inputs)] if near_check else []
     return PeriodState(period, findings, rates, estates, summary, near)
@@ -344,18 +343,18 @@ def rules_key(config: Config) -> str:
 
 
 def _state(store: st.Store, period: str, config: Config,
-           computed: list[tuple[str, str, PeriodState]] | None = None, qualify: bool = False) -> PeriodState:
+           computed: list[tuple[str, str, PeriodState]] | None = None) -> PeriodState:
     """The period's findings and rates: stored when first computed (an import of the period drops
     them), so the previous periods, 新增/持续 and quarters_open are look-ups. A state computed here is
     appended to `computed` and stored by the caller once the whole read proved consistent (storing it
     now would itself count as a change and make the consistent read start again)."""
-    scope = ("*" if store.district is None else store.district) + ("+" if qualify else "")
+    scope = ("*" if store.district is None else store.district) + ("+" if store.qualify_streets else "")
     key = f"{rules_key(config)}|{scope}|{store.period_stamp(period)}"
     stored = store.stored_coverage_state(period, key)
     if stored is not None:
         return PeriodState(period, [Finding(*row) for row in stored["findings"]], [Rate(**r) for r in stored["rates"]],
                            [EstateRate(**e) for e in stored["estates"]], stored["summary"], stored["near_misses"])
-    state = _period_state(store, period, config, qualify=qualify)
+    state = _period_state(store, period, config)
     if computed is not None:
         computed.append((period, key, state))
     else:
@@ -554,14 +553,14 @@ def _compute_once(db: str | None, period: str, street: str | None = None, config
             raise CoverageError(f"{period} 缺少{'、'.join(missing)}，无法排查空白点。请导入区域化党建资源清单后重试。")
         # a city: streets named with their district in every period compared, so that no two
         # districts' streets of the same name are added up (each district's own result is in `districts`)
-        qualify = len(districts) >= 2 and "" not in districts
-        cur = _state(store, period, config, computed, qualify)
+        is_city = store.qualify_streets = len(districts) >= 2 and "" not in districts
+        cur = _state(store, period, config, computed)
         earlier = [p for p in periods if p < period]
         states: dict[str, PeriodState] = {}
 
         def state(p: str) -> PeriodState:
             if p not in states:
-                states[p] = _state(store, p, config, computed, qualify)
+                states[p] = _state(store, p, config, computed)
             return states[p]
 
         # quarters open: how many stored periods in a row (ending now) each place and finding has been open
@@ -605,7 +604,7 @@ def _compute_once(db: str | None, period: str, street: str | None = None, config
         result.estates = [e for e in result.estates if e.street in ("", street)]
         result.rate_changes = [r for r in result.rate_changes if r["scope"] == "district" or r["street"] == street]
         result.near_misses = [n for n in result.near_misses if n["street"] == street]
-    if len(districts) >= 2 and "" not in districts:
+    if is_city:
         # each district as `pbtool coverage --district` states it (its own stored state and comparison)
         for d in districts:
             try:

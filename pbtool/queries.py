@@ -34,6 +34,9 @@ class StoreQueries:
     engine: Engine
 
     district: str | None
+    # A city view (no district chosen, the period holds two or more named districts): every street the
+    # reads below give is named with its district. Set by coverage and the reports (city_view()).
+    qualify_streets: bool = False
     replaced_where: Callable[..., Any]   # Store's: the rows a re-import replaces
 
     def _here(self, table: Any, period: str) -> Any:
@@ -139,12 +142,12 @@ class StoreQueries:
         for (period,) in conn.execute(select(st.members.c.period).distinct()):
             cls.refresh_aggregates(conn, period)
 
-    def duplicate_person_counts(self, period: str, qualify: bool = False) -> list[tuple[str, str | None, int]]:
+    def duplicate_person_counts(self, period: str) -> list[tuple[str, str | None, int]]:
         """(street, category, rows) of repeated persons: every occurrence of an ID after its first in the
         period (within the district, or the whole store for a city), from the import's aggregates.
-        Summaries count such a person once. Streets named with their district when `qualify`."""
+        Summaries count such a person once."""
         a = st.agg_dup_city if self.district is None else st.agg_dup_district
-        street = self._street(a, qualify)
+        street = self._street(a)
         q = (select(street, a.c.category, func.sum(a.c.members)).where(self._here(a, period))
              .group_by(street, a.c.category))
         return [(street, category, int(n)) for street, category, n in self._all(q)]
@@ -152,9 +155,10 @@ class StoreQueries:
     def member_counts_by_street(self, period: str) -> list[tuple]:
         """(street, category, members) of the period."""
         a = st.agg_places
+        street = self._street(a)
         return [tuple(r) for r in self._all(
-            select(a.c.street, a.c.category, func.sum(a.c.members)).where(self._here(a, period))
-            .group_by(a.c.street, a.c.category))]
+            select(street, a.c.category, func.sum(a.c.members)).where(self._here(a, period))
+            .group_by(street, a.c.category))]
 
     # ------------------------------------------------------------ coverage inputs, by columns
 
@@ -195,19 +199,18 @@ class StoreQueries:
             cols.append(col if f.type == pa.string() else pc.cast(pc.cast(col, pa.int64()), f.type))
         return pa.Table.from_arrays(cols, schema=schema)
 
-    @staticmethod
-    def _street(table: Any, qualify: bool) -> Any:
-        """The street column; with `qualify` (a city's result) prefixed by its district, so that two
+    def _street(self, table: Any) -> Any:
+        """The street column; in a city view (qualify_streets) prefixed by its district, so that two
         districts' streets of the same name stay apart: 青湖区城关街道, 东江区城关街道."""
-        if not qualify:
+        if not self.qualify_streets:
             return table.c.street
         named = and_(table.c.district.is_not(None), table.c.district != "")
         return case((named, table.c.district + table.c.street), else_=table.c.street).label("street")
 
-    def coverage_inputs(self, period: str, qualify: bool = False) -> dict[str, Any]:
+    def coverage_inputs(self, period: str) -> dict[str, Any]:
         """What a period's coverage is computed from, as Arrow tables (pbtool.units): member counts by
         place, employer and branch and category (the aggregates), and the community, estate and
-        organization lists; streets named with their district when `qualify`."""
+        organization lists."""
         import pyarrow as pa
 
         counts = {"members": pa.int64(), "with_errors": pa.int64()}
@@ -216,19 +219,19 @@ class StoreQueries:
                            ("employers", ["employer_key", "employer_uscc"]), ("branches", ["street", "branch"])):
             a = st.metadata.tables[f"agg_{name}"]
             cols = [*keys, "category", "members", "with_errors"]
-            out[name] = self._arrow(select(*(self._street(a, qualify) if k == "street" else a.c[k] for k in cols))
+            out[name] = self._arrow(select(*(self._street(a) if k == "street" else a.c[k] for k in cols))
                                     .where(self._here(a, period)), cols, counts)
         c, e, o = st.communities, st.estates, st.orgs
-        out["communities"] = self._arrow(select(self._street(c, qualify), c.c.name, c.c.party_org)
+        out["communities"] = self._arrow(select(self._street(c), c.c.name, c.c.party_org)
                                          .where(self._here(c, period)), ["street", "name", "party_org"])
-        out["estates"] = self._arrow(select(self._street(e, qualify), e.c.community, e.c.name, e.c.party_org)
+        out["estates"] = self._arrow(select(self._street(e), e.c.community, e.c.name, e.c.party_org)
                                      .where(self._here(e, period)), ["street", "community", "name", "party_org"])
         org_cols = ["street", "community", "name", "name_key", "uscc", "org_type", "org_status", "instructor",
                     "instructor_assigned"]
-        out["orgs"] = self._arrow(select(*(self._street(o, qualify) if k == "street" else o.c[k] for k in org_cols))
+        out["orgs"] = self._arrow(select(*(self._street(o) if k == "street" else o.c[k] for k in org_cols))
                                   .where(self._here(o, period)), org_cols, {"instructor_assigned": pa.bool_()})
         p = st.problems
-        out["near_misses"] = self._arrow(select(self._street(p, qualify), p.c.value, p.c.expected)
+        out["near_misses"] = self._arrow(select(self._street(p), p.c.value, p.c.expected)
                                          .where(and_(self._here(p, period), p.c.code == "NAME_NEAR_MISS")),
                                          ["street", "value", "expected"])
         return out
@@ -293,17 +296,18 @@ class StoreQueries:
         """(street, members who reported to their community, members with the column filled)."""
         m = st.members
         yes = func.sum(case((m.c.reported.in_(yes_values), 1), else_=0))
+        street = self._street(m)
         return [tuple(r) for r in self._all(
-            select(m.c.street, yes, func.count(m.c.reported)).where(self._here(m, period)).group_by(m.c.street))]
+            select(street, yes, func.count(m.c.reported)).where(self._here(m, period)).group_by(street))]
 
     def party_org_names(self, period: str) -> list[tuple[str, str]]:
         """(street, name) of every Party organization the period names: members' branches and the
         community and estate organizations of the lists (each distinct within its source)."""
         b, c, e = st.agg_branches, st.communities, st.estates
         out: list[tuple[str, str]] = []
-        for q in (select(b.c.street, b.c.branch).where(and_(self._here(b, period), b.c.branch.is_not(None))).distinct(),
-                  select(c.c.street, c.c.party_org).where(and_(self._here(c, period), c.c.party_org.is_not(None))).distinct(),
-                  select(e.c.street, e.c.party_org).where(and_(self._here(e, period), e.c.party_org.is_not(None))).distinct()):
+        for q in (select(self._street(b), b.c.branch).where(and_(self._here(b, period), b.c.branch.is_not(None))).distinct(),
+                  select(self._street(c), c.c.party_org).where(and_(self._here(c, period), c.c.party_org.is_not(None))).distinct(),
+                  select(self._street(e), e.c.party_org).where(and_(self._here(e, period), e.c.party_org.is_not(None))).distinct()):
             out.extend(tuple(r) for r in self._all(q))
         return out
 
@@ -312,23 +316,25 @@ class StoreQueries:
         def with_org(col: Any) -> Any:
             return func.sum(case((and_(col.is_not(None), col != ""), 1), else_=0))
         c, e = st.communities, st.estates
-        qc = select(c.c.street, func.count(), with_org(c.c.party_org)).where(self._here(c, period)).group_by(c.c.street)
-        qe = select(e.c.street, func.count(), with_org(e.c.party_org)).where(self._here(e, period)).group_by(e.c.street)
+        sc, se = self._street(c), self._street(e)
+        qc = select(sc, func.count(), with_org(c.c.party_org)).where(self._here(c, period)).group_by(sc)
+        qe = select(se, func.count(), with_org(e.c.party_org)).where(self._here(e, period)).group_by(se)
         return [tuple(r) for r in self._all(qc)], [tuple(r) for r in self._all(qe)]
 
     def unit_counts(self, period: str) -> list[tuple]:
         """Per street: (street, units, signed agreements, agreements known, projects, projects known)."""
         u = st.units
         signed = func.sum(case((u.c.agreement.is_(True), 1), else_=0))
+        street = self._street(u)
         return [tuple(r) for r in self._all(
-            select(u.c.street, func.count(), signed, func.count(u.c.agreement), func.sum(u.c.projects),
-                   func.count(u.c.projects)).where(self._here(u, period)).group_by(u.c.street))]
+            select(street, func.count(), signed, func.count(u.c.agreement), func.sum(u.c.projects),
+                   func.count(u.c.projects)).where(self._here(u, period)).group_by(street))]
 
     def org_statuses(self, period: str) -> list[dict[str, Any]]:
         """Name key, name, street, type and Party organization status of the period's organizations."""
         o = st.orgs
         return [dict(r._mapping) for r in self._all(
-            select(o.c.name_key, o.c.name, o.c.street, o.c.org_type, o.c.org_status).where(self._here(o, period)))]
+            select(o.c.name_key, o.c.name, self._street(o), o.c.org_type, o.c.org_status).where(self._here(o, period)))]
 
     # ------------------------------------------------------------ the city's districts
 
@@ -340,6 +346,14 @@ class StoreQueries:
         if self.district is not None:
             q = q.where(i.c.district == self.district)
         return sorted(r[0] or "" for r in self._all(q))
+
+    def city_view(self, period: str) -> bool:
+        """True when the store is read for the whole city (no district) and the period holds two or
+        more named districts: then streets are named with their district (qualify_streets)."""
+        if self.district is not None:
+            return False
+        districts = self.districts_of_period(period)
+        return len(districts) >= 2 and "" not in districts
 
     def districts_of_store(self) -> list[str]:
         """Every district the store holds imports of, whatever the store's district ('' for imports

@@ -556,15 +556,15 @@ def build_annual(path: Path) -> None:
     w.para("现将{{ year }}年度城市基层党建工作情况总结如下。数据截至{{ period_text }}末，来源于各街道报送的党员花名册和"
            "区域化党建资源清单。{{ compare_note }}")
     w.h1("一、基本情况")
-    w.para("截至{{ period_text }}末，全区共有街道{{ streets_count }}个、社区{{ communities_count }}个、小区{{ estates_count }}个；"
+    w.para("截至{{ period_text }}末，{{ scope_name }}共有街道{{ streets_count }}个、社区{{ communities_count }}个、小区{{ estates_count }}个；"
            "党员{{ members_total }}名，其中正式党员{{ members_full }}名、预备党员{{ members_probationary }}名"
            "{% if members_unknown %}、类别不详{{ members_unknown }}名{% endif %}"
            "{% if members_duplicates %}（重复填报{{ members_duplicates }}人次，已按1人计）{% endif %}。")
-    w.para("全区基层党组织{{ party_orgs_total }}个，其中党委{{ party_committees }}个、党总支{{ party_general_branches }}个、"
+    w.para("{{ scope_name }}基层党组织{{ party_orgs_total }}个，其中党委{{ party_committees }}个、党总支{{ party_general_branches }}个、"
            "党支部{{ party_branches }}个、联合党支部{{ party_joint_branches }}个"
            "{% if party_orgs_other %}、其他{{ party_orgs_other }}个{% endif %}。已建立党组织的社区{{ community_orgs }}个、"
            "小区{{ estate_orgs }}个。" + IF_COMPARED + "{{ since_text }}新建两新组织党组织{{ new_orgs_count }}个。" + END)
-    w.para("全区两新组织{{ twonew_total }}个，其中非公企业{{ nonpublic_total }}个、社会组织{{ social_total }}个。"
+    w.para("{{ scope_name }}两新组织{{ twonew_total }}个，其中非公企业{{ nonpublic_total }}个、社会组织{{ social_total }}个。"
            "两新组织党组织覆盖率{{ org_coverage }}" + IF_COMPARED + "，{{ org_coverage_change }}" + END +
            "；工作覆盖率{{ work_coverage }}" + IF_COMPARED + "，{{ work_coverage_change }}" + END +
            "。其中，非公企业党组织覆盖率{{ nonpublic_org_coverage }}" + IF_COMPARED +
@@ -603,7 +603,7 @@ def build_annual(path: Path) -> None:
              ("小区", "{{ r.estates_total }}", 11, "c"), ("小区党组织覆盖率", "{{ r.estate_coverage }}", 25, "c"),
              ("增减", "{{ r.estate_coverage_pp }}", 16, "c")],
             "r in coverage_rows",
-            total=["全区", "{{ coverage_total.twonew_total }}", "{{ coverage_total.org_coverage }}",
+            total=["{{ scope_name }}", "{{ coverage_total.twonew_total }}", "{{ coverage_total.org_coverage }}",
                    "{{ coverage_total.org_coverage_pp }}", "{{ coverage_total.work_coverage }}",
                    "{{ coverage_total.work_coverage_pp }}", "{{ coverage_total.estates_total }}",
                    "{{ coverage_total.estate_coverage }}", "{{ coverage_total.estate_coverage_pp }}"])
@@ -629,7 +629,7 @@ def build_annual(path: Path) -> None:
 
     w.h1("三、存在的问题")
     w.tag("{%p if places_total %}")
-    w.para("对照城市基层党建有关要求，截至{{ period_text }}末，全区{{ findings_streets_text }}，共{{ places_total }}处"
+    w.para("对照城市基层党建有关要求，截至{{ period_text }}末，{{ scope_name }}{{ findings_streets_text }}，共{{ places_total }}处"
            "（问题{{ findings_total }}个），主要是：")
     w.tag("{%p for r in problems_by_rule %}")
     w.para(("bold", "{{ r.no }}.{{ r.title }}"), "{{ r.count }}处，涉及{{ r.streets_text }}。")
@@ -723,7 +723,7 @@ def build_notice(path: Path) -> None:
     w.doc_number()
     w.title("城市基层党建空白点整改通知书")
     w.addressee("{{ addressee }}：")
-    w.para("根据{{ period_text }}全区城市基层党建空白点排查结果，你街道存在空白点{{ places_count }}处"
+    w.para("根据{{ period_text }}{{ scope_name }}城市基层党建空白点排查结果，你街道存在空白点{{ places_count }}处"
            "（问题{{ findings_count }}个：{{ rules_text }}），其中{{ status_text }}，具体见下表。现通知你街道抓紧整改。")
     w.para("目前你街道两新组织党组织覆盖率{{ org_coverage }}、工作覆盖率{{ work_coverage }}，"
            "小区党组织覆盖率{{ estate_coverage }}。")

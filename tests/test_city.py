@@ -309,3 +309,23 @@ def test_city_keeps_two_districts_streets_of_the_same_name_apart(engine, tmp_pat
         res = CliRunner().invoke(app, ["coverage", "--period", "2026Q3", "--db", db, "--city"])
         assert res.exit_code == 0, res.output
         assert "青湖区城关街道：空白点 1 处" in res.output
+
+
+def test_city_annual_and_notices_name_streets_with_their_district(city_db, tmp_path):
+    """The year-end summary and the notices of a city's store read as a whole say 全市 and name every
+    street with its district, in the figures' tables as in the coverage tables (never a mix of 东湖街道
+    and 青湖区东湖街道); the same store read for one district says 全区 with plain street names."""
+    annual = report.render_annual(city_db, 2026, tmp_path / "a", doc_date=DOC_DATE, settings=SETTINGS)
+    text = doc_text(annual.files[0])
+    assert "全市共有街道" in text and "全区" not in text
+    street_rows = [row[0] for t in tables(annual.files[0]) for row in t[1:] if row[0] not in ("合计", "全市")]
+    assert street_rows and all(r.startswith(("青湖区", "东江区")) for r in street_rows), street_rows
+    assert {"青湖区东湖街道", "东江区江滨街道"} <= set(street_rows)
+    notices = report.render_notices(city_db, "2026Q3", tmp_path / "n", doc_date=DOC_DATE, settings=SETTINGS)
+    names = sorted(p.name for p in notices.files)
+    assert names == ["东江区江滨街道整改通知书（2026Q3）.docx", "青湖区东湖街道整改通知书（2026Q3）.docx"]
+    text = doc_text(next(p for p in notices.files if p.name.startswith("青湖区")))
+    assert "青湖区东湖街道党工委：" in text and "全市城市基层党建空白点排查结果" in text
+    one = report.render_annual(city_db, 2026, tmp_path / "q", doc_date=DOC_DATE, settings=SETTINGS, district="青湖区")
+    text = doc_text(one.files[0])
+    assert "全区共有街道" in text and "青湖区东湖街道" not in text and "东湖街道" in text

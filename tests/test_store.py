@@ -212,8 +212,12 @@ def test_two_districts_share_a_store_and_never_touch_each_others_rows(tmp_path, 
     # the two people listed in both districts are one person each for the city (重复 2 人次，已按 1 人计)
     assert (east.summary["members"], qinghu.summary["members"], city.summary["members"]) == (2, 3, 3)
     assert (east.summary["duplicates"], qinghu.summary["duplicates"], city.summary["duplicates"]) == (0, 0, 2)
-    estate = {f.target: f.full_members for f in city.findings if f.rule == "RES_NO_ORG" and f.street == "东湖街道"}
-    assert estate == {"幸福里小区": 5}            # 3 + 2: the whole city sums the districts
+    # the city keeps each district's 东湖街道/幸福里小区 apart (named with the district): 3 full members in
+    # 青湖区's (a blind spot), 2 in 东江区's (below the threshold), never one estate of 5
+    estate = {(f.street, f.target): f.full_members for f in city.findings if f.rule == "RES_NO_ORG"}
+    assert estate == {("青湖区东湖街道", "幸福里小区"): 3}
+    assert (city.summary["by_street"]["青湖区东湖街道"]["member_rows"],
+            city.summary["by_street"]["东江区东湖街道"]["member_rows"]) == (3, 2)
     assert not [f for f in qinghu.findings if f.rule == "RES_NO_ORG" and f.street == "东湖街道"
                 and f.full_members != 3]
 

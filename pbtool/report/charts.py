@@ -130,10 +130,24 @@ def _axes(font: CjkFont, n: int):
     return fig, ax
 
 
+def _two_lines(label: str) -> str:
+    """A long label on two lines: after its district (青湖区|城关街道) when it has one, else halved."""
+    if len(label) <= 5:
+        return label
+    cut = next((i + 1 for i, ch in enumerate(label) if ch in "区县市" and 2 <= i + 1 <= len(label) - 2), len(label) // 2)
+    return f"{label[:cut]}\n{label[cut:]}"
+
+
 def _xlabels(ax, font: CjkFont, labels: list[str]) -> None:
-    rotate = len(labels) > 6 or max((len(s) for s in labels), default=0) * len(labels) > 36
+    """Street names under the bars: level, on two lines when long (a city's 青湖区城关街道), turned 45°
+    only when even that would not fit side by side."""
+    def fits(names: list[str]) -> bool:   # about 30 characters of 五号 side by side on the page's width
+        return max((len(line) for s in names for line in s.split("\n")), default=0) * len(names) <= 30
+
+    shown = labels if fits(labels) else [_two_lines(s) for s in labels]
+    rotate = len(labels) > 6 or not fits(shown)
     ax.set_xticks(range(len(labels)))
-    ax.set_xticklabels(labels, fontfamily=font.name, fontsize=TICK_PT,
+    ax.set_xticklabels(labels if rotate else shown, fontfamily=font.name, fontsize=TICK_PT,
                        rotation=45 if rotate else 0, ha="right" if rotate else "center")
 
 

@@ -358,6 +358,7 @@ def build_annual(db: Any, year: int, *, settings: ReportSettings, doc_date: dt.d
             have = "、".join(store.periods()) or "无"
             raise ReportError(f"数据库中没有 {year} 年的数据（已有期别：{have}）。请先用 pbtool import 导入该年的花名册和资源清单。")
         compare, compare_text, compare_note = _compare_period(store, year, period)
+        store.qualify_streets = store.city_view(period)   # streets named as the city's coverage names them
         figs = period_figures(store, period)
         new_orgs = new_organizations(store, period, compare) if compare else None
     finally:
@@ -428,7 +429,8 @@ def build_annual(db: Any, year: int, *, settings: ReportSettings, doc_date: dt.d
     ctx["findings_streets_count"] = len(ctx["problems_by_street"])
     ctx["findings_streets_text"] = some_streets_text(len(ctx["problems_by_street"]), len(streets))
     ctx["coverage_rows"] = [_coverage_row(_street_label(x), x, rates) for x in streets]
-    ctx["coverage_total"] = _coverage_row("全区", "", rates)
+    ctx["scope_name"] = cov.scope_name   # 全区, or 全市 for a city's store read as a whole
+    ctx["coverage_total"] = _coverage_row(cov.scope_name, "", rates)
     since = "本年" if compare_text == "比上年末" else f"{period_text(compare)}末以来" if compare else "本年"
     ctx["since_text"] = since
     ctx["practice_org_text"], ctx["practice_regional_text"] = _practice_texts(ctx, cov, rates, figs, new_orgs, since)
@@ -693,6 +695,7 @@ def build_notices(db: Any, period: str, *, street: str | None, deadline: dt.date
             [f"问题类型变化{n['变化']}处"] if n["变化"] else [])
         ctx.update({
             "street": _street_label(s), "addressee": f"{_street_label(s)}党工委", "places_count": len(ps),
+            "scope_name": cov.scope_name,
             "findings_count": sum(len(p.findings) for p in ps), "new_count": n["新增"],
             "persisting_count": n["持续"], "changed_count": n["变化"], "status_text": "、".join(parts),
             "closed_count": closed.get(s, 0), "rules_text": places_text(ps),
