@@ -1,0 +1,122 @@
+"""Coverage by columns (pbtool.units, Store.coverage_inputs): the Arrow tables the store hands over are
+the rows a plain query gives (NULL apart from '', numbers, booleans, a value holding the separator of
+the one-string-per-column read), and the units keep the row-by-row semantics: a NULL key part matches
+only NULL, an organization is counted by its credit code before its name, a name key two listed
+organizations share counts for neither."""
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+from builders import ROSTER_HEADER, member, write_lists, write_xlsx
+from sqlalchemy import select, update
+
+from pbtool import store as st
+from pbtool import units as un
+from pbtool.config import load_config
+from pbtool.coverage import ORG_COVERED, Finding, compute_coverage
+from pbtool.importer import import_files
+
+
+def _org(name: str, status: str = "未建立", **extra: str) -> dict[str, str]:
+    return {"单位名称": name, "组织类型": "非公有制企业", "所在街道": "东湖街道", "所在社区": "朝阳社区",
+            "党组织建立情况": status, **extra}
+
+
+@pytest.fixture
+def district(tmp_path, db):
+    comms = [{"所在街道": "东湖街道", "社区名称": "朝阳社区", "社区党组织名称": ""}]
+    ests = [{"所在街道": "东湖街道", "所属社区": "朝阳社区", "小区名称": "幸福里小区", "小区党组织名称": ""}]
+    orgs = [_org("甲科技有限公司"), _org("乙物流有限公司", 党建工作指导员="张三"), _org("丙商贸有限公司", "单独组建")]
+    rows = ([member(i, employer="甲科技有限公司", community="朝阳社区", estate="幸福里小区") for i in range(1, 5)]
+            + [member(i, employer="乙物流有限公司", community="朝阳社区", estate="幸福里小区") for i in range(5, 7)])
+    import_files([write_lists(tmp_path / "清单.xlsx", comms, ests, orgs),
+                  write_xlsx(tmp_path / "东湖街道花名册.xlsx", {"花名册": (ROSTER_HEADER, rows)})], "2026Q3", db)
+    return db
+
+
+def _row_path(store: st.Store, q, names, types):
+    """The same query through the plain row-by-row path."""
+    schema = pa.schema([(n, types.get(n, pa.string())) for n in names])
+    rows = store._all(q)
+    return pa.table([pa.array([r[i] for r in rows], type=f.type) for i, f in enumerate(schema)], schema=schema)
+
+
+def test_arrow_tables_equal_the_rows_a_plain_query_gives(district):
+    s = st.Store.open(district, create=False)
+    try:
+        o = st.orgs
+        with s.engine.begin() as conn:   # a stored value holding the read's separator (a store of old)
+            conn.execute(update(o).where(o.c.name == "丙商贸有限公司").values(instructor="李\x1f四"))
+            conn.execute(update(o).where(o.c.name == "乙物流有限公司").values(community=""))
+        names = ["street", "community", "name", "uscc", "instructor", "instructor_assigned"]
+        types = {"instructor_assigned": pa.bool_()}
+        q = select(*(o.c[n] for n in names)).where(o.c.period == "2026Q3").order_by(o.c.name)
+        got = s._arrow(q, names, types)
+        assert got.equals(_row_path(s, q, names, types))
+        assert got.column("instructor").to_pylist() == ["李\x1f四", "张三", None]   # the fallback took it
+        assert got.column("community").to_pylist() == ["朝阳社区", "", "朝阳社区"]  # '' is not NULL
+        q = select(o.c.street, o.c.name).where(o.c.period == "2026Q3").order_by(o.c.name)
+        if s.engine.dialect.name == "sqlite":
+            assert s._arrow_concat(q, pa.schema([("street", pa.string()), ("name", pa.string())])) is not None
+        inputs = s.coverage_inputs("2026Q3")
+        assert sum(inputs["places"].column("members").to_pylist()) == 6
+        assert set(inputs["employers"].column("employer_key").to_pylist()) == {"甲科技有限公司", "乙物流有限公司"}
+    finally:
+        s.close()
+
+
+def _inputs(orgs: list[dict], employers: list[tuple]) -> dict[str, pa.Table]:
+    def table(rows: list[tuple], names: list[str], types: dict | None = None) -> pa.Table:
+        types = types or {}
+        return pa.table({n: pa.array([r[i] for r in rows], types.get(n, pa.string())) for i, n in enumerate(names)})
+    counts = {"members": pa.int64(), "with_errors": pa.int64()}
+    org_cols = ["street", "community", "name", "name_key", "uscc", "org_type", "org_status", "instructor",
+                "instructor_assigned"]
+    return {
+        "places": table([("东湖街道", None, "幸福里小区", "ok", "正式", 3, 0),
+                         ("东湖街道", "", "幸福里小区", "ok", "正式", 5, 0)],
+                        ["street", "community", "estate", "place_status", "category", "members", "with_errors"], counts),
+        "employers": table(employers, ["employer_key", "employer_uscc", "category", "members", "with_errors"], counts),
+        "branches": table([], ["street", "branch", "category", "members", "with_errors"], counts),
+        "communities": table([], ["street", "name", "party_org"]),
+        "estates": table([("东湖街道", None, "幸福里小区", None), ("东湖街道", "", "幸福里小区", None)],
+                         ["street", "community", "name", "party_org"]),
+        "orgs": table([tuple(o.get(c) for c in org_cols) for o in orgs], org_cols, {"instructor_assigned": pa.bool_()}),
+    }
+
+
+def test_units_match_keys_exactly_and_count_organizations_by_code_before_name():
+    code = "91330106MA0000001X"
+    orgs = [{"street": "东湖街道", "name": "甲公司", "name_key": "甲", "uscc": code},      # by code: 4
+            {"street": "东湖街道", "name": "乙公司", "name_key": "乙"},                   # by name: 2
+            {"street": "东湖街道", "name": "丙公司", "name_key": "丙"},                   # key shared: 0
+            {"street": "西山街道", "name": "丙公司分部", "name_key": "丙", "org_status": "单独组建"},
+            {"street": "东湖街道", "name": "", "uscc": "91330106MA0000002X", "instructor_assigned": True}]
+    employers = [("甲", code, "正式", 3, 0), ("别名", code, "预备", 1, 1), ("甲", None, "正式", 7, 0),
+                 ("乙", None, "正式", 2, 0), ("丙", None, "正式", 9, 0)]
+    units = un.period_units(_inputs(orgs, employers), ORG_COVERED, uncovered_only=True)
+    est = units["estate"]
+    # NULL community matches the NULL-community counts only, '' only ''
+    assert list(zip(est.column("community").to_pylist(), est.column("full").to_pylist())) == [("", 3), ("", 5)]
+    o = units["org"]
+    assert o.column("target").to_pylist() == ["甲公司", "乙公司", "丙公司", "单位名称未填（统一社会信用代码91330106MA0000002X）"]
+    assert o.column("members").to_pylist() == [4, 2, 0, 0]
+    assert (o.column("full").to_pylist(), o.column("probationary").to_pylist()) == ([3, 2, 0, 0], [1, 0, 0, 0])
+    assert o.column("with_errors").to_pylist() == [1, 0, 0, 0]
+    assert o.column("has_work").to_pylist() == [False, False, False, True]
+    assert o.column("place").to_pylist() == [f"org|{code}", "org|东湖街道|乙", "org|东湖街道|丙", "org|91330106MA0000002X"]
+    config = load_config()
+    found = un.apply_rules(units, config.rules["rules"], config.thresholds, Finding)
+    assert [(f.rule, f.target) for f in found] == [
+        ("RES_NO_ORG", "幸福里小区"), ("RES_NO_ORG", "幸福里小区"), ("ORG_SOLO", "甲公司"), ("ORG_JOINT", "乙公司"),
+        ("ORG_NO_WORK", "丙公司"), ("ORG_NO_WORK", "乙公司"), ("ORG_NO_WORK", "甲公司")]   # code point order
+    assert [f.full_members for f in found[:2]] == [3, 5]   # equal keys keep the lists' order
+    assert found[2].action == "该组织有正式党员3名，应单独建立党组织，请街道党工委督促组建。"
+
+
+def test_coverage_of_the_district_by_columns(district):
+    result = compute_coverage(district, "2026Q3")
+    by_target = {(f.rule, f.target): f.full_members for f in result.findings}
+    assert by_target == {("COMMUNITY_NO_ORG", "朝阳社区"): 6, ("RES_NO_ORG", "幸福里小区"): 6,
+                         ("ORG_SOLO", "甲科技有限公司"): 4, ("ORG_NO_WORK", "甲科技有限公司"): 4,
+                         ("ORG_JOINT", "乙物流有限公司"): 2}
