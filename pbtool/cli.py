@@ -118,18 +118,18 @@ def _console() -> Console:
 
 def _print_json(data: object) -> None:
     """JSON is always UTF-8, also when Windows redirects stdout in its ANSI code page. Indented for a
-    person at a terminal; compact into a file or pipe. orjson writes the 58 MB of a city's 50,000
-    findings in a fraction of the standard library's time (README, 依赖)."""
-    import orjson
+    person at a terminal; compact into a file or pipe, written piece by piece (outputs/jsonout.py)."""
+    from .outputs.jsonout import json_chunks
 
     tty = sys.stdout.isatty()
-    text = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS | (orjson.OPT_INDENT_2 if tty else 0)) + b"\n"
     buffer = getattr(sys.stdout, "buffer", None)
     if buffer is None or tty:   # a terminal: through its own encoding (Windows' console)
-        sys.stdout.write(text.decode("utf-8"))
+        sys.stdout.write(b"".join(json_chunks(data, indent=tty)).decode("utf-8") + "\n")
         return
     sys.stdout.flush()
-    buffer.write(text)
+    for piece in json_chunks(data):
+        buffer.write(piece)
+    buffer.write(b"\n")
     buffer.flush()
 
 

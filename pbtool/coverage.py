@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
@@ -314,13 +315,15 @@ def _period_state(store: st.Store, period: str, config: Config, near_check: bool
     uncovered_only = all(r.get("uncovered") in ("org", "work") for r in org_rules)
     inputs = store.coverage_inputs(period)
     findings = un.apply_rules(un.period_units(inputs, ORG_COVERED, uncovered_only), config.rules["rules"],
-                              config.thresholds, Finding)
+                              config.thresholds, finding_maker(config))
     rates = _rates(un.org_rate_groups(inputs, ORG_COVERED))
     ests = inputs["estates"]
     estates = _estate_rates(zip(*(ests.column(c).to_pylist() for c in ("street", "community", "name", "party_org"))))
     summary = _summary(un.street_totals(inputs), store.duplicate_person_counts(period))
     near = [{"street": s, "employer": emp, "org": org, "members": n}
             for s, emp, org, n in un.near_miss_counts(inputs)] if near_check else []
+    del inputs
+    un.release_memory()
     return PeriodState(period, findings, rates, estates, summary, near)
 
 
@@ -333,7 +336,7 @@ def org_place_key(street: str, name_key: str | None, uscc: str | None) -> str:
     return f"org|{uscc}" if uscc else f"org|{street}|{name_key}"
 
 
-STATE_VERSION = 2   # 2: findings stored as rows. Bump when the rules' application changes: stored states are then recomputed
+STATE_VERSION = 3   # 3: findings stored as rows without what the rules give. Bump when the rules' application changes: stored states are then recomputed
 
 
 def rules_key(config: Config) -> str:
@@ -352,7 +355,8 @@ def _state(store: st.Store, period: str, config: Config,
     key = f"{rules_key(config)}|{scope}|{store.period_stamp(period)}"
     stored = store.stored_coverage_state(period, key)
     if stored is not None:
-        return PeriodState(period, [Finding(*row) for row in stored["findings"]], [Rate(**r) for r in stored["rates"]],
+        make = finding_maker(config)
+        return PeriodState(period, [make(*row) for row in stored["findings"]], [Rate(**r) for r in stored["rates"]],
                            [EstateRate(**e) for e in stored["estates"]], stored["summary"], stored["near_misses"])
     state = _period_state(store, period, config)
     if computed is not None:
@@ -363,15 +367,36 @@ def _state(store: st.Store, period: str, config: Config,
 
 
 def _save_state(store: st.Store, period: str, key: str, state: PeriodState) -> None:
-    # findings as rows of their fields in declaration order (Finding(*row) reads them back): half the
-    # text and a third of the time of one object per finding, at 50,000 findings
+    # findings as rows of what the rules cannot give back (finding_maker adds title, unit and action):
+    # at 50,000 findings a third of the text, time and memory of one object per finding
     store.save_coverage_state(period, key, {
-        "findings": list(map(astuple_shallow, state.findings)), "rates": state.rates, "estates": state.estates,
+        "findings": list(map(_stored_row, state.findings)), "rates": state.rates, "estates": state.estates,
         "summary": state.summary, "near_misses": state.near_misses})
 
 
-# a finding's fields in declaration order (not dataclasses.astuple, which deep-copies)
-astuple_shallow = attrgetter(*Finding.__dataclass_fields__)
+_stored_row = attrgetter("rule", "street", "community", "target", "full_members", "probationary", "members",
+                         "members_with_problems", "place")
+
+
+def finding_maker(config: Config) -> Callable[..., Finding]:
+    """make(rule code, street, community, target, full, probationary, members, members with problems,
+    place) -> Finding, with the rule's title, unit and action text (the action formatted once per rule
+    and counts; streets and communities shared): how computed and stored findings are both made."""
+    rules = {r["code"]: r for r in config.rules["rules"]}
+    th = config.thresholds
+    actions: dict[tuple[str, int, int, int], str] = {}
+    names: dict[str, str] = {}
+
+    def make(code: str, street: str, community: str, target: str, full: int, prob: int, members: int,
+             errs: int, place: str) -> Finding:
+        rule = rules[code]
+        action = actions.get((code, full, members, prob))
+        if action is None:
+            action = actions[(code, full, members, prob)] = rule["action"].format(
+                full=full, members=members, probationary=prob, **th)
+        return Finding(code, rule["title"], names.setdefault(street, street), names.setdefault(community, community),
+                       target, full, prob, members, errs, action, unit=rule["unit"], place=place)
+    return make
 
 
 def _rates(groups: list) -> list[Rate]:

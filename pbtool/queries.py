@@ -182,20 +182,35 @@ class StoreQueries:
     NULL_MARK, SEP_MARK = "\x00", "\x1f"   # control characters never reach the store (clean.strip_controls)
 
     def _arrow_concat(self, q: Any, schema: Any) -> Any:
+        from array import array
+
         import pyarrow as pa
         import pyarrow.compute as pc
 
         sub = q.subquery()
         null, sep = literal(self.NULL_MARK), literal(self.SEP_MARK)
-        row = self._all(select(func.count(), *(func.group_concat(func.coalesce(c, null), sep) for c in sub.c)))[0]
+        with self.engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            factory = raw.text_factory   # type: ignore[union-attr]
+            raw.text_factory = bytes     # type: ignore[union-attr]  # UTF-8 as stored: no Python text per value
+            try:
+                row = conn.execute(select(func.count(), *(func.group_concat(func.coalesce(c, null), sep)
+                                                          for c in sub.c))).one()
+            finally:
+                raw.text_factory = factory   # type: ignore[union-attr]
         n = row[0]
         cols = []
-        for text, f in zip(row[1:], schema):
-            parts = [] if text is None else text.split(self.SEP_MARK)
-            if len(parts) != n:   # a value held the separator (a store written before control characters were removed)
-                return None
-            col = pa.array(parts, pa.string())
-            col = pc.if_else(pc.equal(col, self.NULL_MARK), pa.scalar(None, pa.string()), col)
+        for data, f in zip(row[1:], schema):
+            if data is None:
+                col = pa.nulls(0, pa.string())
+            else:   # one value holding the whole column, split in C
+                whole = pa.Array.from_buffers(pa.large_binary(), 1, [None, pa.py_buffer(array("q", [0, len(data)])),
+                                                                     pa.py_buffer(data)])
+                col = pc.split_pattern(whole, self.SEP_MARK.encode()).flatten()
+                if len(col) != n:   # a value held the separator (a store written before control characters were removed)
+                    return None
+                col = col.cast(pa.large_string()).cast(pa.string())
+                col = pc.if_else(pc.equal(col, self.NULL_MARK), pa.nulls(n, pa.string()), col)
             cols.append(col if f.type == pa.string() else pc.cast(pc.cast(col, pa.int64()), f.type))
         return pa.Table.from_arrays(cols, schema=schema)
 

@@ -315,6 +315,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _sqlite_reader_cache(dbapi_conn: Any, _record: Any) -> None:
+    """32 MB of page cache instead of the import's 256 MB: coverage at city scale reads each page once,
+    and the pages it kept were 60 MB of its peak memory."""
+    dbapi_conn.execute("PRAGMA cache_size=-32768")
+
+
 def _sqlite_begin(conn: Connection) -> None:
     # A writer takes the write lock first (BEGIN IMMEDIATE): what it checks against cannot change under it.
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("pbtool_write") else "BEGIN")
@@ -397,6 +403,8 @@ class Store(StoreQueries):
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
+            if not create:   # a reading command: a page cache the size of a district, not of an import
+                event.listen(engine, "connect", _sqlite_reader_cache)
         store = cls(engine, where, district)
         try:
             store._ensure_schema(create)

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from pbtool import store as st
 from pbtool import units as un
 from pbtool.config import load_config
-from pbtool.coverage import ORG_COVERED, Finding, compute_coverage
+from pbtool.coverage import ORG_COVERED, compute_coverage, finding_maker
 from pbtool.importer import import_files
 
 
@@ -106,7 +106,7 @@ def test_units_match_keys_exactly_and_count_organizations_by_code_before_name():
     assert o.column("has_work").to_pylist() == [False, False, False, True]
     assert o.column("place").to_pylist() == [f"org|{code}", "org|东湖街道|乙", "org|东湖街道|丙", "org|91330106MA0000002X"]
     config = load_config()
-    found = un.apply_rules(units, config.rules["rules"], config.thresholds, Finding)
+    found = un.apply_rules(units, config.rules["rules"], config.thresholds, finding_maker(config))
     assert [(f.rule, f.target) for f in found] == [
         ("RES_NO_ORG", "幸福里小区"), ("RES_NO_ORG", "幸福里小区"), ("ORG_SOLO", "甲公司"), ("ORG_JOINT", "乙公司"),
         ("ORG_NO_WORK", "丙公司"), ("ORG_NO_WORK", "乙公司"), ("ORG_NO_WORK", "甲公司")]   # code point order
@@ -120,3 +120,17 @@ def test_coverage_of_the_district_by_columns(district):
     assert by_target == {("COMMUNITY_NO_ORG", "朝阳社区"): 6, ("RES_NO_ORG", "幸福里小区"): 6,
                          ("ORG_SOLO", "甲科技有限公司"): 4, ("ORG_NO_WORK", "甲科技有限公司"): 4,
                          ("ORG_JOINT", "乙物流有限公司"): 2}
+
+
+def test_json_in_pieces_is_byte_for_byte_the_whole_dump(district):
+    import orjson
+
+    from pbtool.outputs import jsonout
+    data = compute_coverage(district, "2026Q3").as_dict()
+    data["many"] = [{"i": i, "名": f"第{i}个"} for i in range(jsonout.CHUNK * 2 + 7)]   # three pieces
+    data[3] = "a key that is not text"
+    pieces = list(jsonout.json_chunks(data))
+    assert len(pieces) > 10 and b"".join(pieces) == orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+    assert orjson.loads(b"".join(pieces))["many"][-1] == {"i": jsonout.CHUNK * 2 + 6, "名": f"第{jsonout.CHUNK * 2 + 6}个"}
+    assert b"".join(jsonout.json_chunks(data, indent=True)) == orjson.dumps(
+        data, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_INDENT_2)
