@@ -395,7 +395,7 @@ def finding_maker(config: Config) -> Callable[..., Finding]:
             action = actions[(code, full, members, prob)] = rule["action"].format(
                 full=full, members=members, probationary=prob, **th)
         return Finding(code, rule["title"], names.setdefault(street, street), names.setdefault(community, community),
-                       target, full, prob, members, errs, action, unit=rule["unit"], place=place)
+                       target, full, prob, members, errs, action, "新增", 1, rule["unit"], place)
     return make
 
 
