@@ -237,6 +237,8 @@ def coverage_cmd(
     district: DistrictOpt = None,
     city: Annotated[bool, typer.Option(
         "--city", help="排查全市（各区分列，街道名前加区名），不管 pbtool.toml 中的 district。")] = False,
+    show_all: Annotated[bool, typer.Option(
+        "--all", help="在终端列出全部空白点（默认每个街道最多列 20 处，完整清单在整改台账和 JSON 中）。")] = False,
 ) -> None:
     """排查一个期别的党组织覆盖空白点和覆盖率，并与上一期对比。
 
@@ -246,8 +248,7 @@ def coverage_cmd(
     """
     from .coverage import compute_coverage
     from .outputs.atomic import output_path
-    from .outputs.safe import for_terminal
-    from .outputs.terminal import print_coverage
+    from .outputs.terminal import TERMINAL_LIMIT, print_coverage
     from .store import db_url
 
     if city and district:
@@ -262,7 +263,7 @@ def coverage_cmd(
         _print_json(result.as_dict())
     else:
         console = _console()
-        print_coverage(for_terminal(result), console)
+        print_coverage(result, console, limit=None if show_all else TERMINAL_LIMIT)
         if xlsx:
             console.print(f"整改台账已写入：{escape(str(xlsx))}")
     raise typer.Exit(1 if fail_on_findings and result.findings else 0)

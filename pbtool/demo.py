@@ -69,7 +69,7 @@ def run_demo(out: Path, console: Console, samples: Path = SAMPLES) -> DemoResult
             result.files.append(path)
     console.rule(f"{last} 空白点排查")
     coverage = compute_coverage(str(db), last)
-    print_coverage(for_terminal(coverage), console)
+    print_coverage(coverage, console)
     result.files.append(write_ledger(coverage, out / f"{last}整改台账.xlsx"))
     json_path = out / f"{last}覆盖情况.json"
     write_text(json_path, json.dumps(coverage.as_dict(), ensure_ascii=False, indent=2))

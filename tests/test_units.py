@@ -134,3 +134,28 @@ def test_json_in_pieces_is_byte_for_byte_the_whole_dump(district):
     assert orjson.loads(b"".join(pieces))["many"][-1] == {"i": jsonout.CHUNK * 2 + 6, "名": f"第{jsonout.CHUNK * 2 + 6}个"}
     assert b"".join(jsonout.json_chunks(data, indent=True)) == orjson.dumps(
         data, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_INDENT_2)
+
+
+def test_terminal_lists_twenty_places_per_street_and_says_how_many_more(tmp_path, db):
+    """A street with 25 blind spots: the terminal lists 20 with the whole count and a line for the 5
+    others (where the full list is); --all lists every one; a name holding rich markup prints as written."""
+    from typer.testing import CliRunner
+
+    from pbtool.cli import app
+    names = [f"第{i:02d}科技有限公司" for i in range(1, 25)] + ["[red]方括号有限公司"]
+    orgs = [_org(n) for n in names]
+    rows = [member(100 + 3 * i + k, employer=n, community="朝阳社区", branch=f"第{i}党支部")
+            for i, n in enumerate(names) for k in range(3)]
+    comms = [{"所在街道": "东湖街道", "社区名称": "朝阳社区", "社区党组织名称": "朝阳社区党委"}]
+    ests = [{"所在街道": "东湖街道", "所属社区": "朝阳社区", "小区名称": "幸福里小区", "小区党组织名称": "幸福里党支部"}]
+    import_files([write_lists(tmp_path / "清单.xlsx", comms, ests, orgs),
+                  write_xlsx(tmp_path / "东湖街道花名册.xlsx", {"花名册": (ROSTER_HEADER, rows)})], "2026Q3", db)
+    runner = CliRunner()
+    res = runner.invoke(app, ["coverage", "--period", "2026Q3", "--db", db], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "东湖街道：空白点 25 处（问题 50 个）" in res.output
+    assert sum(n in res.output for n in names) == 20 and "……另有 5 处未列出" in res.output
+    assert "[red]方括号有限公司" in res.output   # listed first ('[' sorts first), markup printed as written
+    res = runner.invoke(app, ["coverage", "--period", "2026Q3", "--db", db, "--all"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert all(n in res.output for n in names) and "另有" not in res.output

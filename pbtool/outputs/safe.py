@@ -14,6 +14,10 @@ from ..errors import clean_text
 
 def for_terminal(value: Any) -> Any:
     if isinstance(value, str):
+        # the usual text (printable: no control or format character; no markup bracket) is already safe:
+        # a city's result holds a million strings
+        if value.isprintable() and "[" not in value and not value.endswith("\\"):
+            return value
         return escape(clean_text(value))
     if isinstance(value, list):
         return [for_terminal(v) for v in value]

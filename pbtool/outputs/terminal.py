@@ -1,6 +1,7 @@
 """Terminal renderers (rich). Personal data is masked unless the caller asks otherwise."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ from rich.table import Table
 from ..coverage import CoverageResult, Rate
 from ..present import member_line, pct_text, pp_text
 from ..problems import ERROR, mask_value
+from .safe import for_terminal
 
 if TYPE_CHECKING:   # the importer pulls in pandas and numpy: not for a coverage run
     from ..importer import ImportResult
@@ -78,9 +80,43 @@ def _yellow(n: int) -> str:
     return f"[yellow]{n}[/]" if n else "0"
 
 
-def print_coverage(result, console: Console) -> None:
+TERMINAL_LIMIT = 20   # places listed per street (and closed places, name notes) unless --all
+
+
+def _terminal_view(result: CoverageResult, limit: int | None) -> CoverageResult:
+    """What the terminal lists, made safe: at most `limit` places per street, closed places and
+    name notes; districts and the previous period without their places. At city scale the whole
+    result made safe took 20 seconds and its tables 2 minutes of scrolling; the counts printed are
+    taken from the whole result before this."""
+    shown: dict[str, int] = {}
+    places = []
+    for p in result.places:
+        if limit is None or shown.get(p.street, 0) < limit:
+            places.append(p)
+            shown[p.street] = shown.get(p.street, 0) + 1
+    prev = result.previous
+    view = dataclasses.replace(
+        result, findings=[], closed=[], places=places, closed_places=result.closed_places[:limit],
+        near_misses=result.near_misses[:limit],
+        previous=None if prev is None else dataclasses.replace(prev, findings=[], near_misses=[]),
+        districts=[dataclasses.replace(d, result=_terminal_view(d.result, 0)) for d in result.districts])
+    return for_terminal(view)
+
+
+def print_coverage(result: CoverageResult, console: Console, limit: int | None = TERMINAL_LIMIT) -> None:
     """Places (one row each, with all their problems) per street, closed places, then the rate
-    table; every figure through pbtool.present, as in the ledger, JSON and documents. Fits 80 columns."""
+    table; every figure through pbtool.present, as in the ledger, JSON and documents. Fits 80 columns.
+    At most `limit` places per street are listed (None: all); the counts are always the whole result's."""
+    c = result.counts()
+    street_counts: dict[str, list[int]] = {}
+    for p in result.places:
+        n = street_counts.setdefault(p.street, [0, 0])
+        n[0] += 1
+        n[1] += len(p.findings)
+    district_places = {d.district: len(d.result.places) for d in result.districts}
+    n_closed, n_near = len(result.closed_places), len(result.near_misses)
+    result = _terminal_view(result, limit)
+    more = "完整清单见整改台账（--xlsx）或 JSON（--format json），或加 --all 全部列出"
     prev = f"，对比 {result.previous_period}" if result.previous_period else "（无上期数据可对比）"
     console.print(f"[bold]{result.period} 党组织覆盖空白点排查[/]{prev}")
     if result.compare_note:
@@ -89,15 +125,14 @@ def print_coverage(result, console: Console) -> None:
     by_street: dict[str, list] = {}
     for p in result.places:
         by_street.setdefault(p.street, []).append(p)
-    c = result.counts()
     if not result.places:
         console.print("[green]未发现空白点。[/]")
     else:
         console.print(f"空白点 {c['places']} 处（问题 {c['problems']} 个）：新增 {c['new']} 处，持续 {c['persisting']} 处，"
                       f"问题变化 {c['changed']} 处；已整改 {c['closed']} 处。")
     for street, items in by_street.items():   # a city's streets are named with their district (青湖区东湖街道)
-        n_problems = sum(len(p.findings) for p in items)
-        t = Table(title=f"{street or '未注明街道'}：空白点 {len(items)} 处（问题 {n_problems} 个）",
+        n_places, n_problems = street_counts[street]
+        t = Table(title=f"{street or '未注明街道'}：空白点 {n_places} 处（问题 {n_problems} 个）",
                   title_justify="left", expand=False)
         for h in ("对象", "社区", "问题", "正式/预备", "状态"):
             t.add_column(h, overflow="fold")
@@ -106,13 +141,17 @@ def print_coverage(result, console: Console) -> None:
             t.add_row(p.target, p.community or "—", "\n".join(f.title for f in p.findings),
                       f"{p.full_members}/{p.probationary}{note}", p.status_text)
         console.print(t)
+        if n_places > len(items):
+            console.print(f"  ……另有 {n_places - len(items)} 处未列出，{more}。")
     if result.closed_places:
-        t = Table(title=f"较 {result.previous_period} 已整改的空白点 {len(result.closed_places)} 处", title_justify="left")
+        t = Table(title=f"较 {result.previous_period} 已整改的空白点 {n_closed} 处", title_justify="left")
         for h in ("街道", "对象", "原问题"):
             t.add_column(h, overflow="fold")
         for p in result.closed_places:
             t.add_row(p.street, p.target, "\n".join(f.title for f in p.findings))
         console.print(t)
+        if n_closed > len(result.closed_places):
+            console.print(f"  ……另有 {n_closed - len(result.closed_places)} 处已整改的空白点未列出，{more}。")
     prev_state = result.previous
     t = Table(title="覆盖率（括号内为较上期变化，百分点）" if prev_state else "覆盖率", title_justify="left")
     for h in ("范围", "两新组织党组织覆盖", "工作覆盖", "非公/社会组织", "小区党组织"):
@@ -129,13 +168,16 @@ def print_coverage(result, console: Console) -> None:
             t.add_column(h, overflow="fold")
         for part in result.districts:
             org, work, _split, estate = _rate_cells(part.result, "district", "")
-            t.add_row(part.district, org, work, estate, f"{len(part.result.places)} 处")
+            t.add_row(part.district, org, work, estate, f"{district_places[part.district]} 处")
         console.print(t)
     for note in result.district_notes:
         console.print(f"  [yellow]注意[/]：{note}")
     for n in result.near_misses:
         console.print(f"  [yellow]注意[/]：{n['street']} 有 {n['members']} 名党员的工作单位写作“{n['employer']}”，"
                       f"清单中为“{n['org']}”，名称统一前未计入该组织。")
+    if n_near > len(result.near_misses):
+        console.print(f"  ……另有 {n_near - len(result.near_misses)} 条工作单位名称与清单不一致的提示未列出，"
+                      "完整清单见 JSON（--format json）的 near_misses，或加 --all 全部列出。")
 
 
 def _rate_cells(result: CoverageResult, scope: str, street: str) -> list[str]:
