@@ -18,6 +18,7 @@ from sqlalchemy import and_, case, delete, func, insert, literal, not_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import engines
 from . import store as st
 
 if TYPE_CHECKING:
@@ -123,6 +124,7 @@ class StoreQueries:
             return
         # Repeated persons: only IDs on rows the import flagged can repeat (each repeat is flagged), so the
         # window runs over those IDs' rows alone; the first occurrence (by district, street, file, row) counts.
+        engines.refresh_statistics(conn, m)
         cand = select(m.c.id_number).where(and_(here, m.c.has_error.is_(True), m.c.id_number.is_not(None)))
         order = (m.c.district, m.c.street, m.c.file, m.c.sheet, m.c.row, m.c.id)
         for table, parts in ((st.agg_dup_city, [m.c.id_number]), (st.agg_dup_district, [m.c.district, m.c.id_number])):
