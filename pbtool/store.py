@@ -617,8 +617,10 @@ class Store(StoreQueries):
         if len(self._stages) >= MAX_STAGES:   # SQLite attaches at most 10 databases: the rest one by one
             return False
         try:
+            import adbc_driver_manager as adbc
+            import adbc_driver_sqlite
             import pyarrow as pa
-            from adbc_driver_sqlite import dbapi as adbc
+            from adbc_driver_manager._lib import _blocking_call
         except ImportError:
             return False
         try:
@@ -633,10 +635,13 @@ class Store(StoreQueries):
             return False
         self._stages.append(path)
         try:
-            with adbc.connect(str(path)) as stage_conn:
-                with stage_conn.cursor() as cur:
-                    cur.adbc_ingest("rows", arrow, mode="create")
-                stage_conn.commit()
+            # ADBC's low-level API (autocommit): its DB-API module imports polars and pandas (0.2 s)
+            with adbc_driver_sqlite.connect(str(path)) as db, adbc.AdbcConnection(db) as stage_conn, \
+                    adbc.AdbcStatement(stage_conn) as stmt:
+                stmt.set_options(**{adbc.StatementOptions.INGEST_TARGET_TABLE.value: "rows",
+                                    adbc.StatementOptions.INGEST_MODE.value: adbc.INGEST_OPTION_MODE_CREATE})
+                stmt.bind_stream(arrow)
+                _blocking_call(stmt.execute_update, (), {}, stmt.cancel)   # Ctrl-C cancels, as in DB-API
         except Exception:  # noqa: BLE001 - a full disk or any ADBC error: executemany says it in Chinese
             self._stages.pop()
             _remove_stage_file(path)
