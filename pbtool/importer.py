@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import json
 import re
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -748,6 +749,11 @@ def _write(store: st.Store, conn: Any, result: ImportResult, sheets: list[Parsed
     by_sheet: dict[tuple[str, str], list[Problem]] = defaultdict(list)
     for p in problems:
         by_sheet[(p.file, p.sheet)].append(p)
+    # coverage reads these, never the member rows: kept from the columns in memory, not by a rescan.
+    # Counted by a thread while the rows are written (SQLite and ADBC write without the GIL).
+    added = [(dict(ps.values, district=[district] * len(ps), has_error=ps.row_error,
+                   street=[s or "" for s in ps.values["street"]]), len(ps)) for ps in sheets if ps.kind == "roster"]
+    counting = _Background(store.count_added, added)
     for ps in sheets:
         sheet_problems = by_sheet.pop((ps.file.name, ps.sheet.name), [])
         import_id = store.add_import(conn, period=period, kind=ps.kind, district=district, street=ps.street,
@@ -767,10 +773,30 @@ def _write(store: st.Store, conn: Any, result: ImportResult, sheets: list[Parsed
             (import_id, period, p.kind or ps.kind, p.street or "", p.code, p.severity, p.file, p.sheet, p.row,
              p.column, p.value, p.message, p.expected, district) for p in sheet_problems))
         result.imported[ps.kind] = result.imported.get(ps.kind, 0) + total
-    # coverage reads these, never the member rows: kept from the columns in memory, not by a rescan
-    added = [(dict(ps.values, district=[district] * len(ps), has_error=ps.row_error,
-                   street=[s or "" for s in ps.values["street"]]), len(ps)) for ps in sheets if ps.kind == "roster"]
-    store.update_aggregates(conn, period, run_id, added)
+    store.update_aggregates(conn, period, run_id, added, counting.result())
+
+
+class _Background:
+    """fn(*args) in a thread of its own; result() waits for it and returns its value or raises its error."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any):
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._value = fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller by result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="pbtool-background", daemon=True)
+        self._thread.start()
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 # ------------------------------------------------------------------------------------ API
