@@ -467,7 +467,7 @@ def _clean_columns(ps: ParsedSheet, columns: dict[str, list[Any]], config: Confi
         ps.values[fld] = cleaned
         for i, code, details in issues:
             flag(i, code, fld, raw_values[i], details)
-        if fields[fld].get("required"):
+        if fields[fld].get("required") and None in cleaned:
             flagged = {i for i, _, _ in issues}
             for i, v in enumerate(cleaned):
                 if v is None and i not in flagged:
@@ -587,11 +587,14 @@ def _check_duplicates(rosters: list[ParsedSheet], stored: dict[str, tuple[str, s
             ps.row_error[i] = True
 
 
+_EMPLOYER_SPLIT = re.compile(r"[\s,，;；/、]")
+
+
 def employer_key(name: str | None) -> str | None:
     """The employer as matched to an organization: the name before a job title ('某公司 经理')."""
     if not name:
         return None
-    return org_key(re.split(r"[\s,，;；/、]", name.strip(), maxsplit=1)[0]) or None
+    return org_key(_EMPLOYER_SPLIT.split(name.strip(), maxsplit=1)[0]) or None
 
 
 LEGAL_FORMS = ("股份有限公司", "有限责任公司", "有限公司", "集团公司", "分公司", "公司", "集团")
@@ -731,9 +734,16 @@ def _records(ps: ParsedSheet, period: str, import_id: int, table_cols: list[str]
         del provided["extra"]  # nothing to store: leave the column to its NULL default
     columns = [c for c in table_cols if (c in provided or c in ps.values) and c not in const]
     # A field that is empty on every row is left to its column default rather than bound a million times.
-    columns = [c for c in columns if c in provided or any(v is not None for v in ps.values[c])]
+    columns = [c for c in columns if c in provided or _any_value(ps.values[c])]
     series = [provided[c] if c in provided else ps.values[c] for c in columns]
     return {c: v for c, v in const.items() if c in table_cols}, columns, series
+
+
+def _any_value(values: Sequence[Any]) -> bool:
+    """Whether any value is not None (list.count compares at C speed, identity first)."""
+    if isinstance(values, list):
+        return values.count(None) != len(values)
+    return any(v is not None for v in values)
 
 
 def _write(store: st.Store, conn: Any, result: ImportResult, sheets: list[ParsedSheet], problems: list[Problem],
