@@ -316,7 +316,7 @@ def clean_column(ftype: str, clean: Callable[[Any], Cleaned], values: list[Any])
     and (row index, code, details) for each cell with a problem."""
     if ftype == "id_number":
         return _clean_id_column(values)
-    if ftype == "date":
+    if ftype == "date" and clean is clean_date:
         return _clean_date_column(clean, values)
     return _clean_distinct(ftype, clean, values)
 
@@ -329,6 +329,8 @@ def _clean_distinct(ftype: str, clean: Callable[[Any], Cleaned], values: list[An
         # Distinct by nature (names, phones), or holding True (== 1 == 1.0, which would share an entry).
         results = list(map(clean, values))
         return [r[0] for r in results], [(i, r[1], r[2]) for i, r in enumerate(results) if r[1]]
+    if _FOLDING.get(ftype) is clean and "" not in cache and _folded(cache, spaces=ftype != "place"):
+        return list(values), []   # every distinct text is its own fold: nothing to clean
     for k in cache:
         cache[k] = clean(k)
     cleaned = list(map({k: r[0] for k, r in cache.items()}.__getitem__, values))
@@ -350,6 +352,28 @@ def _already_clean(ftype: str, values: list[Any]) -> bool:
     if ftype == "phone":
         return joined.isascii() and joined.isdigit()
     return ftype == "person_name" and _PLAIN_NAME_RE.match(joined) is not None
+
+
+# Cleaners that return fold(text) (place: without its spaces) and nothing else for a non-empty text cell.
+_FOLDING: dict[str, Callable[[Any], Cleaned]] = {"text": clean_text, "org_name": clean_org_name, "place": clean_place}
+_OTHER_SPACE_RE = re.compile(r"[^\S ]")   # whitespace other than the space (a character class: scanned fast)
+
+
+def _folded(texts: Any, spaces: bool) -> bool:
+    """Whether every one of the texts (non-empty) is its own fold(), tested on them joined by NUL at C
+    speed: NFKC already (NUL is a stable code point, so the joined text is normalized exactly when each
+    text is) and no whitespace but single spaces between words (none at all where the cleaner drops
+    spaces). A NUL inside a text can only make clean texts look unclean, never the other way round."""
+    try:
+        joined = "\x00".join(texts)
+    except TypeError:   # a number or date among them
+        return False
+    if not unicodedata.is_normalized("NFKC", joined):
+        return False
+    if not spaces:
+        return _SPACE_RE.search(joined) is None
+    return (_OTHER_SPACE_RE.search(joined) is None and "  " not in joined and "\x00 " not in joined
+            and " \x00" not in joined and not joined.startswith(" ") and not joined.endswith(" "))
 
 
 def _clean_date_column(clean: Callable[[Any], Cleaned], values: list[Any]) -> tuple[list[Any], ColumnIssues]:

@@ -44,15 +44,17 @@ def test_date_column_equals_cleaning_each_cell():
 
 
 def test_date_column_all_iso_needs_no_cell_cleaning(monkeypatch):
+    import pbtool.clean as cl
+
     values = [(dt.date(1950, 1, 1) + dt.timedelta(days=k * 7)).isoformat() for k in range(3000)]
-    calls = []
-
-    def spy(v):
-        calls.append(v)
-        return clean_date(v)
-
-    assert clean_column("date", spy, values) == (values, [])
-    assert calls == []   # every cell settled at once
+    handed = []
+    real = cl._clean_distinct
+    monkeypatch.setattr(cl, "_clean_distinct", lambda ftype, clean, vals: handed.append(vals) or real(ftype, clean, vals))
+    assert clean_column("date", clean_date, values) == (values, [])
+    assert handed == []   # every cell settled at once
+    mixed = values[:10] + ["2019/07/01", "", "2019-02-30"]
+    assert clean_column("date", clean_date, mixed) == cell_by_cell(mixed)
+    assert handed == [["2019/07/01", "", "2019-02-30"]]   # only the cells numpy did not settle
 
 
 def test_date_column_problems_at_their_rows():
@@ -65,3 +67,63 @@ def test_date_column_problems_at_their_rows():
     assert issues == [(3, "BAD_DATE", None), (7, "BAD_DATE", None)]
     assert cleaned[:3] == ["2019-07-01"] * 3 and cleaned[3] is None and cleaned[7] is None
     assert cleaned[8] is None and cleaned[9] == (dt.date(1899, 12, 30) + dt.timedelta(days=43000)).isoformat()
+
+
+def folding_cells(n: int, seed: int, pool: list[str]) -> list:
+    rnd = random.Random(seed)
+    out = []
+    for _ in range(n):
+        k = rnd.random()
+        if k < 0.8:
+            out.append(rnd.choice(pool))
+        else:
+            out.append("".join(rnd.choice(pool[0] + "  \t\u3000\u00a0ＡＢ１（）e\u0301\ufb01\x00\n")
+                               for _ in range(rnd.randrange(0, 6))))
+    return out
+
+
+def junk(seed: int, pool: list[str]) -> str:
+    """One text that may or may not be its own fold: spaces at either end, doubled, other whitespace,
+    full-width letters, a combining accent, a ligature, a NUL."""
+    rnd = random.Random(seed)
+    word = rnd.choice(pool)
+    cut = rnd.randrange(len(word) + 1)
+    return word[:cut] + rnd.choice(["", " ", "  ", "\t", "\u3000", "\u00a0", "Ａ", "e\u0301", "\ufb01", "\x00", "\n"]) + word[cut:] \
+        + rnd.choice(["", " ", "\n"])
+
+
+PLACE_POOL = ["东湖街道", "德水社区", "龙玉花园", "金怡公馆", "A区", "Block 3", "青湖(一)"]
+ORG_POOL = ["杭州宁鑫汽车服务有限公司", "个体", "Acme Ltd", "青湖科技 有限公司", "东湖 街道 办事处", "(株)"]
+
+
+def test_folding_columns_equal_cleaning_each_cell():
+    from pbtool.clean import clean_org_name, clean_place, clean_text
+
+    for ftype, clean, pool in (("place", clean_place, PLACE_POOL), ("org_name", clean_org_name, ORG_POOL),
+                               ("text", clean_text, ORG_POOL + PLACE_POOL)):
+        for seed in range(20):
+            for values in (folding_cells(300, seed, pool), [v for v in folding_cells(300, seed, pool) if v.strip()],
+                           list(pool) * 3 + [junk(seed, pool)], [junk(seed, pool)] + list(pool) * 3):
+                results = [clean(v) for v in values]
+                expected = ([r[0] for r in results], [(i, r[1], r[2]) for i, r in enumerate(results) if r[1]])
+                assert clean_column(ftype, clean, values) == expected, (ftype, seed)
+
+
+def test_a_clean_folding_column_is_not_cleaned_cell_by_cell(monkeypatch):
+    from pbtool.clean import clean_place, clean_text
+
+    calls = []
+    values = PLACE_POOL[:4] * 500
+    assert clean_column("place", lambda v: calls.append(v) or clean_place(v), values) == (values, [])
+    # the shortcut is taken for pbtool's own cleaner only: a stand-in is called once per distinct value
+    assert sorted(calls) == sorted(PLACE_POOL[:4])
+    import pbtool.clean as cl
+    spy = []
+    real = cl.fold
+    cl_values = ORG_POOL[:3] * 500
+    monkeypatch.setattr(cl, "fold", lambda t: spy.append(t) or real(t))
+    assert clean_column("text", clean_text, cl_values) == (cl_values, [])
+    assert spy == []   # settled for the whole column at once
+    monkeypatch.setattr(cl, "fold", real)
+    for unclean in (["德水社区 "], [" 德水社区"], ["德水  社区"], ["德水\t社区"], ["德水\u3000社区"], ["ＡＢ"]):
+        assert clean_column("text", clean_text, PLACE_POOL + unclean)[0][-1] == clean_text(unclean[0])[0]
