@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from itertools import islice, repeat
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import store as st
 from .checks import ROW_CHECKS
 from .clean import CONTROL_RE, as_text, clean_column, cleaners, org_key, strip_controls
 from .config import Config, load_config
@@ -35,6 +34,9 @@ from .notdata import NOTE_MIN_COLUMNS, instruction_sheet, note_rows, own_output,
 from .read import RawFile, RawSheet, ReadError, read_file
 from .xlsx_fast import arrow_rows
 from .ticks import PREFIX as TICK_PREFIX, combine_ticks
+
+if TYPE_CHECKING:   # imported where the store is opened: SQLAlchemy loads meanwhile (xlsx_fast.WARM_UP)
+    from . import store as st
 
 KIND_ORDER = ["community", "estate", "org", "unit", "roster"]   # lists before rosters: rosters resolve against them
 FOOTER_FIRST = ("合计", "总计", "小计", "共计", "注：", "注:", "说明：", "说明:")
@@ -749,6 +751,8 @@ def _any_value(values: Sequence[Any]) -> bool:
 def _write(store: st.Store, conn: Any, result: ImportResult, sheets: list[ParsedSheet], problems: list[Problem],
            replace: dict[str, tuple[set[str], set[str]]], progress: ProgressFn | None) -> None:
     """Inside the import's write transaction: replaced rows move aside (kept for undo), new rows go in."""
+    from . import store as st
+
     period = result.period
     district = store.district or ""
     run_id = store.next_run_id(conn)
@@ -930,6 +934,8 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
         streets.update(ps.values["street"])
         files.add(ps.file.name)
     # A dry run of a first import must not leave a store behind: an empty in-memory one stands in.
+    from . import store as st
+
     store = st.Store.open(db if not dry_run or st.store_exists(db) else "sqlite://",
                           district=(district or config.district or "").strip())
     result.store = store.where if store.where != "sqlite://" else ""

@@ -190,9 +190,10 @@ class ColumnReader:
         return table, columns
 
 
-# Imported by the steps after a columnar load: pyarrow.compute, and pandas, which pyarrow imports on its
-# first conversion of Python values (pa.array, pa.scalar: its pandas shim) whether or not they are pandas'.
-WARM_UP = ("pyarrow.compute", "pandas")
+# Imported by the steps after a columnar load: pyarrow.compute, pandas, which pyarrow imports on its
+# first conversion of Python values (pa.array, pa.scalar: its pandas shim) whether or not they are
+# pandas', and the store the rows go to (SQLAlchemy: a third of a second).
+WARM_UP = ("pyarrow.compute", "pandas", f"{__package__}.store")
 
 
 def _warm_up() -> None:

@@ -171,7 +171,7 @@ def test_a_failure_after_staging_leaves_the_store_and_folder_as_they_were(tmp_pa
     def boom(*args, **kwargs):
         raise RuntimeError("磁盘已满（测试）")
 
-    monkeypatch.setattr(imp.st.Store, "update_aggregates", boom)   # after the rows were staged and inserted
+    monkeypatch.setattr(st.Store, "update_aggregates", boom)   # after the rows were staged and inserted
     with pytest.raises(RuntimeError):
         import_files([path], "2026Q3", db, street="东湖街道", mode="replace")
     assert sqlite_dump(db) == before
