@@ -159,7 +159,6 @@ def test_staged_insert_stores_what_executemany_stores(tmp_path, monkeypatch):
 
 
 def test_a_failure_after_staging_leaves_the_store_and_folder_as_they_were(tmp_path, monkeypatch):
-    import pbtool.importer as imp
     import pbtool.store as st
 
     monkeypatch.setattr(st, "STAGE_MIN_ROWS", 1)
