@@ -374,6 +374,7 @@ def _column_list(table: Any, i: int) -> list[Any]:
 
 
 FOOTER_WORDS = (*FOOTER_FIRST, *FOOTER_ANY)
+FOOTER_WORDS_RE = "|".join(map(re.escape, FOOTER_WORDS))   # RE2 (pyarrow): any of the words, as plain text
 
 
 def _special_rows(table: Any, absolute: list[int], checked: list[int], header_texts: set[str]) -> list[int]:
@@ -413,8 +414,7 @@ def _special_rows(table: Any, absolute: list[int], checked: list[int], header_te
             texts.append(pc.if_else(pc.is_null(col), pa.scalar(None, pa.string()), pa.scalar("0", pa.string())))
     first = pc.coalesce(*texts) if texts else pa.nulls(n, pa.string())
     odd = pc.or_kleene(pc.is_null(first), pc.utf8_is_space(first))
-    for word in FOOTER_WORDS:
-        odd = pc.or_kleene(odd, pc.match_substring(first, word))
+    odd = pc.or_kleene(odd, pc.match_substring_regex(first, FOOTER_WORDS_RE))   # one pass for all the words
     if header_texts:
         odd = pc.or_kleene(odd, pc.is_in(pc.utf8_trim_whitespace(first), pa.array(sorted(header_texts))))
     mask = pc.fill_null(pc.or_kleene(mask, odd), True)
