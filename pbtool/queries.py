@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Callable
-from itertools import compress, repeat
+from itertools import compress, islice, repeat
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, delete, func, insert, literal, not_, or_, select
@@ -22,6 +22,9 @@ from . import store as st
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
+
+
+COUNT_SLICE = 1 << 15      # rows counted per Counter.update call (count_added)
 
 
 def _errors(col: Any) -> Any:
@@ -83,10 +86,16 @@ class StoreQueries:
             errors: Counter[tuple] = Counter()
             for columns, rows in added:
                 series = [columns[k] if columns.get(k) is not None else repeat(defaults.get(k), rows) for k in fields]
-                members.update(zip(*series))
-                flags = columns.get("has_error") or repeat(False, rows)
-                errors.update(compress(zip(*(columns[k] if columns.get(k) is not None else
-                                             repeat(defaults.get(k), rows) for k in fields)), flags))
+                row_keys = zip(*series)
+                # Counter.update holds the GIL for the whole of what it is given: in slices, so that the
+                # thread writing the rows meanwhile (and its signal handlers) get their turns
+                for _ in range(0, rows, COUNT_SLICE):
+                    members.update(islice(row_keys, COUNT_SLICE))
+                flags = iter(columns.get("has_error") or repeat(False, rows))
+                row_keys = zip(*(columns[k] if columns.get(k) is not None else repeat(defaults.get(k), rows)
+                                 for k in fields))
+                for _ in range(0, rows, COUNT_SLICE):
+                    errors.update(compress(islice(row_keys, COUNT_SLICE), islice(flags, COUNT_SLICE)))
             out[name] = (members, errors)
         return out
 

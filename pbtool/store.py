@@ -63,16 +63,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _new_stage_file(database: str | None) -> Path:
-    """An empty scratch database beside the store (same disk, same owner), readable by its owner only;
-    in the temporary folder for an in-memory store."""
+def _new_stage_path(database: str | None) -> Path:
+    """Where a scratch database goes: beside the store (same disk, same owner); in the temporary folder
+    for an in-memory store."""
     import tempfile
     import uuid
 
     folder = Path(database).resolve().parent if database and database != ":memory:" else Path(tempfile.gettempdir())
-    path = folder / f".pbtool-stage-{os.getpid()}-{uuid.uuid4().hex[:8]}.db"
+    return folder / f".pbtool-stage-{os.getpid()}-{uuid.uuid4().hex[:8]}.db"
+
+
+def _create_stage_file(path: Path) -> None:
+    """The scratch database, empty and readable by its owner only."""
     os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    return path
 
 metadata = MetaData()
 
@@ -629,11 +632,18 @@ class Store(StoreQueries):
             return False
         # One scratch file per sheet, written by a connection of its own before the import's connection
         # attaches it (once read inside the transaction, a file is not written again).
+        # Registered before it exists: an interrupt (Ctrl-C, SIGTERM) right after the file was made must
+        # not leave it behind unregistered.
         try:
-            path = _new_stage_file(self.engine.url.database)
-        except OSError:          # a folder that cannot take the scratch file: the rows go one by one
+            path = _new_stage_path(self.engine.url.database)
+        except OSError:
             return False
         self._stages.append(path)
+        try:
+            _create_stage_file(path)
+        except OSError:          # a folder that cannot take the scratch file: the rows go one by one
+            self._stages.pop()
+            return False
         try:
             # ADBC's low-level API (autocommit): its DB-API module imports polars and pandas (0.2 s)
             with adbc_driver_sqlite.connect(str(path)) as db, adbc.AdbcConnection(db) as stage_conn, \

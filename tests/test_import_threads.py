@@ -139,3 +139,28 @@ def test_staging_on_sqlite_imports_neither_polars_nor_adbc_dbapi(tmp_path):
     con = sqlite3.connect(db)
     assert con.execute("select count(*) from members").fetchone() == (HEAD_ROWS + 100,)
     con.close()
+
+
+def test_an_interrupt_right_after_the_scratch_file_is_made_leaves_nothing_behind(tmp_path, monkeypatch):
+    """Ctrl-C or SIGTERM can land between making the stage's scratch file and using it (the other thread
+    may hold the GIL then): the file is registered before it exists, so the rollback deletes it."""
+    import pbtool.store as st
+
+    monkeypatch.setattr(st, "STAGE_MIN_ROWS", 1)
+    db = str(tmp_path / "store.db")
+    import_files([roster(tmp_path / "西山街道花名册.xlsx")], "2026Q3", db, street="西山街道")
+    before = sqlite_dump(db)
+    made = []
+    real = st._create_stage_file
+
+    def interrupted(path):
+        real(path)
+        made.append(path)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(st, "_create_stage_file", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        import_files([roster(tmp_path / "东湖街道花名册.xlsx")], "2026Q3", db, street="东湖街道")
+    assert made and made[0].parent == tmp_path
+    assert not list(tmp_path.glob(".pbtool-stage-*"))
+    assert sqlite_dump(db) == before
