@@ -316,6 +316,12 @@ def clean_column(ftype: str, clean: Callable[[Any], Cleaned], values: list[Any])
     and (row index, code, details) for each cell with a problem."""
     if ftype == "id_number":
         return _clean_id_column(values)
+    if ftype == "date" and clean is clean_date:
+        return _clean_date_column(clean, values)
+    return _clean_distinct(ftype, clean, values)
+
+
+def _clean_distinct(ftype: str, clean: Callable[[Any], Cleaned], values: list[Any]) -> tuple[list[Any], ColumnIssues]:
     if ftype in DISTINCT_TYPES and _already_clean(ftype, values):
         return list(values), []
     cache: dict[Any, Cleaned] = {} if ftype in DISTINCT_TYPES else dict.fromkeys(values)  # type: ignore[assignment]
@@ -323,6 +329,8 @@ def clean_column(ftype: str, clean: Callable[[Any], Cleaned], values: list[Any])
         # Distinct by nature (names, phones), or holding True (== 1 == 1.0, which would share an entry).
         results = list(map(clean, values))
         return [r[0] for r in results], [(i, r[1], r[2]) for i, r in enumerate(results) if r[1]]
+    if _FOLDING.get(ftype) is clean and "" not in cache and _folded(cache, spaces=ftype != "place"):
+        return list(values), []   # every distinct text is its own fold: nothing to clean
     for k in cache:
         cache[k] = clean(k)
     cleaned = list(map({k: r[0] for k, r in cache.items()}.__getitem__, values))
@@ -344,6 +352,57 @@ def _already_clean(ftype: str, values: list[Any]) -> bool:
     if ftype == "phone":
         return joined.isascii() and joined.isdigit()
     return ftype == "person_name" and _PLAIN_NAME_RE.match(joined) is not None
+
+
+# Cleaners that return fold(text) (place: without its spaces) and nothing else for a non-empty text cell.
+_FOLDING: dict[str, Callable[[Any], Cleaned]] = {"text": clean_text, "org_name": clean_org_name, "place": clean_place}
+_OTHER_SPACE_RE = re.compile(r"[^\S ]")   # whitespace other than the space (a character class: scanned fast)
+
+
+def _folded(texts: Any, spaces: bool) -> bool:
+    """Whether every one of the texts (non-empty) is its own fold(), tested on them joined by NUL at C
+    speed: NFKC already (NUL is a stable code point, so the joined text is normalized exactly when each
+    text is) and no whitespace but single spaces between words (none at all where the cleaner drops
+    spaces). A NUL inside a text can only make clean texts look unclean, never the other way round."""
+    try:
+        joined = "\x00".join(texts)
+    except TypeError:   # a number or date among them
+        return False
+    if not unicodedata.is_normalized("NFKC", joined):
+        return False
+    if not spaces:
+        return _SPACE_RE.search(joined) is None
+    return (_OTHER_SPACE_RE.search(joined) is None and "  " not in joined and "\x00 " not in joined
+            and " \x00" not in joined and not joined.startswith(" ") and not joined.endswith(" "))
+
+
+def _clean_date_column(clean: Callable[[Any], Cleaned], values: list[Any]) -> tuple[list[Any], ColumnIssues]:
+    """Dates written as ISO text (YYYY-MM-DD, a real day of 1900-2100: what clean_date returns unchanged)
+    are recognised for the whole column at once with numpy; every other cell is cleaned as any column
+    is (each distinct value once)."""
+    iso = [i for i, v in enumerate(values) if type(v) is str and len(v) == 10 and v.isascii()]
+    good = np.zeros(len(values), dtype=bool)
+    if iso:
+        a = np.frombuffer("".join([values[i] for i in iso]).encode("ascii"), dtype=np.uint8).reshape(-1, 10)
+        d = a.astype(np.int64) - 48
+        digits = ((d[:, [0, 1, 2, 3, 5, 6, 8, 9]] >= 0) & (d[:, [0, 1, 2, 3, 5, 6, 8, 9]] <= 9)).all(axis=1)
+        year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
+        month = d[:, 5] * 10 + d[:, 6]
+        day = d[:, 8] * 10 + d[:, 9]
+        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        month_ok = (month >= 1) & (month <= 12)
+        dim = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] - ((month == 2) & ~leap)
+        ok = (digits & (a[:, 4] == 45) & (a[:, 7] == 45) & (year >= 1900) & (year <= 2100) & month_ok
+              & (day >= 1) & (day <= dim))
+        good[np.asarray(iso, dtype=np.int64)[ok]] = True
+    rest = np.flatnonzero(~good).tolist()
+    if not rest:
+        return list(values), []
+    cleaned_rest, issues_rest = _clean_distinct("date", clean, [values[i] for i in rest])
+    cleaned = list(values)
+    for i, v in zip(rest, cleaned_rest):
+        cleaned[i] = v
+    return cleaned, [(rest[j], code, details) for j, code, details in issues_rest]
 
 
 _ID_WEIGHT_VECTOR = np.array(_ID_WEIGHTS, dtype=np.int64)

@@ -185,8 +185,6 @@ def import_cmd(
     from .mapping import parse_user_map
     from .outputs.atomic import output_path
     from .outputs.safe import for_terminal
-    from .outputs.terminal import print_import
-    from .store import db_url
 
     console = _console()
     if replace and append:
@@ -195,6 +193,7 @@ def import_cmd(
         if f.is_dir():
             _fail(f"“{f}”是一个文件夹，不是文件。请给出文件夹中的 .xlsx/.xls/.csv 文件，例如 {f}/*.xlsx。")
     if problems:   # checked before any work: it must not overwrite an input file or the store
+        from .store import db_url
         problems = output_path(problems, ".xlsx", label="问题清单", protect=[db_url(db), *files])
     try:
         user_map = parse_user_map(map_)
@@ -215,6 +214,7 @@ def import_cmd(
     if fmt == OutputFormat.json:
         _print_json(result.as_dict(mask=not show_personal))
     else:
+        from .outputs.terminal import print_import   # after the import: SQLAlchemy loads while the file is parsed
         print_import(for_terminal(result), console, mask=not show_personal)
         if problems:
             console.print(f"问题清单已写入：{escape(str(problems))}")

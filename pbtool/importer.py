@@ -7,15 +7,15 @@ from __future__ import annotations
 import gc
 import json
 import re
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice, repeat
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import store as st
 from .checks import ROW_CHECKS
 from .clean import CONTROL_RE, as_text, clean_column, cleaners, org_key, strip_controls
 from .config import Config, load_config
@@ -34,6 +34,9 @@ from .notdata import NOTE_MIN_COLUMNS, instruction_sheet, note_rows, own_output,
 from .read import RawFile, RawSheet, ReadError, read_file
 from .xlsx_fast import arrow_rows
 from .ticks import PREFIX as TICK_PREFIX, combine_ticks
+
+if TYPE_CHECKING:   # imported where the store is opened: SQLAlchemy loads meanwhile (xlsx_fast.WARM_UP)
+    from . import store as st
 
 KIND_ORDER = ["community", "estate", "org", "unit", "roster"]   # lists before rosters: rosters resolve against them
 FOOTER_FIRST = ("合计", "总计", "小计", "共计", "注：", "注:", "说明：", "说明:")
@@ -371,6 +374,7 @@ def _column_list(table: Any, i: int) -> list[Any]:
 
 
 FOOTER_WORDS = (*FOOTER_FIRST, *FOOTER_ANY)
+FOOTER_WORDS_RE = "|".join(map(re.escape, FOOTER_WORDS))   # RE2 (pyarrow): any of the words, as plain text
 
 
 def _special_rows(table: Any, absolute: list[int], checked: list[int], header_texts: set[str]) -> list[int]:
@@ -410,8 +414,7 @@ def _special_rows(table: Any, absolute: list[int], checked: list[int], header_te
             texts.append(pc.if_else(pc.is_null(col), pa.scalar(None, pa.string()), pa.scalar("0", pa.string())))
     first = pc.coalesce(*texts) if texts else pa.nulls(n, pa.string())
     odd = pc.or_kleene(pc.is_null(first), pc.utf8_is_space(first))
-    for word in FOOTER_WORDS:
-        odd = pc.or_kleene(odd, pc.match_substring(first, word))
+    odd = pc.or_kleene(odd, pc.match_substring_regex(first, FOOTER_WORDS_RE))   # one pass for all the words
     if header_texts:
         odd = pc.or_kleene(odd, pc.is_in(pc.utf8_trim_whitespace(first), pa.array(sorted(header_texts))))
     mask = pc.fill_null(pc.or_kleene(mask, odd), True)
@@ -466,7 +469,7 @@ def _clean_columns(ps: ParsedSheet, columns: dict[str, list[Any]], config: Confi
         ps.values[fld] = cleaned
         for i, code, details in issues:
             flag(i, code, fld, raw_values[i], details)
-        if fields[fld].get("required"):
+        if fields[fld].get("required") and None in cleaned:
             flagged = {i for i, _, _ in issues}
             for i, v in enumerate(cleaned):
                 if v is None and i not in flagged:
@@ -586,11 +589,14 @@ def _check_duplicates(rosters: list[ParsedSheet], stored: dict[str, tuple[str, s
             ps.row_error[i] = True
 
 
+_EMPLOYER_SPLIT = re.compile(r"[\s,，;；/、]")
+
+
 def employer_key(name: str | None) -> str | None:
     """The employer as matched to an organization: the name before a job title ('某公司 经理')."""
     if not name:
         return None
-    return org_key(re.split(r"[\s,，;；/、]", name.strip(), maxsplit=1)[0]) or None
+    return org_key(_EMPLOYER_SPLIT.split(name.strip(), maxsplit=1)[0]) or None
 
 
 LEGAL_FORMS = ("股份有限公司", "有限责任公司", "有限公司", "集团公司", "分公司", "公司", "集团")
@@ -730,14 +736,23 @@ def _records(ps: ParsedSheet, period: str, import_id: int, table_cols: list[str]
         del provided["extra"]  # nothing to store: leave the column to its NULL default
     columns = [c for c in table_cols if (c in provided or c in ps.values) and c not in const]
     # A field that is empty on every row is left to its column default rather than bound a million times.
-    columns = [c for c in columns if c in provided or any(v is not None for v in ps.values[c])]
+    columns = [c for c in columns if c in provided or _any_value(ps.values[c])]
     series = [provided[c] if c in provided else ps.values[c] for c in columns]
     return {c: v for c, v in const.items() if c in table_cols}, columns, series
+
+
+def _any_value(values: Sequence[Any]) -> bool:
+    """Whether any value is not None (list.count compares at C speed, identity first)."""
+    if isinstance(values, list):
+        return values.count(None) != len(values)
+    return any(v is not None for v in values)
 
 
 def _write(store: st.Store, conn: Any, result: ImportResult, sheets: list[ParsedSheet], problems: list[Problem],
            replace: dict[str, tuple[set[str], set[str]]], progress: ProgressFn | None) -> None:
     """Inside the import's write transaction: replaced rows move aside (kept for undo), new rows go in."""
+    from . import store as st
+
     period = result.period
     district = store.district or ""
     run_id = store.next_run_id(conn)
@@ -748,6 +763,11 @@ def _write(store: st.Store, conn: Any, result: ImportResult, sheets: list[Parsed
     by_sheet: dict[tuple[str, str], list[Problem]] = defaultdict(list)
     for p in problems:
         by_sheet[(p.file, p.sheet)].append(p)
+    # coverage reads these, never the member rows: kept from the columns in memory, not by a rescan.
+    # Counted by a thread while the rows are written (SQLite and ADBC write without the GIL).
+    added = [(dict(ps.values, district=[district] * len(ps), has_error=ps.row_error,
+                   street=[s or "" for s in ps.values["street"]]), len(ps)) for ps in sheets if ps.kind == "roster"]
+    counting = _Background(store.count_added, added)
     for ps in sheets:
         sheet_problems = by_sheet.pop((ps.file.name, ps.sheet.name), [])
         import_id = store.add_import(conn, period=period, kind=ps.kind, district=district, street=ps.street,
@@ -767,10 +787,30 @@ def _write(store: st.Store, conn: Any, result: ImportResult, sheets: list[Parsed
             (import_id, period, p.kind or ps.kind, p.street or "", p.code, p.severity, p.file, p.sheet, p.row,
              p.column, p.value, p.message, p.expected, district) for p in sheet_problems))
         result.imported[ps.kind] = result.imported.get(ps.kind, 0) + total
-    # coverage reads these, never the member rows: kept from the columns in memory, not by a rescan
-    added = [(dict(ps.values, district=[district] * len(ps), has_error=ps.row_error,
-                   street=[s or "" for s in ps.values["street"]]), len(ps)) for ps in sheets if ps.kind == "roster"]
-    store.update_aggregates(conn, period, run_id, added)
+    store.update_aggregates(conn, period, run_id, added, counting.result())
+
+
+class _Background:
+    """fn(*args) in a thread of its own; result() waits for it and returns its value or raises its error."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any):
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._value = fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller by result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="pbtool-background", daemon=True)
+        self._thread.start()
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 # ------------------------------------------------------------------------------------ API
@@ -894,6 +934,8 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
         streets.update(ps.values["street"])
         files.add(ps.file.name)
     # A dry run of a first import must not leave a store behind: an empty in-memory one stands in.
+    from . import store as st
+
     store = st.Store.open(db if not dry_run or st.store_exists(db) else "sqlite://",
                           district=(district or config.district or "").strip())
     result.store = store.where if store.where != "sqlite://" else ""

@@ -11,7 +11,7 @@ import datetime as dt
 import orjson
 from collections import Counter
 from collections.abc import Callable
-from itertools import compress, repeat
+from itertools import compress, islice, repeat
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, delete, func, insert, literal, not_, select
@@ -23,6 +23,9 @@ from . import store as st
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
+
+
+COUNT_SLICE = 1 << 15      # rows counted per Counter.update call (count_added)
 
 
 def _errors(col: Any) -> Any:
@@ -72,15 +75,43 @@ class StoreQueries:
             conn.execute(insert(table).from_select(["period", *keys, "category", "members", "with_errors"], q))
         cls._refresh_repeats(conn, period)
 
+    @classmethod
+    def count_added(cls, added: list[tuple[dict[str, list[Any]], int]]) -> dict[str, tuple[Counter, Counter]]:
+        """Per aggregate table, the rows an import inserts counted by key (members, and members with an
+        error), from the columns in memory (collections.Counter, at C speed). `added` holds, per sheet,
+        the stored member columns (name -> one value per row; a column left out is NULL, place_status
+        'none', has_error false) and the number of rows. Touches no database: the importer runs it
+        while the member rows are written."""
+        defaults = {"place_status": "none", "has_error": False}
+        out: dict[str, tuple[Counter, Counter]] = {}
+        for name, keys in cls.AGGREGATES:
+            fields = (*keys, "category")
+            members: Counter[tuple] = Counter()
+            errors: Counter[tuple] = Counter()
+            for columns, rows in added:
+                series = [columns[k] if columns.get(k) is not None else repeat(defaults.get(k), rows) for k in fields]
+                row_keys = zip(*series)
+                # Counter.update holds the GIL for the whole of what it is given: in slices, so that the
+                # thread writing the rows meanwhile (and its signal handlers) get their turns
+                for _ in range(0, rows, COUNT_SLICE):
+                    members.update(islice(row_keys, COUNT_SLICE))
+                flags = iter(columns.get("has_error") or repeat(False, rows))
+                row_keys = zip(*(columns[k] if columns.get(k) is not None else repeat(defaults.get(k), rows)
+                                 for k in fields))
+                for _ in range(0, rows, COUNT_SLICE):
+                    errors.update(compress(islice(row_keys, COUNT_SLICE), islice(flags, COUNT_SLICE)))
+            out[name] = (members, errors)
+        return out
+
     def update_aggregates(self, conn: Connection, period: str, run_id: int,
-                          added: list[tuple[dict[str, list[Any]], int]]) -> None:
+                          added: list[tuple[dict[str, list[Any]], int]],
+                          counted: dict[str, tuple[Counter, Counter]] | None = None) -> None:
         """What an import does instead of a full refresh (three grouped scans of every member row of the
         period: about 20 s at a million): the period's aggregates so far, less the rows this run moved
-        aside, plus the rows it inserted, counted from the columns in memory (collections.Counter, at C
-        speed). `added` holds, per sheet, the stored member columns (name -> one value per row; a
-        column left out is NULL, place_status 'none', has_error false) and the number of rows."""
+        aside, plus the rows it inserted (count_added(added), or `counted` when the caller has it)."""
         archive = st.ARCHIVES["roster"]
-        defaults = {"place_status": "none", "has_error": False}
+        if counted is None:
+            counted = self.count_added(added)
         flagged = 0     # member rows of the period with an error after this import
         for name, keys in self.AGGREGATES:
             table = st.metadata.tables[name]
@@ -97,12 +128,10 @@ class StoreQueries:
             for *key, n, e in conn.execute(q):
                 members[tuple(key)] -= n
                 errors[tuple(key)] -= e or 0
-            for columns, rows in added:
-                series = [columns[k] if columns.get(k) is not None else repeat(defaults.get(k), rows) for k in fields]
-                members.update(zip(*series))
-                flags = columns.get("has_error") or repeat(False, rows)
-                errors.update(compress(zip(*(columns[k] if columns.get(k) is not None else
-                                             repeat(defaults.get(k), rows) for k in fields)), flags))
+            # the same keys in the same order as counting the new rows here: new keys follow in the
+            # order of their first row
+            members.update(counted[name][0])
+            errors.update(counted[name][1])
             conn.execute(delete(table).where(table.c.period == period))
             kept = [(key, n, errors.get(key, 0)) for key, n in members.items() if n]
             flagged = max(flagged, sum(e for _, _, e in kept))

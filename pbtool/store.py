@@ -65,16 +65,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _new_stage_file(database: str | None) -> Path:
-    """An empty scratch database beside the store (same disk, same owner), readable by its owner only;
-    in the temporary folder for an in-memory store."""
+def _new_stage_path(database: str | None) -> Path:
+    """Where a scratch database goes: beside the store (same disk, same owner); in the temporary folder
+    for an in-memory store."""
     import tempfile
     import uuid
 
     folder = Path(database).resolve().parent if database and database != ":memory:" else Path(tempfile.gettempdir())
-    path = folder / f".pbtool-stage-{os.getpid()}-{uuid.uuid4().hex[:8]}.db"
+    return folder / f".pbtool-stage-{os.getpid()}-{uuid.uuid4().hex[:8]}.db"
+
+
+def _create_stage_file(path: Path) -> None:
+    """The scratch database, empty and readable by its owner only."""
     os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    return path
 
 metadata = MetaData()
 
@@ -656,8 +659,10 @@ class Store(StoreQueries):
         if len(self._stages) >= MAX_STAGES:   # SQLite attaches at most 10 databases: the rest one by one
             return False
         try:
+            import adbc_driver_manager as adbc
+            import adbc_driver_sqlite
             import pyarrow as pa
-            from adbc_driver_sqlite import dbapi as adbc
+            from adbc_driver_manager._lib import _blocking_call
         except ImportError:
             return False
         try:
@@ -666,16 +671,26 @@ class Store(StoreQueries):
             return False
         # One scratch file per sheet, written by a connection of its own before the import's connection
         # attaches it (once read inside the transaction, a file is not written again).
+        # Registered before it exists: an interrupt (Ctrl-C, SIGTERM) right after the file was made must
+        # not leave it behind unregistered.
         try:
-            path = _new_stage_file(self.engine.url.database)
-        except OSError:          # a folder that cannot take the scratch file: the rows go one by one
+            path = _new_stage_path(self.engine.url.database)
+        except OSError:
             return False
         self._stages.append(path)
         try:
-            with adbc.connect(str(path)) as stage_conn:
-                with stage_conn.cursor() as cur:
-                    cur.adbc_ingest("rows", arrow, mode="create")
-                stage_conn.commit()
+            _create_stage_file(path)
+        except OSError:          # a folder that cannot take the scratch file: the rows go one by one
+            self._stages.pop()
+            return False
+        try:
+            # ADBC's low-level API (autocommit): its DB-API module imports polars and pandas (0.2 s)
+            with adbc_driver_sqlite.connect(str(path)) as db, adbc.AdbcConnection(db) as stage_conn, \
+                    adbc.AdbcStatement(stage_conn) as stmt:
+                stmt.set_options(**{adbc.StatementOptions.INGEST_TARGET_TABLE.value: "rows",
+                                    adbc.StatementOptions.INGEST_MODE.value: adbc.INGEST_OPTION_MODE_CREATE})
+                stmt.bind_stream(arrow)
+                _blocking_call(stmt.execute_update, (), {}, stmt.cancel)   # Ctrl-C cancels, as in DB-API
         except Exception:  # noqa: BLE001 - a full disk or any ADBC error: executemany says it in Chinese
             self._stages.pop()
             _remove_stage_file(path)

@@ -15,8 +15,10 @@ its header. Here a workbook is read in two cheap steps instead:
 """
 from __future__ import annotations
 
+import importlib
 import io
 import re
+import threading
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -148,6 +150,17 @@ class ColumnReader:
 
         # "Could not determine dtype for column …" (an empty column, read as text): not for the clerk's terminal
         logging.getLogger("fastexcel").setLevel(logging.ERROR)
+        # fastexcel parses without the GIL (a second on 50,000 rows): meanwhile a thread imports what
+        # the next steps need, off the critical path.
+        warm = threading.Thread(target=_warm_up, name="pbtool-warm-up", daemon=True)
+        warm.start()
+        try:
+            return self._load(fastexcel, sheet, data_start, text_only, first_col)
+        finally:
+            warm.join()
+
+    def _load(self, fastexcel: Any, sheet: str, data_start: int, text_only: set[int],
+              first_col: int) -> tuple[Any, list[int]] | None:
         for _ in range(2):
             try:
                 if self._reader is None:
@@ -175,6 +188,20 @@ class ColumnReader:
             return None
         _check_lengths(table, self.path.name, sheet)
         return table, columns
+
+
+# Imported by the steps after a columnar load: pyarrow.compute, pandas, which pyarrow imports on its
+# first conversion of Python values (pa.array, pa.scalar: its pandas shim) whether or not they are
+# pandas', and the store the rows go to (SQLAlchemy: a third of a second).
+WARM_UP = ("pyarrow.compute", "pandas", f"{__package__}.store")
+
+
+def _warm_up() -> None:
+    for name in WARM_UP:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - not installed or broken: the step that needs it says so itself
+            pass
 
 
 def _check_lengths(table: Any, file: str, sheet: str) -> None:

@@ -159,7 +159,6 @@ def test_staged_insert_stores_what_executemany_stores(tmp_path, monkeypatch):
 
 
 def test_a_failure_after_staging_leaves_the_store_and_folder_as_they_were(tmp_path, monkeypatch):
-    import pbtool.importer as imp
     import pbtool.store as st
 
     monkeypatch.setattr(st, "STAGE_MIN_ROWS", 1)
@@ -171,7 +170,7 @@ def test_a_failure_after_staging_leaves_the_store_and_folder_as_they_were(tmp_pa
     def boom(*args, **kwargs):
         raise RuntimeError("磁盘已满（测试）")
 
-    monkeypatch.setattr(imp.st.Store, "update_aggregates", boom)   # after the rows were staged and inserted
+    monkeypatch.setattr(st.Store, "update_aggregates", boom)   # after the rows were staged and inserted
     with pytest.raises(RuntimeError):
         import_files([path], "2026Q3", db, street="东湖街道", mode="replace")
     assert sqlite_dump(db) == before
@@ -324,11 +323,21 @@ def test_a_stage_that_cannot_be_written_falls_back_to_row_inserts(tmp_path, monk
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    import adbc_driver_sqlite.dbapi as adbc
-    monkeypatch.setattr(adbc, "connect", full_disk)
+    import adbc_driver_sqlite
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return full_disk()
+
+    monkeypatch.setattr(adbc_driver_sqlite, "connect", counted)   # the stage's connection
     path = messy_workbook(tmp_path / "东湖街道党员花名册.xlsx")
     r = import_files([path], "2026Q3", str(tmp_path / "s.db"), street="东湖街道")
+    assert calls, "the stage was never tried"
     assert r.imported["roster"] > 600
+    con = sqlite3.connect(tmp_path / "s.db")
+    assert con.execute("select count(*) from members").fetchone() == (r.imported["roster"],)
+    con.close()
     assert not list(tmp_path.glob(".pbtool-stage-*"))
 
 
