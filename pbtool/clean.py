@@ -387,13 +387,8 @@ def _clean_date_column(clean: Callable[[Any], Cleaned], values: list[Any]) -> tu
         d = a.astype(np.int64) - 48
         digits = ((d[:, [0, 1, 2, 3, 5, 6, 8, 9]] >= 0) & (d[:, [0, 1, 2, 3, 5, 6, 8, 9]] <= 9)).all(axis=1)
         year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
-        month = d[:, 5] * 10 + d[:, 6]
-        day = d[:, 8] * 10 + d[:, 9]
-        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-        month_ok = (month >= 1) & (month <= 12)
-        dim = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] - ((month == 2) & ~leap)
-        ok = (digits & (a[:, 4] == 45) & (a[:, 7] == 45) & (year >= 1900) & (year <= 2100) & month_ok
-              & (day >= 1) & (day <= dim))
+        ok = (digits & (a[:, 4] == 45) & (a[:, 7] == 45)
+              & _real_days(year, d[:, 5] * 10 + d[:, 6], d[:, 8] * 10 + d[:, 9]))
         good[np.asarray(iso, dtype=np.int64)[ok]] = True
     rest = np.flatnonzero(~good).tolist()
     if not rest:
@@ -408,6 +403,14 @@ def _clean_date_column(clean: Callable[[Any], Cleaned], values: list[Any]) -> tu
 _ID_WEIGHT_VECTOR = np.array(_ID_WEIGHTS, dtype=np.int64)
 _ID_CHECK_BYTES = np.frombuffer(_ID_CHECK.encode("ascii"), dtype=np.uint8)
 _DAYS_IN_MONTH = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _real_days(year: Any, month: Any, day: Any) -> Any:
+    """Element-wise: year-month-day is a real day of 1900-2100 (numpy arrays of ints)."""
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_ok = (month >= 1) & (month <= 12)
+    days = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] - ((month == 2) & ~leap)
+    return (year >= 1900) & (year <= 2100) & month_ok & (day >= 1) & (day <= days)
 
 
 def _clean_id_column(values: list[Any]) -> tuple[list[Any], ColumnIssues]:
@@ -429,13 +432,8 @@ def _clean_id_column(values: list[Any]) -> tuple[list[Any], ColumnIssues]:
         d = np.where(d < 0, 0, np.where(d > 9, 0, d))
         expected = _ID_CHECK_BYTES[(d @ _ID_WEIGHT_VECTOR) % 11]
         year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
-        month = d[:, 10] * 10 + d[:, 11]
-        day = d[:, 12] * 10 + d[:, 13]
-        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-        month_ok = (month >= 1) & (month <= 12)
-        dim = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] - ((month == 2) & ~leap)
-        ok = (digits & (arr[:, 17] == expected) & (year >= 1900) & (year <= 2100) & month_ok
-              & (day >= 1) & (day <= dim))
+        ok = (digits & (arr[:, 17] == expected)
+              & _real_days(year, d[:, 10] * 10 + d[:, 11], d[:, 12] * 10 + d[:, 13]))
     cleaned: list[Any] = list(values)
     issues: ColumnIssues = []
     is_good = np.zeros(len(values), dtype=bool)
