@@ -327,15 +327,6 @@ def _period_state(store: st.Store, period: str, config: Config, near_check: bool
     return PeriodState(period, findings, rates, estates, summary, near)
 
 
-def org_label(name: str | None, uscc: str | None) -> str:
-    return name or f"单位名称未填（统一社会信用代码{uscc}）"
-
-
-def org_place_key(street: str, name_key: str | None, uscc: str | None) -> str:
-    """Organizations are keyed by credit code when there is one, so a renamed (or blank) name keeps the place."""
-    return f"org|{uscc}" if uscc else f"org|{street}|{name_key}"
-
-
 STATE_VERSION = 3   # 3: findings stored as rows without what the rules give. Bump when the rules' application changes: stored states are then recomputed
 
 

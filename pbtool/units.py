@@ -114,6 +114,8 @@ def period_units(inputs: dict[str, Any], covered: tuple[str, ...], uncovered_onl
     name = o.column("name")
     target = pc.if_else(_truthy(name), name,
                         pc.binary_join_element_wise("单位名称未填（统一社会信用代码", pc.fill_null(uscc, ""), "）", ""))
+    # an organization's place is keyed by its credit code when it has one, so that a renamed (or blank)
+    # name keeps the place; a blank name is shown as 单位名称未填（统一社会信用代码…）
     by_name = pc.if_else(_truthy(name_key), name_key, name)
     place = pc.if_else(has_uscc, pc.binary_join_element_wise("org", uscc, "|"),
                        pc.binary_join_element_wise("org", o.column("street"), by_name, "|"))
