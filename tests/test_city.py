@@ -329,3 +329,8 @@ def test_city_annual_and_notices_name_streets_with_their_district(city_db, tmp_p
     one = report.render_annual(city_db, 2026, tmp_path / "q", doc_date=DOC_DATE, settings=SETTINGS, district="青湖区")
     text = doc_text(one.files[0])
     assert "全区共有街道" in text and "青湖区东湖街道" not in text and "东湖街道" in text
+
+
+def test_coverage_city_and_district_together_is_one_chinese_line(city_db):
+    res = CliRunner().invoke(app, ["coverage", "--period", "2026Q3", "--db", city_db, "--city", "--district", "青湖区"])
+    assert res.exit_code == 2 and "只能用一个" in res.output and "Traceback" not in res.output
