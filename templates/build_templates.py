@@ -549,6 +549,11 @@ IF_COMPARED = "{% if has_comparison %}"
 END = "{% endif %}"
 
 
+def rate_text(var: str, sep: str = "，") -> str:
+    """A rate placeholder followed, when there is a previous period, by its change: {{ org_coverage }}，{{ org_coverage_change }}."""
+    return f"{{{{ {var} }}}}" + IF_COMPARED + f"{sep}{{{{ {var}_change }}}}" + END
+
+
 def build_annual(path: Path) -> None:
     w = Writer()
     w.doc_number()
@@ -565,13 +570,12 @@ def build_annual(path: Path) -> None:
            "{% if party_orgs_other %}、其他{{ party_orgs_other }}个{% endif %}。已建立党组织的社区{{ community_orgs }}个、"
            "小区{{ estate_orgs }}个。" + IF_COMPARED + "{{ since_text }}新建两新组织党组织{{ new_orgs_count }}个。" + END)
     w.para("{{ scope_name }}两新组织{{ twonew_total }}个，其中非公企业{{ nonpublic_total }}个、社会组织{{ social_total }}个。"
-           "两新组织党组织覆盖率{{ org_coverage }}" + IF_COMPARED + "，{{ org_coverage_change }}" + END +
-           "；工作覆盖率{{ work_coverage }}" + IF_COMPARED + "，{{ work_coverage_change }}" + END +
+           "两新组织党组织覆盖率" + rate_text("org_coverage") + "；工作覆盖率" + rate_text("work_coverage") +
            "。其中，非公企业党组织覆盖率{{ nonpublic_org_coverage }}" + IF_COMPARED +
            "（{{ nonpublic_org_coverage_change }}）" + END +
            "，社会组织党组织覆盖率{{ social_org_coverage }}" + IF_COMPARED +
            "（{{ social_org_coverage_change }}）" + END +
-           "。小区党组织覆盖率{{ estate_coverage }}" + IF_COMPARED + "，{{ estate_coverage_change }}" + END + "。")
+           "。小区党组织覆盖率" + rate_text("estate_coverage") + "。")
     w.para("{% if has_dual_report %}在职党员到社区报到{{ dual_report_count }}名；{% endif %}"
            "驻区单位签订共建协议{{ agreements_count }}家，实施共建项目{{ projects_count }}个。")
     w.caption("表1　各街道党组织情况")
@@ -674,10 +678,8 @@ def build_quarterly(path: Path) -> None:
            "其中新增{{ new_total }}处、持续未整改{{ persisting_total }}处"
            "{% if changed_total %}、问题类型变化{{ changed_total }}处{% endif %}" + IF_COMPARED +
            "；上期（{{ previous_period_text }}）以来已整改销号{{ closed_total }}处" + END + "。")
-    w.para("{{ scope_name }}两新组织{{ twonew_total }}个，党组织覆盖率{{ org_coverage }}" + IF_COMPARED +
-           "，{{ org_coverage_change }}" + END + "；工作覆盖率{{ work_coverage }}" + IF_COMPARED +
-           "，{{ work_coverage_change }}" + END + "。小区党组织覆盖率{{ estate_coverage }}" + IF_COMPARED +
-           "，{{ estate_coverage_change }}" + END + "。")
+    w.para("{{ scope_name }}两新组织{{ twonew_total }}个，党组织覆盖率" + rate_text("org_coverage") + "；工作覆盖率"
+           + rate_text("work_coverage") + "。小区党组织覆盖率" + rate_text("estate_coverage") + "。")
     w.h1("二、各{{ unit_name }}覆盖率排名")
     w.para("各{{ unit_name }}按两新组织党组织覆盖率从高到低排列，相同时依次比较工作覆盖率和小区党组织覆盖率，见表1。"
            "{{ ranking_text }}")
