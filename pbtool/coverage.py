@@ -569,7 +569,7 @@ def _compute_once(db: str | None, period: str, street: str | None = None, config
             raise CoverageError(f"{period} 缺少{'、'.join(missing)}，无法排查空白点。请导入区域化党建资源清单后重试。")
         # a city: streets named with their district in every period compared, so that no two
         # districts' streets of the same name are added up (each district's own result is in `districts`)
-        is_city = store.qualify_streets = len(districts) >= 2 and "" not in districts
+        is_city = store.qualify_streets = store.is_city(districts)
         cur = _state(store, period, config, computed)
         earlier = [p for p in periods if p < period]
         states: dict[str, PeriodState] = {}

@@ -47,6 +47,7 @@ def sample_periods(samples: Path = SAMPLES) -> dict[str, list[Path]]:
 def run_demo(out: Path, console: Console, samples: Path = SAMPLES) -> DemoResult:
     from .coverage import compute_coverage
     from .importer import import_files
+    from .outputs.jsonout import json_chunks
     from .outputs.ledger_xlsx import write_ledger
     from .outputs.problems_xlsx import write_problem_workbook
     from .outputs.safe import for_terminal
@@ -72,7 +73,7 @@ def run_demo(out: Path, console: Console, samples: Path = SAMPLES) -> DemoResult
     print_coverage(coverage, console)
     result.files.append(write_ledger(coverage, out / f"{last}整改台账.xlsx"))
     json_path = out / f"{last}覆盖情况.json"
-    write_text(json_path, json.dumps(coverage.as_dict(), ensure_ascii=False, indent=2))
+    write_text(json_path, b"".join(json_chunks(coverage.as_dict(), indent=True)).decode("utf-8"))
     result.files.append(json_path)
     result.files.extend(_reports(db, last, out, console))
     district = json.loads((samples / "expected.json").read_text(encoding="utf-8")).get("district")

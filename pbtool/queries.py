@@ -396,9 +396,12 @@ class StoreQueries:
     def city_view(self, period: str) -> bool:
         """True when the store is read for the whole city (no district) and the period holds two or
         more named districts: then streets are named with their district (qualify_streets)."""
-        if self.district is not None:
-            return False
-        districts = self.districts_of_period(period)
+        return self.district is None and self.is_city(self.districts_of_period(period))
+
+    @staticmethod
+    def is_city(districts: list[str]) -> bool:
+        """A period's districts make a city: two or more, each named (imports without a district are
+        not a district of their own)."""
         return len(districts) >= 2 and "" not in districts
 
     def districts_of_store(self) -> list[str]:
