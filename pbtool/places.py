@@ -80,6 +80,9 @@ class PlaceIndex:
                 if p not in bucket:
                     bucket.append(p)
         self._address_re = _trie_regex(set(self.estates))
+        # community names as listed (社区 included): an estate name inside one (望湖 in 望湖社区) is not the estate
+        self._community_re = _trie_regex({place_key(c) for _, c in communities if c}
+                                         | {place_key(c) for _, c, _ in estates if c})
         self.streets = {s for s, _ in communities if s} | {s for s, _, _ in estates if s}
 
     @staticmethod
@@ -122,8 +125,12 @@ class PlaceIndex:
         if not street:
             street = street_in_text(text) or ""
         spans = [(m.start(1), m.end(1)) for m in self._address_re.finditer(text) if m.group(1)]
-        # the longest name wins where one contains the other (翠苑一区 over 翠苑)
-        spans = [s for s in spans if not any(o != s and o[0] <= s[0] and s[1] <= o[1] for o in spans)]
+        # the longest name wins where one contains the other (翠苑一区 over 翠苑), and a community's full
+        # name over an estate name inside it (望湖社区临湖家园: 临湖家园, not 望湖小区)
+        longer = spans + ([(m.start(1), m.end(1)) for m in self._community_re.finditer(text) if m.group(1)]
+                          if self._community_re is not None else [])
+        spans = [s for s in spans if not any(o[0] <= s[0] and s[1] <= o[1] and o[1] - o[0] > s[1] - s[0]
+                                             for o in longer)]
         found: list[Place] = []
         for a, b in spans:
             for p in self._narrow(self.estates[text[a:b]], street, None):

@@ -215,6 +215,21 @@ def test_estate_found_in_home_address(tmp_path, lists, db):
     assert "锦绣家园" in r.problems[0].message and "枫林小区" in r.problems[0].message
 
 
+def test_estate_name_inside_the_community_name_of_an_address_is_not_that_estate(tmp_path, lists, db):
+    """枫林小区 is listed, and so is 枫林社区: in “南桥街道枫林社区锦绣家园3幢” the 枫林 belongs to the
+    community, so the residence is 锦绣家园 (before: ambiguous between 枫林小区 and 锦绣家园, an error
+    on every such row). Written as 枫林5栋, 枫林 is still 枫林小区."""
+    header = ["姓名", "公民身份证号", "人员类别", "家庭住址"]
+    rows = [{"姓名": "甲", "公民身份证号": make_id(1), "人员类别": "正式党员", "家庭住址": "南桥街道枫林社区锦绣家园3幢"},
+            {"姓名": "乙", "公民身份证号": make_id(2), "人员类别": "正式党员", "家庭住址": "南桥街道枫林社区枫林小区2幢"},
+            {"姓名": "丙", "公民身份证号": make_id(3), "人员类别": "正式党员", "家庭住址": "南桥街道枫林5栋2单元"}]
+    f = write_csv(tmp_path / "南桥街道党员信息.csv", header, rows)
+    r = import_files([lists, f], "2026Q3", db)
+    assert stored(db, "select name, community, estate, place_status from members order by row") == [
+        ("甲", "枫林社区", "锦绣家园", "ok"), ("乙", "枫林社区", "枫林小区", "ok"), ("丙", "枫林社区", "枫林小区", "ok")]
+    assert codes(r) == []
+
+
 def test_repeated_community_name_without_street_is_ambiguous(tmp_path, lists, db):
     f = write_xlsx(tmp_path / "名单.xlsx", {"花名册": (ROSTER_HEADER, [member(1, community="朝阳社区", estate="幸福里小区")])})
     r = import_files([lists, f], "2026Q3", db)
