@@ -429,3 +429,23 @@ def test_control_characters_removed_reported_and_long_text_kept(tmp_path, db):
         ("张三", "第一党支部", education, employer), ("测试2", "第一党支部", "高中", None)]
     assert len(education) > 32 and len(employer) > 255
     assert all("\x00" not in v and "\x07" not in v for (v,) in stored(db, "select value from problems"))
+
+
+def test_two_new_list_with_组建方式_and_组织类别_is_an_organization_list(tmp_path, lists, db):
+    """A statistics sheet of two-new organizations headed 组织名称 | 组织类别 | 所属社区 | 党组织组建方式
+    (单独建立/联合建立…): before, 党组织组建方式 was not known, so the sheet read as a community list
+    (所属社区 as its name) and would replace the street's communities."""
+    header = ["序号", "组织名称", "统一社会信用代码", "组织类别", "所属街道", "所属社区", "党组织组建方式",
+              "是否选派党建工作指导员"]
+    ways = ["单独建立", "联合建立", "未建立", "挂靠"]
+    rows = [[i, f"东湖样{i}科技有限公司", make_uscc(900 + i), "非公企业" if i % 2 else "社会组织", "东湖街道", "朝阳社区",
+             ways[i % 4], "是" if i % 3 == 0 else "否"] for i in range(1, 9)]
+    f = write_xlsx(tmp_path / "东湖街道两新组织统计表.xlsx", {"两新组织": (header, rows)}, title="东湖街道两新组织党建工作情况统计表")
+    import_files([lists], "2026Q3", db)
+    r = import_files([f], "2026Q3", db, mode="replace")
+    assert [(p.code, p.column) for p in r.problems] == []
+    assert stored(db, "select org_status, count(*) from orgs where street = '东湖街道' group by org_status order by 1") == [
+        ("单独组建", 2), ("挂靠", 2), ("未建立", 2), ("联合组建", 2)]
+    assert stored(db, "select org_type, count(*) from orgs where street = '东湖街道' group by org_type order by 1") == [
+        ("社会组织", 4), ("非公企业", 4)]
+    assert stored(db, "select count(*) from communities where street = '东湖街道'") == [(2,)]   # untouched
