@@ -661,7 +661,7 @@ class Store(StoreQueries):
         try:
             import adbc_driver_manager as adbc
             import adbc_driver_sqlite
-            import pyarrow as pa
+            from .arrow import pa
             from adbc_driver_manager._lib import _blocking_call
         except ImportError:
             return False

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import pyarrow as pa
-import pyarrow.compute as pc
+from .arrow import pa
+from .arrow import pc
 
 NULL = "\x00"   # stands for NULL in composite keys (control characters never reach the store)
 SEP = "\x1f"

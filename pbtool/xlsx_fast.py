@@ -190,10 +190,9 @@ class ColumnReader:
         return table, columns
 
 
-# Imported by the steps after a columnar load: pyarrow.compute, pandas, which pyarrow imports on its
-# first conversion of Python values (pa.array, pa.scalar: its pandas shim) whether or not they are
-# pandas', and the store the rows go to (SQLAlchemy: a third of a second).
-WARM_UP = ("pyarrow.compute", "pandas", f"{__package__}.store")
+# Imported by the steps after a columnar load: pyarrow.compute (through pbtool.arrow, which keeps
+# pyarrow from importing pandas) and the store the rows go to (SQLAlchemy: a third of a second).
+WARM_UP = (f"{__package__}.arrow", f"{__package__}.store")
 
 
 def _warm_up() -> None:
@@ -206,8 +205,8 @@ def _warm_up() -> None:
 
 def _check_lengths(table: Any, file: str, sheet: str) -> None:
     """No cell longer than Excel allows (the row-by-row reader checks the XML before parsing)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    from .arrow import pa
+    from .arrow import pc
 
     for col in table.columns:
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
@@ -222,7 +221,7 @@ def arrow_rows(table: Any, columns: list[int], width: int, rows: list[int]) -> l
     cells as ''."""
     if not rows:
         return []
-    import pyarrow as pa
+    from .arrow import pa
 
     picked = table.take(pa.array(rows, pa.int64()))
     out = [[""] * width for _ in rows]
