@@ -174,14 +174,54 @@ def _lookup(obj: Any, attr: str, key: Any) -> dict[Any, Any]:
 
 @dataclass
 class PeriodState:
-    """What one period's store says: findings and rates, before comparison."""
+    """What one period's store says: findings and rates, before comparison. A state read back from
+    the store keeps its findings as stored rows (`rows`, the fields of _stored_row) and makes Finding
+    objects only when asked: an earlier period is mostly compared by rule and place, and at city
+    scale 50,000 objects nobody lists cost a third of a second."""
 
     period: str
-    findings: list[Finding]
+    _findings: list[Finding] | None
     rates: list[Rate]
     estates: list[EstateRate]
     summary: dict[str, Any]
     near_misses: list[dict[str, Any]]
+    rows: list[list[Any]] | None = None
+    make: Callable[..., Finding] | None = None
+
+    @property
+    def findings(self) -> list[Finding]:
+        if self._findings is None:
+            assert self.rows is not None and self.make is not None
+            make = self.make
+            self._findings = [make(*row) for row in self.rows]
+        return self._findings
+
+    def figures_only(self) -> "PeriodState":
+        """The rates, estates and summary without the findings and name notes (what a view of the
+        comparison period shows)."""
+        return PeriodState(self.period, [], self.rates, self.estates, self.summary, [])
+
+    def keys(self) -> list[tuple[str, str]]:
+        """(rule, place) of each finding, without making the findings."""
+        if self._findings is None and self.rows is not None:
+            return [(r[0], r[8]) for r in self.rows]
+        return [f.key for f in self.findings]
+
+    def by_place(self) -> dict[str, list[Any]]:
+        """Findings (or stored rows, when not made) by place key, places in order of their first
+        finding; rows and findings both give the rule as `rule_of`."""
+        if self._findings is None and self.rows is not None:
+            return _by_place(self.rows, 8)
+        return _by_place(self.findings)
+
+    def rule_of(self, item: Any) -> str:
+        return item.rule if isinstance(item, Finding) else item[0]
+
+    def finding(self, item: Any) -> Finding:
+        if isinstance(item, Finding):
+            return item
+        assert self.make is not None
+        return self.make(*item)
 
     def rate(self, scope: str, street: str, kind: str = "合计") -> Rate | None:
         return _lookup(self, "rates", lambda r: (r.scope, r.street, r.kind)).get((scope, street, kind))
@@ -346,9 +386,9 @@ def _state(store: st.Store, period: str, config: Config,
     key = f"{rules_key(config)}|{scope}|{store.period_stamp(period)}"
     stored = store.stored_coverage_state(period, key)
     if stored is not None:
-        make = finding_maker(config)
-        return PeriodState(period, [make(*row) for row in stored["findings"]], [Rate(**r) for r in stored["rates"]],
-                           [EstateRate(**e) for e in stored["estates"]], stored["summary"], stored["near_misses"])
+        return PeriodState(period, None, [Rate(**r) for r in stored["rates"]],
+                           [EstateRate(**e) for e in stored["estates"]], stored["summary"], stored["near_misses"],
+                           rows=stored["findings"], make=finding_maker(config))
     state = _period_state(store, period, config)
     if computed is not None:
         computed.append((period, key, state))
@@ -361,7 +401,8 @@ def _save_state(store: st.Store, period: str, key: str, state: PeriodState) -> N
     # findings as rows of what the rules cannot give back (finding_maker adds title, unit and action):
     # at 50,000 findings a third of the text, time and memory of one object per finding
     store.save_coverage_state(period, key, {
-        "findings": list(map(_stored_row, state.findings)), "rates": state.rates, "estates": state.estates,
+        "findings": state.rows if state._findings is None else list(map(_stored_row, state.findings)),
+        "rates": state.rates, "estates": state.estates,
         "summary": state.summary, "near_misses": state.near_misses})
 
 
@@ -480,13 +521,15 @@ def _short(f: Finding) -> str:
     return f.title[len(unit):] if unit and f.title.startswith(unit) and len(f.title) > len(unit) else f.title
 
 
-def _by_place(findings: list[Finding]) -> dict[str, list[Finding]]:
-    """Findings by place key, places in order of their first finding."""
-    out: dict[str, list[Finding]] = {}
+def _by_place(findings: list[Any], key_index: int | None = None) -> dict[str, list[Any]]:
+    """Findings by place key, places in order of their first finding (stored rows: the key at
+    `key_index`)."""
+    out: dict[str, list[Any]] = {}
     for f in findings:
-        fs = out.get(f.place)
+        k = f.place if key_index is None else f[key_index]
+        fs = out.get(k)
         if fs is None:
-            out[f.place] = [f]
+            out[k] = [f]
         else:
             fs.append(f)
     return out
@@ -497,10 +540,12 @@ def _group(findings: list[Finding]) -> list[Place]:
             for key, fs in _by_place(findings).items()]
 
 
-def _compare(cur: list[Place], prev: list[Finding] | None) -> list[Place]:
+def _compare(cur: list[Place], prev: PeriodState | None) -> list[Place]:
     """Status of each current place against the comparison period's findings; returns the closed
-    places (Place objects are made only for those: at city scale nearly every place persists)."""
-    before = _by_place(prev or [])
+    places (Place objects are made only for those: at city scale nearly every place persists; the
+    earlier period's findings are made only for places that changed or closed)."""
+    before = prev.by_place() if prev is not None else {}
+    rule_of = prev.rule_of if prev is not None else attrgetter("rule")
     for p in cur:
         old = before.get(p.key)
         if old is None:
@@ -508,14 +553,15 @@ def _compare(cur: list[Place], prev: list[Finding] | None) -> list[Place]:
             for f in p.findings:
                 f.status = "新增"
             continue
-        if [f.rule for f in old] == [f.rule for f in p.findings]:   # the common case: the same problems
+        if [rule_of(f) for f in old] == [f.rule for f in p.findings]:   # the common case: the same problems
             p.status, p.change = "持续", ""
             for f in p.findings:
                 f.status = "持续"
             continue
-        old_rules = {f.rule: f for f in old}
+        assert prev is not None
+        old_rules = {rule_of(f): f for f in old}
         cur_rules = {f.rule for f in p.findings}
-        gone = [f for f in old if f.rule not in cur_rules]
+        gone = [prev.finding(f) for f in old if rule_of(f) not in cur_rules]
         added = [f for f in p.findings if f.rule not in old_rules]
         if added and gone:
             p.status, p.change = "变化", f"由{'、'.join(map(_short, gone))}转为{'、'.join(map(_short, added))}"
@@ -527,8 +573,12 @@ def _compare(cur: list[Place], prev: list[Finding] | None) -> list[Place]:
         for f in p.findings:
             f.status = "持续" if f.rule in old_rules else "变化"
     keys = {p.key for p in cur}
-    closed = [Place(key, fs[0].unit, fs[0].street, fs[0].community, fs[0].target, fs, status="已整改")
-              for key, fs in before.items() if key not in keys]
+    closed = []
+    for key, items in before.items():
+        if key not in keys:
+            assert prev is not None
+            fs = [prev.finding(f) for f in items]
+            closed.append(Place(key, fs[0].unit, fs[0].street, fs[0].community, fs[0].target, fs, status="已整改"))
     return closed
 
 
@@ -584,9 +634,9 @@ def _compute_once(db: str | None, period: str, street: str | None = None, config
         rule_streak = {(f.rule, f.place): 1 for f in cur.findings}
         open_places, open_rules = set(place_streak), set(rule_streak)
         for earlier_period in reversed(earlier):
-            fs = state(earlier_period).findings
-            open_places &= {f.place for f in fs}
-            open_rules &= {(f.rule, f.place) for f in fs}
+            keys = state(earlier_period).keys()
+            open_places &= {place for _, place in keys}
+            open_rules &= set(keys)
             if not open_places:
                 break
             for place_key in open_places:
@@ -604,7 +654,7 @@ def _compute_once(db: str | None, period: str, street: str | None = None, config
     places = _group(cur.findings)
     for place in places:
         place.quarters_open = place_streak[place.key]
-    closed_places = _compare(places, prev.findings if prev else None)
+    closed_places = _compare(places, prev)
     closed = [f for p in closed_places for f in p.findings]
     result = CoverageResult(period, prev.period if prev else None, street, cur.findings, closed, cur.rates,
                             cur.estates, _rate_changes(cur, prev), cur.summary, cur.near_misses, places,

@@ -98,7 +98,7 @@ def _terminal_view(result: CoverageResult, limit: int | None) -> CoverageResult:
     view = dataclasses.replace(
         result, findings=[], closed=[], places=places, closed_places=result.closed_places[:limit],
         near_misses=result.near_misses[:limit],
-        previous=None if prev is None else dataclasses.replace(prev, findings=[], near_misses=[]),
+        previous=None if prev is None else prev.figures_only(),
         districts=[dataclasses.replace(d, result=_terminal_view(d.result, 0)) for d in result.districts])
     return for_terminal(view)
 
