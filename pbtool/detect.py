@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .mapping import Column, SynonymIndex, normalize_header
@@ -87,9 +88,23 @@ def enough_fields(spec: dict, fields: set[str], slack: int = 0) -> bool:
     return len(fields) >= spec["min_fields"] - slack or (len(fields) >= 3 and required <= fields)
 
 
-def detect_layout(sheet: RawSheet, index: SynonymIndex, only_kind: str | None = None, slack: int = 0) -> Layout | None:
+def _names_where_it_belongs(spec: dict, cols: list[Column]) -> bool:
+    """The kind's name comes from a header such as 所属社区 or 所在小区: the column says which community a
+    row belongs to, so the rows are not communities (a list of organizations, say)."""
+    prefixes = tuple(spec.get("belonging_prefixes", ()))
+    if not prefixes:
+        return False
+    named = [c for c in cols if c.field == "name"]
+    return bool(named) and all(normalize_header(c.header).startswith(prefixes) for c in named)
+
+
+def detect_layout(sheet: RawSheet, index: SynonymIndex, only_kind: str | None = None, slack: int = 0,
+                  from_values: Callable[[str, list[Column], int], set[str]] | None = None) -> Layout | None:
     """Best (kind, header row, depth 1–4) by the number of fields recognized; None when nothing fits.
-    `slack` accepts that many fields fewer than the kind's min_fields (the values may tell the rest)."""
+    `slack` accepts that many fields fewer than the kind's min_fields (the values may tell the rest);
+    `from_values(kind, columns, data start)` names the fields that unnamed columns' values supply,
+    asked when a kind lacks a key field. A kind whose name column is headed as where a row belongs
+    (所属社区 in a list of organizations) is not that kind's list (schema.toml: belonging_prefixes)."""
     from .ticks import tick_columns
 
     config = index.config
@@ -109,6 +124,10 @@ def detect_layout(sheet: RawSheet, index: SynonymIndex, only_kind: str | None = 
                 spec = config.kind(kind)
                 cols = tick_columns(kind, index.map_columns(kind, cells), parents, index)
                 fields = {real_field(c.field) for c in cols if c.field}
+                if _names_where_it_belongs(spec, cols):
+                    continue
+                if from_values is not None and not set(spec["key_fields"]) <= fields:
+                    fields |= from_values(kind, cols, r + depth)
                 if not set(spec["key_fields"]) <= fields or not enough_fields(spec, fields, slack):
                     continue
                 hint = any(h in sheet.name for h in spec.get("sheet_hints", []))

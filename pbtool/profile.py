@@ -52,17 +52,20 @@ def load_profiles(config: Config | None = None) -> Profiles:
     """The value profiles: shipped (data/profiles.toml), or the config's, where pbtool.toml may add or
     override entries (config.merge_profiles)."""
     doc = config.profiles if config is not None else _shipped("profiles.toml")
-    return _build(json.dumps(doc, sort_keys=True, ensure_ascii=False))
+    vocab = (config.schema if config is not None else _shipped("schema.toml")).get("vocab", {})
+    named = {spec["vocab"]: sorted(vocab.get(spec["vocab"], {})) for spec in doc["profiles"].values() if spec.get("vocab")}
+    return _build(json.dumps(doc, sort_keys=True, ensure_ascii=False), json.dumps(named, sort_keys=True, ensure_ascii=False))
 
 
 @lru_cache(maxsize=8)
-def _build(doc_json: str) -> Profiles:
+def _build(doc_json: str, vocab_json: str = "{}") -> Profiles:
     data = json.loads(doc_json)
+    vocab = json.loads(vocab_json)
     out = []
     for name, spec in data["profiles"].items():
         out.append(Profile(
             name, spec.get("field"), tuple(spec.get("kinds", ())), spec["label"],
-            frozenset(fold(v) for v in spec.get("values", ())),
+            frozenset(fold(v) for v in [*spec.get("values", ()), *vocab.get(spec.get("vocab", ""), ())]),
             re.compile(spec["pattern"]) if spec.get("pattern") else None,
             bool(spec.get("overrides_header")), bool(spec.get("claims_unknown")), spec.get("otherwise"),
             tuple(spec.get("hints", ()))))
@@ -117,14 +120,32 @@ VALUE_SLACK = 2   # fields a header may lack when the values of other columns su
 
 def detect_with_values(sheet: RawSheet, index: SynonymIndex) -> tuple[Layout, list[str]] | None:
     """For a sheet whose headers alone name too few fields: detect with some slack, judge the columns by
-    their values, and keep the layout only if header and values together reach the kind's min_fields."""
+    their values, and keep the layout only if header and values together name the kind's key fields
+    and reach its min_fields. A key field may come from values alone (an organization list whose
+    status column is headed 党建情况 and holds 单独组建/未建立)."""
     from .detect import detect_layout, enough_fields, real_field
-    layout = detect_layout(sheet, index, slack=VALUE_SLACK)
+    profs = load_profiles(index.config)
+
+    def from_values(kind: str, columns: list[Column], data_start: int) -> set[str]:
+        # unnamed columns whose values a claims_unknown profile of this kind takes
+        mine = [p for p in profs.profiles if p.field and p.claims_unknown and kind in p.kinds]
+        free = [c.index for c in columns if not c.field and not c.ignored]
+        if not mine or not free:
+            return set()
+        probe = Layout(kind, data_start - 1, data_start, columns, [])
+        out = set()
+        for values in sample_values(sheet, probe, free, profs.sample_rows).values():
+            s = shares(values, kind, profs)
+            out |= {p.field for p in mine if p.field and s.get(p.name, 0.0) >= profs.min_share}
+        return out
+
+    layout = detect_layout(sheet, index, slack=VALUE_SLACK, from_values=from_values)
     if layout is None:
         return None
     refined, notes = refine_layout(sheet, layout, index)
     fields = {real_field(c.field) for c in refined.columns if c.field}
-    if not enough_fields(index.config.kind(refined.kind), fields):
+    spec = index.config.kind(refined.kind)
+    if not set(spec["key_fields"]) <= fields or not enough_fields(spec, fields):
         return None
     return refined, notes
 

@@ -304,3 +304,50 @@ def test_place_columns_with_unknown_headers_are_judged_by_their_values(tmp_path,
     assert stored(db, "select distinct community, estate, place_source from members") == [
         ("朝阳社区", "幸福里小区", "column")]
     assert [p.column for p in r.problems if p.code == "UNKNOWN_COLUMN"] == ["籍贯"]
+
+
+def test_org_list_with_unknown_status_header_is_not_taken_for_a_community_list(tmp_path, db):
+    """A two-new list whose status column has a header no synonym knows (党建情况): 所属社区 names where
+    each organization is, so the sheet is not a community list (it had been stored as one, replacing
+    the street's communities with the organizations' community names); the status column's values
+    (单独组建/联合建立/未建立) name the field, and the sheet is imported as the organization list."""
+    header = ["序号", "单位名称", "所属社区", "所在街道", "党建情况"]
+    rows = [[1, "杭州青湖科技有限公司", "朝阳社区", "东湖街道", "单独组建"],
+            [2, "杭州东湖餐饮有限公司", "朝阳社区", "东湖街道", "未建立"],
+            [3, "青湖区爱心社工服务中心", "朝阳社区", "东湖街道", "联合建立"]]
+    f = write_xlsx(tmp_path / "东湖街道两新组织.xlsx", {"Sheet1": (header, rows)})
+    r = import_files([f], "2026Q3", db)
+    assert [s.kind for s in r.sheets] == ["org"]
+    assert any("“党建情况”列的内容是单独组建/联合组建/挂靠/未建立等党组织建立情况，已按党组织建立情况导入" in n
+               for n in r.notes)
+    assert stored(db, "select name, community, org_status from orgs order by row") == [
+        ("杭州青湖科技有限公司", "朝阳社区", "单独组建"), ("杭州东湖餐饮有限公司", "朝阳社区", "未建立"),
+        ("青湖区爱心社工服务中心", "朝阳社区", "联合组建")]
+    assert stored(db, "select count(*) from communities") == [(0,)]
+
+
+def test_sheet_naming_only_where_rows_belong_is_refused_not_stored_as_communities(tmp_path, db):
+    """The same list without any status column: nothing says what the rows are. It must not become a
+    community list; the import refuses the file and the store stays empty."""
+    header = ["序号", "单位名称", "所属社区", "所在街道"]
+    rows = [[1, "杭州青湖科技有限公司", "朝阳社区", "东湖街道"], [2, "杭州东湖餐饮有限公司", "朝阳社区", "东湖街道"]]
+    f = write_xlsx(tmp_path / "东湖街道单位.xlsx", {"Sheet1": (header, rows)})
+    import pytest
+
+    from pbtool.importer import ImportError_
+    with pytest.raises(ImportError_, match="数据库未作任何改动"):
+        import_files([f], "2026Q3", db)
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+    try:
+        assert stored(db, "select count(*) from communities") == [(0,)]
+    except (OperationalError, ProgrammingError):   # no store was created at all
+        pass
+
+
+def test_community_list_named_by_its_own_header_still_detected(tmp_path, db):
+    """社区 / 社区名称 as the community list's own name column, beside 所在街道: still a community list."""
+    for i, name_header in enumerate(["社区名称", "社区"]):
+        f = write_xlsx(tmp_path / f"社区清单{i}.xlsx", {"社区": (["所在街道", name_header, "社区党组织名称"],
+                                                                [["东湖街道", "朝阳社区", "朝阳社区党委"]])})
+        r = import_files([f], "2026Q3", db)
+        assert [s.kind for s in r.sheets] == ["community"], name_header
