@@ -416,6 +416,7 @@ def main() -> int:
     ap.add_argument("--cold-previous", action="store_true",
                     help="drop the previous period's stored state too before each run (both computed)")
     args = ap.parse_args()
+    C.compile_pbtool()
     if args.previous_members is None:
         args.previous_members = args.members // 2
 

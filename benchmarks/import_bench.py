@@ -386,6 +386,7 @@ def main() -> int:
     ap.add_argument("--regenerate", action="store_true", help="write the roster again even if it exists")
     ap.add_argument("--generate-only", action="store_true", help="only write the roster file")
     args = ap.parse_args()
+    C.compile_pbtool()
     if args.repeat < 1:
         ap.error("--repeat must be at least 1")
     try:

@@ -28,6 +28,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--work", type=Path, default=C.DATA_DIR)
     args = ap.parse_args()
+    C.compile_pbtool()
     args.work.mkdir(parents=True, exist_ok=True)
     db = args.work / f"template_bench_{args.members}.db"
     if not db.exists():
