@@ -420,9 +420,12 @@ def compile_pbtool() -> None:
 
 
 def pbtool_cmd() -> list[str]:
-    """The installed console script, as a user runs it (falls back to `python -m pbtool.cli`)."""
+    """The installed console script, as a user runs it: the one beside this Python (its virtual
+    environment, also when that is not on PATH), else on PATH, else `python -m pbtool.cli`. The
+    last imports the CLI module twice (as __main__ and as pbtool.cli)."""
     import shutil
-    exe = shutil.which("pbtool")
+    here = Path(sys.executable).parent / ("pbtool.exe" if os.name == "nt" else "pbtool")
+    exe = str(here) if here.exists() else shutil.which("pbtool")
     return [exe] if exe else [sys.executable, "-m", "pbtool.cli"]
 
 

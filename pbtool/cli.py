@@ -673,4 +673,4 @@ def template_lists(period: PeriodOpt, db: DbOpt = None, street: TplStreetOpt = N
 
 
 if __name__ == "__main__":
-    sys.exit(app())
+    run()
