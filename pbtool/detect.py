@@ -110,6 +110,8 @@ def detect_layout(sheet: RawSheet, index: SynonymIndex, only_kind: str | None = 
     config = index.config
     kinds = [only_kind] if only_kind else list(config.schema["kinds"])
     best: tuple[float, int, int, str, list[Column]] | None = None
+    # the same header texts recur (a row alone, and as the lowest row of a deeper header): mapped once
+    mapped: dict[tuple[str, tuple[tuple[int, str], ...]], list[Column]] = {}
     for r in range(min(len(sheet.head), MAX_HEADER_ROW)):
         if sum(1 for v in sheet.head[r] if _text(v)) < 2:
             continue
@@ -122,7 +124,11 @@ def detect_layout(sheet: RawSheet, index: SynonymIndex, only_kind: str | None = 
             penalty = 1.0 if _incomplete(sheet, r + depth - 1) else 0.0
             for kind in kinds:
                 spec = config.kind(kind)
-                cols = tick_columns(kind, index.map_columns(kind, cells), parents, index)
+                key = (kind, tuple(cells))
+                plain = mapped.get(key)
+                if plain is None:
+                    plain = mapped[key] = index.map_columns(kind, cells)
+                cols = tick_columns(kind, plain, parents, index)
                 fields = {real_field(c.field) for c in cols if c.field}
                 if _names_where_it_belongs(spec, cols):
                     continue

@@ -51,6 +51,17 @@ class Profiles:
 def load_profiles(config: Config | None = None) -> Profiles:
     """The value profiles: shipped (data/profiles.toml), or the config's, where pbtool.toml may add or
     override entries (config.merge_profiles)."""
+    if config is None:
+        return _shipped_profiles()
+    return _profiles_of(config)
+
+
+@lru_cache(maxsize=1)
+def _shipped_profiles() -> Profiles:   # asked for every header candidate detection tries (ticks.py)
+    return _profiles_of(None)
+
+
+def _profiles_of(config: Config | None) -> Profiles:
     doc = config.profiles if config is not None else _shipped("profiles.toml")
     vocab = (config.schema if config is not None else _shipped("schema.toml")).get("vocab", {})
     named = {spec["vocab"]: sorted(vocab.get(spec["vocab"], {})) for spec in doc["profiles"].values() if spec.get("vocab")}
