@@ -8,7 +8,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from . import store as st
@@ -207,15 +207,12 @@ class PeriodState:
             return [(r[0], r[8]) for r in self.rows]
         return [f.key for f in self.findings]
 
-    def by_place(self) -> dict[str, list[Any]]:
+    def by_place(self) -> tuple[dict[str, list[Any]], Callable[[Any], str]]:
         """Findings (or stored rows, when not made) by place key, places in order of their first
-        finding; rows and findings both give the rule as `rule_of`."""
+        finding, and how to read an item's rule code."""
         if self._findings is None and self.rows is not None:
-            return _by_place(self.rows, 8)
-        return _by_place(self.findings)
-
-    def rule_of(self, item: Any) -> str:
-        return item.rule if isinstance(item, Finding) else item[0]
+            return _by_place(self.rows, 8), itemgetter(0)
+        return _by_place(self.findings), attrgetter("rule")
 
     def finding(self, item: Any) -> Finding:
         if isinstance(item, Finding):
@@ -544,18 +541,19 @@ def _compare(cur: list[Place], prev: PeriodState | None) -> list[Place]:
     """Status of each current place against the comparison period's findings; returns the closed
     places (Place objects are made only for those: at city scale nearly every place persists; the
     earlier period's findings are made only for places that changed or closed)."""
-    before = prev.by_place() if prev is not None else {}
-    rule_of = prev.rule_of if prev is not None else attrgetter("rule")
+    before, rule_of = prev.by_place() if prev is not None else ({}, attrgetter("rule"))
     for p in cur:
         old = before.get(p.key)
+        fs = p.findings
         if old is None:
             p.status = "新增"
-            for f in p.findings:
+            for f in fs:
                 f.status = "新增"
             continue
-        if [rule_of(f) for f in old] == [f.rule for f in p.findings]:   # the common case: the same problems
+        if (len(old) == len(fs) == 1 and rule_of(old[0]) == fs[0].rule) or \
+                [rule_of(f) for f in old] == [f.rule for f in fs]:   # the common case: the same problems
             p.status, p.change = "持续", ""
-            for f in p.findings:
+            for f in fs:
                 f.status = "持续"
             continue
         assert prev is not None
