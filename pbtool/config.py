@@ -99,6 +99,7 @@ def load_config(path: Path | None = None) -> Config:
 PROFILE_KEYS: dict[str, type] = {
     "field": str, "kinds": list, "label": str, "values": list, "add_values": list, "pattern": str,
     "overrides_header": bool, "claims_unknown": bool, "otherwise": str, "hints": list, "add_hints": list,
+    "vocab": str,
 }
 _TYPE_WORDS = {str: "文字（加英文双引号）", list: "文字列表，例如 [\"甲\", \"乙\"]", bool: "true 或 false"}
 
@@ -133,8 +134,11 @@ def merge_profiles(profiles: dict[str, Any], user: Any, schema: dict[str, Any], 
                 merged[key] = value
         if not isinstance(merged.get("label"), str) or not merged["label"].strip():
             raise ConfigError(f"{where} 缺少 label（这类内容的中文说明，例如 label = \"农村党员/城镇党员等人员身份\"）")
-        if not merged.get("values") and not merged.get("pattern"):
-            raise ConfigError(f"{where} 既没有 values 也没有 pattern，无法判断哪些内容属于它")
+        if merged.get("vocab") and merged["vocab"] not in schema.get("vocab", {}):
+            raise ConfigError(f"{where} 的 vocab = \"{merged['vocab']}\" 不是已有的取值表"
+                              f"（可用：{'、'.join(schema.get('vocab', {}))}）")
+        if not merged.get("values") and not merged.get("pattern") and not merged.get("vocab"):
+            raise ConfigError(f"{where} 既没有 values、pattern 也没有 vocab，无法判断哪些内容属于它")
         if merged.get("pattern"):
             try:
                 re.compile(merged["pattern"])

@@ -92,7 +92,9 @@ MALFORMED = {
     "unknown_key": ('[profiles.x]\nlabel = "党支部"\nvalue = ["一支部"]\n', "[profiles.x] 中的 value 不是可用的键"),
     "no_kinds": ('[profiles.x]\nfield = "branch"\nlabel = "党支部"\nvalues = ["一支部"]\n', "还要用 kinds 写明"),
     "no_label": ('[profiles.x]\nfield = "branch"\nkinds = ["roster"]\nvalues = ["一支部"]\n', "[profiles.x] 缺少 label"),
-    "nothing_to_match": ('[profiles.x]\nfield = "branch"\nkinds = ["roster"]\nlabel = "党支部"\n', "既没有 values 也没有 pattern"),
+    "nothing_to_match": ('[profiles.x]\nfield = "branch"\nkinds = ["roster"]\nlabel = "党支部"\n', "既没有 values、pattern 也没有 vocab"),
+    "unknown_vocab": ('[profiles.x]\nfield = "org_status"\nkinds = ["org"]\nlabel = "组建情况"\nvocab = "org_statuss"\n',
+                      "vocab = \"org_statuss\" 不是已有的取值表"),
     "unknown_kind": ('[profiles.x]\nfield = "branch"\nkinds = ["rooster"]\nlabel = "党支部"\nvalues = ["一支部"]\n',
                      "rooster 不是已知的清单类型"),
     "not_a_bool": ('[profiles.category]\noverrides_header = "yes"\n', "overrides_header 应为true 或 false"),
@@ -115,3 +117,21 @@ def test_malformed_profile_entry_is_one_chinese_line(tmp_path, monkeypatch, case
         assert expected in out and "Traceback" not in out
         assert "missing" not in out and "unterminated" not in out   # re's English message is not passed on
     assert not (tmp_path / "store.db").exists()
+
+
+def test_shipped_vocab_profile_can_be_overridden_key_by_key(tmp_path, monkeypatch):
+    """[profiles.org_status] (values from the org_status vocabulary) overridden in pbtool.toml: the entry
+    is accepted without values or pattern, and its claims_unknown = false takes effect: the list whose
+    status column is headed 党建情况 is then not an organization list (inspect finds no importable sheet)."""
+    header = ["序号", "单位名称", "所属社区", "所在街道", "党建情况"]
+    rows = [[1, "杭州青湖科技有限公司", "朝阳社区", "东湖街道", "单独组建"],
+            [2, "杭州东湖餐饮有限公司", "朝阳社区", "东湖街道", "未建立"]]
+    f = write_xlsx(tmp_path / "东湖街道两新组织.xlsx", {"Sheet1": (header, rows)})
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(app, ["inspect", str(f), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["files"][0]["sheets"][0]["kind"] == "org"
+    (tmp_path / "pbtool.toml").write_text("[profiles.org_status]\nclaims_unknown = false\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["inspect", str(f), "--format", "json"])
+    assert res.exit_code == 2, res.output
+    assert json.loads(res.stdout)["files"][0]["sheets"][0]["kind"] in (None, "")
