@@ -1,6 +1,6 @@
 """Coverage by columns (pbtool.units, Store.coverage_inputs): the Arrow tables the store hands over are
-the rows a plain query gives (NULL apart from '', numbers, booleans, a value holding the separator of
-the one-string-per-column read), and the units keep the row-by-row semantics: a NULL key part matches
+the rows a plain query gives (NULL apart from '', numbers, booleans, values holding control characters,
+quotes and backslashes that the one-JSON-array-per-column read must escape), and the units keep the row-by-row semantics: a NULL key part matches
 only NULL, an organization is counted by its credit code before its name, a name key two listed
 organizations share counts for neither."""
 from __future__ import annotations
@@ -45,19 +45,20 @@ def test_arrow_tables_equal_the_rows_a_plain_query_gives(district):
     s = st.Store.open(district, create=False)
     try:
         o = st.orgs
-        with s.engine.begin() as conn:   # a stored value holding the read's separator (a store of old)
-            conn.execute(update(o).where(o.c.name == "丙商贸有限公司").values(instructor="李\x1f四"))
-            conn.execute(update(o).where(o.c.name == "乙物流有限公司").values(community=""))
+        odd = '李\x1f四"\\\t'   # a control character (a store of old, before they were stripped), a quote, a backslash
+        with s.engine.begin() as conn:
+            conn.execute(update(o).where(o.c.name == "丙商贸有限公司").values(instructor=odd, instructor_assigned=False))
+            conn.execute(update(o).where(o.c.name == "乙物流有限公司").values(community="", instructor_assigned=True))
         names = ["street", "community", "name", "uscc", "instructor", "instructor_assigned"]
         types = {"instructor_assigned": pa.bool_()}
         q = select(*(o.c[n] for n in names)).where(o.c.period == "2026Q3").order_by(o.c.name)
         got = s._arrow(q, names, types)
         assert got.equals(_row_path(s, q, names, types))
-        assert got.column("instructor").to_pylist() == ["李\x1f四", "张三", None]   # the fallback took it
+        assert got.column("instructor").to_pylist() == [odd, "张三", None]
         assert got.column("community").to_pylist() == ["朝阳社区", "", "朝阳社区"]  # '' is not NULL
-        q = select(o.c.street, o.c.name).where(o.c.period == "2026Q3").order_by(o.c.name)
-        if s.engine.dialect.name == "sqlite":
-            assert s._arrow_concat(q, pa.schema([("street", pa.string()), ("name", pa.string())])) is not None
+        assert got.column("instructor_assigned").to_pylist() == [False, True, None]
+        if s.engine.dialect.name == "sqlite":   # the JSON read itself, not the row-by-row fallback
+            assert s._arrow_json(q, got.schema).equals(got)
         inputs = s.coverage_inputs("2026Q3")
         assert sum(inputs["places"].column("members").to_pylist()) == 6
         assert set(inputs["employers"].column("employer_key").to_pylist()) == {"甲科技有限公司", "乙物流有限公司"}
