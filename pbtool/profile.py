@@ -65,6 +65,7 @@ def _profiles_of(config: Config | None) -> Profiles:
     doc = config.profiles if config is not None else _shipped("profiles.toml")
     vocab = (config.schema if config is not None else _shipped("schema.toml")).get("vocab", {})
     named = {spec["vocab"]: sorted(vocab.get(spec["vocab"], {})) for spec in doc["profiles"].values() if spec.get("vocab")}
+    # `exclude`: vocabulary entries that say nothing about the field on their own (是/否)
     return _build(json.dumps(doc, sort_keys=True, ensure_ascii=False), json.dumps(named, sort_keys=True, ensure_ascii=False))
 
 
@@ -76,7 +77,8 @@ def _build(doc_json: str, vocab_json: str = "{}") -> Profiles:
     for name, spec in data["profiles"].items():
         out.append(Profile(
             name, spec.get("field"), tuple(spec.get("kinds", ())), spec["label"],
-            frozenset(fold(v) for v in [*spec.get("values", ()), *vocab.get(spec.get("vocab", ""), ())]),
+            frozenset(fold(v) for v in [*spec.get("values", ()), *vocab.get(spec.get("vocab", ""), ())]
+                      if fold(v) not in {fold(x) for x in spec.get("exclude", ())}),
             re.compile(spec["pattern"]) if spec.get("pattern") else None,
             bool(spec.get("overrides_header")), bool(spec.get("claims_unknown")), spec.get("otherwise"),
             tuple(spec.get("hints", ()))))

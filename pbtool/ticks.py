@@ -22,10 +22,16 @@ def tick_columns(kind: str, cols: list[Column], parents: dict[int, str], index: 
     that group's sub-columns ('tick:<field>:<column>:<value>'); a 是否建立党组织 column beside the group
     becomes 'tick:<field>:<column>:?'. A group needs at least two option columns under one parent."""
     ticks = _groups()
-    have = {c.field for c in cols if c.field}
     out = list(cols)
     for g in ticks["groups"].values():
-        if g["kind"] != kind or g["field"] in have:
+        established = {normalize_header(h) for h in g.get("established", [])}
+
+        def helper(c: Column) -> bool:
+            return bool(established & {normalize_header(c.header), *canonical_headers(c.header)})
+
+        # a 是否建立党组织 column names the field by its header when it stands alone; beside the group it
+        # only helps the group decide
+        if g["kind"] != kind or any(c.field == g["field"] and not helper(c) for c in out):
             continue
         options = {normalize_header(k): v for k, v in g["options"].items()}
         by_parent: dict[str, list[tuple[int, str]]] = {}
@@ -42,9 +48,8 @@ def tick_columns(kind: str, cols: list[Column], parents: dict[int, str], index: 
         for pos, value in members:
             c = out[pos]
             out[pos] = Column(c.index, c.header, f"{PREFIX}{g['field']}:{c.index}:{value}", reason="勾选")
-        established = {normalize_header(h) for h in g.get("established", [])}
         for pos, c in enumerate(out):
-            if not c.field and established & {normalize_header(c.header), *canonical_headers(c.header)}:
+            if (not c.field or c.field == g["field"]) and helper(c):
                 out[pos] = Column(c.index, c.header, f"{PREFIX}{g['field']}:{c.index}:?", reason="勾选")
                 break
     return out

@@ -1,0 +1,125 @@
+"""Resource lists (两新组织、社区、小区、驻区单位) in layouts modelled on real public templates and systems,
+filled with synthetic units. Each test imports the file as a clerk would, without --map, and checks
+what lands in the store. The source of each layout is named in its test."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from builders import COMMUNITY_HEADER, ESTATE_HEADER, ROSTER_HEADER, make_uscc, member, write_xlsx, stored
+
+from pbtool.coverage import compute_coverage
+from pbtool.importer import ImportError_, import_files
+
+
+def kinds(result) -> list[tuple[str, str, int]]:
+    return [(s.sheet, s.kind, s.rows) for s in result.sheets]
+
+
+# ---------------------------------------------------------------- 1. 是否建立党组织 是/否, no form column
+
+
+NONPUBLIC_SURVEY = ["序号", "企业名称", "统一社会信用代码", "企业类型", "所在街道", "所在社区", "从业人员数", "党员人数",
+                    "是否建立党组织", "党组织名称", "是否派驻党建指导员", "党建指导员姓名"]
+
+
+def nonpublic_survey(path: Path) -> Path:
+    """A flat 非公企业党建工作情况 list whose status is only 是否建立党组织 (是/否), as in
+    A1500/cam cam/WebContent/jsp/ext/somsd/manage/check/group/detail/groupCheckDetail2.jsp (社会团体年检:
+    党建情况 = 是/否, ifBuildParty), 3babydaddy/ProjectRepository TwoNewOrg/.../templet/unpublic.xlsx
+    (是否建立党组织 beside the form ticks, here without them) and an Android 两新组织 form with
+    是否组建党组织 / 是否派驻党建指导员 selects; the instructor's name under 党建指导员姓名 as in a
+    “组织建设 / 两个覆盖” Vue page (partyBuildingInstructorName). Title rows above the header."""
+    rows = [[1, "青湖一号科技有限公司", make_uscc(1), "私营企业", "东湖街道", "朝阳社区", 50, 4, "是",
+             "青湖一号科技有限公司党支部", "否", ""],
+            [2, "青湖二号贸易有限公司", make_uscc(2), "私营企业", "东湖街道", "朝阳社区", 8, 1, "否", "", "是", ""],
+            [3, "青湖三号餐饮有限公司", make_uscc(3), "民营企业", "东湖街道", "朝阳社区", 12, 0, "否", "", "否", "王指导"],
+            [4, "青湖四号物流有限公司", make_uscc(4), "私营企业", "东湖街道", "朝阳社区", 30, 3, "否", "", "否", ""]]
+    return write_xlsx(path, {"非公企业": (NONPUBLIC_SURVEY, rows)}, title="东湖街道非公有制企业党建工作情况统计表")
+
+
+def test_yes_no_established_column_is_the_org_status_without_a_guessed_form(tmp_path, db):
+    """是 is stored as 已建立 (there is a Party organization; the list does not say how it was formed),
+    否 as 未建立; the sheet is an organization list (it had been refused: no 党组织建立情况 column)."""
+    r = import_files([nonpublic_survey(tmp_path / "东湖街道非公企业党建情况.xlsx")], "2026Q3", db)
+    assert kinds(r) == [("非公企业", "org", 4)]
+    assert stored(db, "select name, uscc, org_type, community, employees, org_status, party_org, instructor, "
+                      "instructor_assigned from orgs order by row") == [
+        ("青湖一号科技有限公司", make_uscc(1), "非公企业", "朝阳社区", 50, "已建立", "青湖一号科技有限公司党支部", None, False),
+        ("青湖二号贸易有限公司", make_uscc(2), "非公企业", "朝阳社区", 8, "未建立", None, None, True),
+        ("青湖三号餐饮有限公司", make_uscc(3), "非公企业", "朝阳社区", 12, "未建立", None, "王指导", False),
+        ("青湖四号物流有限公司", make_uscc(4), "非公企业", "朝阳社区", 30, "未建立", None, None, False)]
+    assert [p.column for p in r.problems] == ["党员人数"]   # the member count is kept, not a field
+
+
+def test_established_organization_is_covered_and_not_a_blind_spot(tmp_path, db):
+    """An organization whose list says 是 has a Party organization: three 正式党员 working there are no
+    ORG_SOLO blind spot, and it counts toward the organizational coverage rate."""
+    lists = nonpublic_survey(tmp_path / "东湖街道非公企业党建情况.xlsx")
+    roster = [member(i, employer="青湖一号科技有限公司", community="朝阳社区") for i in range(1, 4)]
+    roster += [member(i, employer="青湖四号物流有限公司", community="朝阳社区") for i in range(4, 7)]
+    f = write_xlsx(tmp_path / "东湖街道花名册.xlsx", {"花名册": (ROSTER_HEADER, roster)})
+    places = write_xlsx(tmp_path / "东湖街道社区小区.xlsx", {
+        "社区": (COMMUNITY_HEADER, [{"所在街道": "东湖街道", "社区名称": "朝阳社区", "社区党组织名称": "朝阳社区党委"}]),
+        "小区": (ESTATE_HEADER, [{"所在街道": "东湖街道", "所属社区": "朝阳社区", "小区名称": "幸福里小区",
+                                 "小区党组织名称": "幸福里小区党支部"}])})
+    import_files([places, lists, f], "2026Q3", db)
+    res = compute_coverage(db, "2026Q3")
+    solo = sorted(x.target for x in res.findings if x.rule == "ORG_SOLO")
+    assert solo == ["青湖四号物流有限公司"]
+    no_work = sorted(x.target for x in res.findings if x.rule == "ORG_NO_WORK")
+    assert no_work == ["青湖四号物流有限公司"]   # 二号 has an instructor assigned, 三号 a named one
+    [total] = [x for x in res.rates if (x.scope, x.street, x.kind) == ("street", "东湖街道", "合计")]
+    assert (total.total, total.org_covered, total.work_covered) == (4, 1, 3)
+
+
+def test_unknown_established_value_is_reported_not_guessed(tmp_path, db):
+    rows = [[1, "青湖五号科技有限公司", make_uscc(5), "私营企业", "东湖街道", "朝阳社区", 20, 2, "正在筹建", "", "否", ""],
+            [2, "青湖六号科技有限公司", make_uscc(6), "私营企业", "东湖街道", "朝阳社区", 20, 2, "否", "", "否", ""]]
+    f = write_xlsx(tmp_path / "东湖街道非公企业.xlsx", {"非公企业": (NONPUBLIC_SURVEY, rows)})
+    r = import_files([f], "2026Q3", db)
+    bad = [(p.code, p.row, p.column, p.value) for p in r.problems if p.code == "BAD_VALUE"]
+    assert bad == [("BAD_VALUE", 2, "是否建立党组织", "正在筹建")]
+    assert stored(db, "select name, org_status from orgs order by row") == [
+        ("青湖五号科技有限公司", None), ("青湖六号科技有限公司", "未建立")]
+
+
+def test_a_lone_yes_no_column_is_not_taken_for_the_status(tmp_path, db):
+    """A 是/否 column under a header no synonym knows (是否规模以上企业) says nothing about a Party
+    organization: the sheet has no status column, and it is refused with the --map hint."""
+    header = ["序号", "企业名称", "统一社会信用代码", "所在社区", "是否规模以上企业"]
+    rows = [[1, "青湖七号科技有限公司", make_uscc(7), "朝阳社区", "是"], [2, "青湖八号科技有限公司", make_uscc(8), "朝阳社区", "否"]]
+    f = write_xlsx(tmp_path / "东湖街道企业.xlsx", {"Sheet1": (header, rows)})
+    with pytest.raises(ImportError_, match="数据库未作任何改动"):
+        import_files([f], "2026Q3", db, street="东湖街道")
+    # the clerk who knows the column holds the status says so
+    f2 = write_xlsx(tmp_path / "东湖街道社会组织.xlsx", {"社会组织": (
+        ["序号", "社会组织名称", "统一社会信用代码", "社会组织类型", "党建情况"],
+        [[1, "青湖区书画协会", make_uscc(11), "社会团体", "是"], [2, "青湖区启明培训学校", make_uscc(12), "民办非企业单位", "否"]])})
+    import_files([f2], "2026Q3", db, street="东湖街道", user_map={"党建情况": "org_status"})
+    assert stored(db, "select name, org_type, org_status from orgs order by row") == [
+        ("青湖区书画协会", "社会组织", "已建立"), ("青湖区启明培训学校", "社会组织", "未建立")]
+
+
+# ---------------------------------------------------------------- 2. 组建情况 beside 单位类型
+
+
+def test_org_list_with_zujian_qingkuang_is_not_taken_for_a_resident_unit_list(tmp_path, db):
+    """A two-new list headed 单位名称 | 统一社会信用代码 | 单位类型 | 所属社区 | 从业人员 | 组建情况 | 党组织类别 |
+    党组织名称 | 党建指导员 (组建情况 is the column the brief's 两新组织 统计表 names; 单位类型 is a header
+    both lists share). It had been imported as a 驻区单位 list (name + 单位类型 + 社区), its
+    statuses, credit codes and instructors dropped, replacing the street's resident units."""
+    header = ["序号", "单位名称", "统一社会信用代码", "单位类型", "所属社区", "从业人员", "组建情况", "党组织类别", "党组织名称",
+              "党建指导员"]
+    rows = [[1, "青湖六号科技有限公司", make_uscc(6), "非公企业", "朝阳社区", 40, "单独建立", "党支部", "青湖六号科技有限公司党支部", ""],
+            [2, "青湖七号贸易有限公司", make_uscc(7), "非公企业", "朝阳社区", 6, "联合建立", "联合党支部", "朝阳社区非公企业联合党支部", ""],
+            [3, "青湖八号餐饮有限公司", make_uscc(8), "非公企业", "朝阳社区", 9, "未建立", "", "", "郑十"]]
+    f = write_xlsx(tmp_path / "东湖街道两新组织.xlsx", {"两新组织": (header, rows)})
+    r = import_files([f], "2026Q3", db, street="东湖街道")
+    assert kinds(r) == [("两新组织", "org", 3)]
+    assert stored(db, "select name, uscc, org_type, community, employees, org_status, party_org, instructor "
+                      "from orgs order by row") == [
+        ("青湖六号科技有限公司", make_uscc(6), "非公企业", "朝阳社区", 40, "单独组建", "青湖六号科技有限公司党支部", None),
+        ("青湖七号贸易有限公司", make_uscc(7), "非公企业", "朝阳社区", 6, "联合组建", "朝阳社区非公企业联合党支部", None),
+        ("青湖八号餐饮有限公司", make_uscc(8), "非公企业", "朝阳社区", 9, "未建立", None, "郑十")]
+    assert stored(db, "select count(*) from units") == [(0,)]
