@@ -132,7 +132,11 @@ def detect_layout(sheet: RawSheet, index: SynonymIndex, only_kind: str | None = 
                 fields = {real_field(c.field) for c in cols if c.field}
                 if _names_where_it_belongs(spec, cols):
                     continue
-                if from_values is not None and not set(spec["key_fields"]) <= fields:
+                # values are sampled only where they could make this kind win: each unnamed column
+                # supplies at most one field
+                if (from_values is not None and not set(spec["key_fields"]) <= fields
+                        and (best is None or len(fields) + sum(1 for c in cols if not c.field and not c.ignored)
+                             + 0.5 > best[0])):
                     fields |= from_values(kind, cols, r + depth)
                 if not set(spec["key_fields"]) <= fields or not enough_fields(spec, fields, slack):
                     continue

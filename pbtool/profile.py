@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -131,12 +132,9 @@ def describe(values: list[str], kind: str | None = None, profiles: Profiles | No
 VALUE_SLACK = 2   # fields a header may lack when the values of other columns supply them
 
 
-def detect_with_values(sheet: RawSheet, index: SynonymIndex) -> tuple[Layout, list[str]] | None:
-    """For a sheet whose headers alone name too few fields: detect with some slack, judge the columns by
-    their values, and keep the layout only if header and values together name the kind's key fields
-    and reach its min_fields. A key field may come from values alone (an organization list whose
-    status column is headed 党建情况 and holds 单独组建/未建立)."""
-    from .detect import detect_layout, enough_fields, real_field
+def values_probe(sheet: RawSheet, index: SynonymIndex) -> Callable[[str, list[Column], int], set[str]]:
+    """detect_layout's `from_values`: the fields that unnamed columns' values supply to a kind (a
+    claims_unknown profile of that kind fitting a sample of the column)."""
     profs = load_profiles(index.config)
 
     def from_values(kind: str, columns: list[Column], data_start: int) -> set[str]:
@@ -152,7 +150,34 @@ def detect_with_values(sheet: RawSheet, index: SynonymIndex) -> tuple[Layout, li
             out |= {p.field for p in mine if p.field and s.get(p.name, 0.0) >= profs.min_share}
         return out
 
-    layout = detect_layout(sheet, index, slack=VALUE_SLACK, from_values=from_values)
+    return from_values
+
+
+def detect_sheet(sheet: RawSheet, index: SynonymIndex) -> Layout | None:
+    """Which list a sheet holds, its key fields named by headers or, where a header is unknown, by its
+    values: a two-new list whose status column is headed 党建情况 beats the 驻区单位 list its 单位类型
+    column alone would make. Then, with slack, detect_with_values. The layout's columns are not yet
+    refined (refine_layout)."""
+    from .detect import detect_layout, real_field
+    layout = detect_layout(sheet, index, from_values=values_probe(sheet, index))
+    if layout is not None:
+        spec = index.config.kind(layout.kind)
+        if not set(spec["key_fields"]) <= {real_field(c.field) for c in layout.columns if c.field}:
+            refined, _ = refine_layout(sheet, layout, index)
+            if not set(spec["key_fields"]) <= {real_field(c.field) for c in refined.columns if c.field}:
+                layout = detect_layout(sheet, index)   # the values did not hold up: headers alone
+    if layout is None and (found := detect_with_values(sheet, index)):
+        layout = found[0]
+    return layout
+
+
+def detect_with_values(sheet: RawSheet, index: SynonymIndex) -> tuple[Layout, list[str]] | None:
+    """For a sheet whose headers alone name too few fields: detect with some slack, judge the columns by
+    their values, and keep the layout only if header and values together name the kind's key fields
+    and reach its min_fields. A key field may come from values alone (an organization list whose
+    status column is headed 党建情况 and holds 单独组建/未建立)."""
+    from .detect import detect_layout, enough_fields, real_field
+    layout = detect_layout(sheet, index, slack=VALUE_SLACK, from_values=values_probe(sheet, index))
     if layout is None:
         return None
     refined, notes = refine_layout(sheet, layout, index)

@@ -106,8 +106,8 @@ def diagnose_sheet(sheet: RawSheet, index: SynonymIndex) -> str:
         return "空工作表。"
     if instruction_sheet(sheet.name, index.config.schema):
         return "填表说明工作表，不是数据。"
-    from .profile import detect_with_values
-    layout = detect_layout(sheet, index) or (found[0] if (found := detect_with_values(sheet, index)) else None)
+    from .profile import detect_sheet
+    layout = detect_sheet(sheet, index)
     if layout is not None:
         return (f"表头已认出（{KIND_TITLES.get(layout.kind, layout.kind)}，第{layout.header_row + 1}行），"
                 "但表头下没有数据行。")
@@ -146,13 +146,13 @@ def diagnose_file(file: RawFile, index: SynonymIndex) -> str:
 
 def _sheet_view(file: RawFile, sheet: RawSheet, index: SynonymIndex) -> SheetView:
     from .forms import form_as_table, form_pairs
-    from .profile import describe, detect_with_values, load_profiles, refine_layout, sample_values
+    from .profile import describe, detect_sheet, load_profiles, refine_layout, sample_values
     pairs = form_pairs(sheet, index) if sheet.visible and not instruction_sheet(sheet.name, index.config.schema) else None
     if pairs:   # a one-person form reads as a one-row roster
         sheet = form_as_table(sheet, pairs, index)
-    layout = detect_layout(sheet, index, "roster" if pairs else None) if sheet.visible and sheet.height else None
-    if layout is None and sheet.visible and sheet.height and (found := detect_with_values(sheet, index)):
-        layout = found[0]
+    layout = None
+    if sheet.visible and sheet.height:
+        layout = detect_layout(sheet, index, "roster") if pairs else detect_sheet(sheet, index)
     if layout is None:
         return SheetView(sheet.name, sheet.visible, None, "未识别", [], 0, [], diagnose_sheet(sheet, index))
     layout, _ = refine_layout(sheet, layout, index)

@@ -123,3 +123,27 @@ def test_org_list_with_zujian_qingkuang_is_not_taken_for_a_resident_unit_list(tm
         ("青湖七号贸易有限公司", make_uscc(7), "非公企业", "朝阳社区", 6, "联合组建", "朝阳社区非公企业联合党支部", None),
         ("青湖八号餐饮有限公司", make_uscc(8), "非公企业", "朝阳社区", 9, "未建立", None, "郑十")]
     assert stored(db, "select count(*) from units") == [(0,)]
+
+
+def test_org_list_with_unknown_status_header_beside_unit_type_is_an_org_list(tmp_path, db):
+    """The same kind of list with its status under a header no synonym knows (党建情况, as the
+    A1500/cam 社会团体年检 page labels it): 单位类型 alone made it a 驻区单位 list, because the values
+    of unnamed columns were only consulted when no list fitted. Now a kind that lacks a key field
+    asks the values wherever they could make it win; a real 驻区单位 list in the same import stays one."""
+    header = ["序号", "单位名称", "统一社会信用代码", "单位类型", "所属社区", "党建情况", "党建工作指导员"]
+    rows = [[1, "青湖九号科技有限公司", make_uscc(9), "非公企业", "朝阳社区", "单独组建", ""],
+            [2, "青湖十号贸易有限公司", make_uscc(10), "社会组织", "朝阳社区", "未建立", "钱指导"]]
+    f = write_xlsx(tmp_path / "东湖街道两新组织.xlsx", {"Sheet1": (header, rows)})
+    units = write_xlsx(tmp_path / "东湖街道驻区单位.xlsx", {"驻区单位": (
+        ["序号", "单位名称", "单位性质", "所在社区", "单位党组织名称", "是否签订共建协议", "共建项目数"],
+        [[1, "青湖区税务局", "机关", "朝阳社区", "青湖区税务局机关党委", "是", 2],
+         [2, "青湖第一中学", "事业单位", "朝阳社区", "青湖一中党总支", "否", 0]])})
+    r = import_files([f, units], "2026Q3", db, street="东湖街道")
+    assert sorted(kinds(r)) == [("Sheet1", "org", 2), ("驻区单位", "unit", 2)]
+    assert any("“党建情况”列的内容是单独组建/联合组建/挂靠/未建立等党组织建立情况" in n for n in r.notes)
+    assert stored(db, "select name, uscc, org_type, community, org_status, instructor from orgs order by row") == [
+        ("青湖九号科技有限公司", make_uscc(9), "非公企业", "朝阳社区", "单独组建", None),
+        ("青湖十号贸易有限公司", make_uscc(10), "社会组织", "朝阳社区", "未建立", "钱指导")]
+    assert stored(db, "select name, unit_type, community, agreement, projects from units order by row") == [
+        ("青湖区税务局", "机关", "朝阳社区", True, 2), ("青湖第一中学", "事业单位", "朝阳社区", False, 0)]
+
