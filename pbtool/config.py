@@ -151,7 +151,7 @@ def merge_profiles(profiles: dict[str, Any], user: Any, schema: dict[str, Any], 
             raise ConfigError(f"{where} 的 kinds 中 {'、'.join(unknown)} 不是已知的清单类型（可用：{'、'.join(kinds)}）")
         for key in ("field", "otherwise"):
             fld = merged.get(key)
-            if fld is None:
+            if fld is None or (key == "otherwise" and fld == "-"):   # "-": no field (profile.NO_FIELD)
                 continue
             if not merged.get("kinds"):
                 raise ConfigError(f"{where} 写了 {key}，还要用 kinds 写明适用于哪些清单，例如 kinds = [\"roster\"]")

@@ -129,6 +129,7 @@ def describe(values: list[str], kind: str | None = None, profiles: Profiles | No
     return f"{label}（{share:.0%}）"
 
 
+NO_FIELD = "-"     # a profile's `otherwise`: the column is no field at all, its text kept as written
 VALUE_SLACK = 2   # fields a header may lack when the values of other columns supply them
 
 
@@ -198,7 +199,7 @@ def refine_layout(sheet: RawSheet, layout: Layout, index: SynonymIndex) -> tuple
     if not mine:
         return layout, []
     by_name = {p.name: p for p in mine}
-    judged = {p.field for p in mine if p.overrides_header}
+    judged = {p.field for p in mine if p.overrides_header or p.otherwise}
     cols = [c for c in layout.columns]
     candidates = [c.index for c in cols if c.reason != "--map" and not c.ignored
                   and not (c.field or "").startswith("tick:") and (c.field is None or c.field in judged)]
@@ -218,11 +219,15 @@ def refine_layout(sheet: RawSheet, layout: Layout, index: SynonymIndex) -> tuple
                 wanted[c.index] = (p.field, f"“{c.header}”列的内容是{p.label}，已按{fields[p.field]['title']}导入。")
                 continue
         values = samples[c.index]
-        if (own and own.otherwise and own.otherwise in fields and c.field
+        if (own and own.otherwise and (own.otherwise in fields or own.otherwise == NO_FIELD) and c.field
                 and sum(map(own.meant, values)) < profs.misfit_share * len(values)):
             target = own.otherwise
-            note = (f"“{c.header}”列的内容不是{own.label}，已按{fields[target]['title']}导入"
-                    f"（{fields[c.field]['title']}未从此列读取）。")
+            if target == NO_FIELD:
+                note = (f"“{c.header}”列的内容不是{own.label}，未按{fields[c.field]['title']}导入，"
+                        "内容原样保存。")
+            else:
+                note = (f"“{c.header}”列的内容不是{own.label}，已按{fields[target]['title']}导入"
+                        f"（{fields[c.field]['title']}未从此列读取）。")
             wanted[c.index] = (target, note)
     if not wanted:
         return layout, []
@@ -236,6 +241,9 @@ def refine_layout(sheet: RawSheet, layout: Layout, index: SynonymIndex) -> tuple
     for c in cols:
         if c.reason == "--map":
             out.append(c)
+        elif c.index in wanted and wanted[c.index][0] == NO_FIELD:
+            out.append(replace(c, field=None, reason="内容", note=wanted[c.index][1]))
+            notes.append(wanted[c.index][1])
         elif c.index in wanted and taken.get(wanted[c.index][0]) == c.header:
             fld, note = wanted[c.index]
             out.append(replace(c, field=fld, reason="内容", note=note))

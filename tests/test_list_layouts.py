@@ -147,3 +147,55 @@ def test_org_list_with_unknown_status_header_beside_unit_type_is_an_org_list(tmp
     assert stored(db, "select name, unit_type, community, agreement, projects from units order by row") == [
         ("青湖区税务局", "机关", "朝阳社区", True, 2), ("青湖第一中学", "事业单位", "朝阳社区", False, 0)]
 
+
+
+# ---------------------------------------------------------------- 3. 驻区单位: 共建项目 holding names
+
+
+def test_resident_unit_projects_column_of_names_is_kept_not_a_bad_count(tmp_path, db):
+    """区域化党建 项目清单-style 驻区单位 list: 共建项目 holds the projects' names (助老服务), not a count.
+    It had been read as 共建项目数: every name a BAD_VALUE 非负整数 and the text lost from the store.
+    Now the column is no count and its text is kept as written; a 共建项目 column of counts still is one."""
+    header = ["序号", "单位名称", "单位性质", "所在社区", "单位党组织名称", "党员人数", "联系人", "是否签订共建协议", "共建项目"]
+    rows = [[1, "青湖区税务局", "机关", "朝阳社区", "青湖区税务局机关党委", 80, "钱六", "是", "助老服务"],
+            [2, "青湖第一中学", "事业单位", "朝阳社区", "青湖一中党总支", 40, "孙七", "是", "共建文明小区"],
+            [3, "青湖区人民医院", "事业单位", "朝阳社区", "青湖区人民医院党委", 120, "周八", "否", ""]]
+    f = write_xlsx(tmp_path / "东湖街道驻区单位.xlsx", {"驻区单位": (header, rows)})
+    r = import_files([f], "2026Q3", db, street="东湖街道")
+    assert kinds(r) == [("驻区单位", "unit", 3)]
+    assert not [p for p in r.problems if p.code == "BAD_VALUE"]
+    assert any("“共建项目”列的内容不是共建项目个数，未按共建项目数导入，内容原样保存" in n for n in r.notes)
+    got = stored(db, "select name, agreement, projects, extra from units order by row")
+    assert [(n, a, p) for n, a, p, _ in got] == [("青湖区税务局", True, None), ("青湖第一中学", True, None),
+                                                 ("青湖区人民医院", False, None)]
+    assert ["助老服务" in e for *_, e in got] == [True, False, False]
+    assert "共建文明小区" in got[1][3]
+    counts = write_xlsx(tmp_path / "东湖街道驻区单位2.xlsx", {"驻区单位": (
+        ["序号", "单位名称", "单位性质", "所在社区", "是否签订共建协议", "共建项目"],
+        [[1, "青湖区税务局", "机关", "朝阳社区", "是", 3], [2, "青湖第一中学", "事业单位", "朝阳社区", "是", 1]])})
+    import_files([counts], "2026Q3", db, street="东湖街道", mode="replace")
+    assert stored(db, "select name, projects from units order by row") == [("青湖区税务局", 3), ("青湖第一中学", 1)]
+
+
+# ---------------------------------------------------------------- 4. 社区、小区 lists
+
+
+def test_community_party_org_category_and_estate_total_households(tmp_path, db):
+    """社区 list with 党组织类别 (党委/党总支/党支部: the label party-organization forms use, e.g. partyOrgType
+    beside 党组织组建形式 in two-new systems) and a 小区 list with 总户数 (红色物业 小区台账 style, with
+    物业服务企业 and 党员人数 kept as written). Both columns had been unknown."""
+    f = write_xlsx(tmp_path / "东湖街道社区小区清单.xlsx", {
+        "社区": (["序号", "街道名称", "社区名称", "社区党组织名称", "党组织类别", "书记姓名", "党员人数"],
+                 [[1, "东湖街道", "朝阳社区", "朝阳社区党委", "党委", "周八", 120],
+                  [2, "东湖街道", "文晖社区", "文晖社区党总支", "党总支", "吴九", 60]]),
+        "小区": (["序号", "街道", "社区", "小区名称", "物业服务企业", "总户数", "党员人数", "小区党支部名称"],
+                 [[1, "东湖街道", "朝阳社区", "幸福里小区", "青湖物业有限公司", 800, 12, "幸福里小区党支部"],
+                  [2, "东湖街道", "文晖社区", "锦绣家园", "", 300, 2, ""]])})
+    r = import_files([f], "2026Q3", db)
+    assert kinds(r) == [("社区", "community", 2), ("小区", "estate", 2)]
+    assert stored(db, "select street, name, party_org, org_type from communities order by row") == [
+        ("东湖街道", "朝阳社区", "朝阳社区党委", "党委"), ("东湖街道", "文晖社区", "文晖社区党总支", "党总支")]
+    assert stored(db, "select street, community, name, party_org, households from estates order by row") == [
+        ("东湖街道", "朝阳社区", "幸福里小区", "幸福里小区党支部", 800), ("东湖街道", "文晖社区", "锦绣家园", None, 300)]
+    assert sorted(p.column for p in r.problems if p.code == "UNKNOWN_COLUMN") == ["书记姓名", "党员人数", "党员人数",
+                                                                                "物业服务企业"]
