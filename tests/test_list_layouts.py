@@ -199,3 +199,49 @@ def test_community_party_org_category_and_estate_total_households(tmp_path, db):
         ("东湖街道", "朝阳社区", "幸福里小区", "幸福里小区党支部", 800), ("东湖街道", "文晖社区", "锦绣家园", None, 300)]
     assert sorted(p.column for p in r.problems if p.code == "UNKNOWN_COLUMN") == ["书记姓名", "党员人数", "党员人数",
                                                                                 "物业服务企业"]
+
+
+# ---------------------------------------------------------------- 5. 是否建立党组织 beside a plain form column
+
+
+@pytest.mark.parametrize("order", ["established_first", "form_first"])
+def test_established_column_beside_a_form_column_fills_only_its_gaps(tmp_path, db, order):
+    """3babydaddy/ProjectRepository TwoNewOrg/.../templet/unpublic.xlsx has 是否建立党组织 beside 党组织组建形式;
+    filled as plain columns (no √ sub-columns) the form column holds the status, whichever stands first,
+    and 是否建立党组织 only speaks where the form is empty (否 -> 未建立, 是 -> 已建立). With 是否建立党组织
+    first, it had taken the field and every 单独组建 had been stored as 已建立."""
+    est, form = "是否建立党组织", "党组织组建形式"
+    data = [("青湖一号科技有限公司", "是", "单独建立"), ("青湖二号贸易有限公司", "是", "联合建立"),
+            ("青湖三号餐饮有限公司", "否", ""), ("青湖四号物流有限公司", "是", "")]
+    if order == "established_first":
+        header = ["序号", "企业名称", "统一社会信用代码", est, form]
+        rows = [[i + 1, n, make_uscc(i + 1), e, f] for i, (n, e, f) in enumerate(data)]
+    else:
+        header = ["序号", "企业名称", "统一社会信用代码", form, est]
+        rows = [[i + 1, n, make_uscc(i + 1), f, e] for i, (n, e, f) in enumerate(data)]
+    f = write_xlsx(tmp_path / "东湖街道非公企业.xlsx", {"非公企业": (header, rows)})
+    r = import_files([f], "2026Q3", db, street="东湖街道")
+    assert kinds(r) == [("非公企业", "org", 4)]
+    assert stored(db, "select name, org_status from orgs order by row") == [
+        ("青湖一号科技有限公司", "单独组建"), ("青湖二号贸易有限公司", "联合组建"), ("青湖三号餐饮有限公司", "未建立"),
+        ("青湖四号物流有限公司", "已建立")]
+    assert not [p for p in r.problems if p.severity == "错误"]
+
+
+def test_tick_ledger_options_written_as_text_in_plain_columns(tmp_path, db):
+    """The unpublic.xlsx ledger's options (企业类型 私营企业/港澳台商投资企业/外商投资企业, 组建形式
+    单独建立/联合建立/网格建立, and 挂靠建立/依托建立 of other ledgers) typed into plain columns read as they do
+    when ticked; they had been BAD_VALUE. A value outside the vocabulary is still reported."""
+    header = ["序号", "企业名称", "企业类型", "从业人员数量", "党组织组建形式"]
+    rows = [[1, "青湖一号科技有限公司", "港澳台商投资企业", 40, "网格建立"],
+            [2, "青湖二号贸易有限公司", "外商投资企业", 12, "挂靠建立"],
+            [3, "青湖三号餐饮有限公司", "私营企业", 9, "依托建立"],
+            [4, "青湖四号物流有限公司", "私营企业", 30, "区域联建"],
+            [5, "青湖五号商贸有限公司", "私营企业", 5, "正在筹建"]]
+    f = write_xlsx(tmp_path / "东湖街道非公企业.xlsx", {"非公企业": (header, rows)})
+    r = import_files([f], "2026Q3", db, street="东湖街道")
+    assert stored(db, "select name, org_type, org_status from orgs order by row") == [
+        ("青湖一号科技有限公司", "非公企业", "联合组建"), ("青湖二号贸易有限公司", "非公企业", "挂靠"),
+        ("青湖三号餐饮有限公司", "非公企业", "挂靠"), ("青湖四号物流有限公司", "非公企业", "联合组建"),
+        ("青湖五号商贸有限公司", "非公企业", None)]
+    assert [(p.code, p.row, p.value) for p in r.problems if p.severity == "错误"] == [("BAD_VALUE", 6, "正在筹建")]
