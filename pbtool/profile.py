@@ -133,16 +133,24 @@ NO_FIELD = "-"     # a profile's `otherwise`: the column is no field at all, its
 VALUE_SLACK = 2   # fields a header may lack when the values of other columns supply them
 
 
-def values_probe(sheet: RawSheet, index: SynonymIndex) -> Callable[[str, list[Column], int], set[str]]:
+def values_probe(sheet: RawSheet, index: SynonymIndex) -> Callable[[str, list[Column], int, float | None], set[str]]:
     """detect_layout's `from_values`: the fields that unnamed columns' values supply to a kind (a
-    claims_unknown profile of that kind fitting a sample of the column)."""
+    claims_unknown profile of that kind fitting a sample of the column). Nothing is sampled when no
+    profile could supply the kind's missing key fields, or when all the fields its profiles could add
+    would not reach `need` (the fields the kind lacks to beat the best layout so far)."""
+    from .detect import real_field
     profs = load_profiles(index.config)
 
-    def from_values(kind: str, columns: list[Column], data_start: int) -> set[str]:
+    def from_values(kind: str, columns: list[Column], data_start: int, need: float | None = None) -> set[str]:
         # unnamed columns whose values a claims_unknown profile of this kind takes
         mine = [p for p in profs.profiles if p.field and p.claims_unknown and kind in p.kinds]
         free = [c.index for c in columns if not c.field and not c.ignored]
         if not mine or not free:
+            return set()
+        have = {real_field(c.field) for c in columns if c.field}
+        missing = set(index.config.kind(kind)["key_fields"]) - have
+        could = {p.field for p in mine if p.field} - have
+        if not missing <= could or (need is not None and min(len(could), len(free)) + 0.5 <= need):
             return set()
         probe = Layout(kind, data_start - 1, data_start, columns, [])
         out = set()
