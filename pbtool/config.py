@@ -99,7 +99,7 @@ def load_config(path: Path | None = None) -> Config:
 PROFILE_KEYS: dict[str, type] = {
     "field": str, "kinds": list, "label": str, "values": list, "add_values": list, "pattern": str,
     "overrides_header": bool, "claims_unknown": bool, "otherwise": str, "hints": list, "add_hints": list,
-    "vocab": str,
+    "vocab": str, "exclude": list,
 }
 _TYPE_WORDS = {str: "文字（加英文双引号）", list: "文字列表，例如 [\"甲\", \"乙\"]", bool: "true 或 false"}
 

@@ -245,3 +245,17 @@ def test_tick_ledger_options_written_as_text_in_plain_columns(tmp_path, db):
         ("青湖三号餐饮有限公司", "非公企业", "挂靠"), ("青湖四号物流有限公司", "非公企业", "联合组建"),
         ("青湖五号商贸有限公司", "非公企业", None)]
     assert [(p.code, p.row, p.value) for p in r.problems if p.severity == "错误"] == [("BAD_VALUE", 6, "正在筹建")]
+
+
+def test_district_may_change_what_the_status_profile_leaves_out(tmp_path, db):
+    """pbtool.toml [profiles.org_status] exclude = [] lets a district whose lists head their 是/否 status
+    column with an unknown header (党建情况, as A1500/cam's 社会团体年检 page) have it taken by its values."""
+    from pbtool.config import load_config
+    (tmp_path / "pbtool.toml").write_text('[profiles.org_status]\nexclude = []\n', encoding="utf-8")
+    config = load_config(tmp_path / "pbtool.toml")
+    f = write_xlsx(tmp_path / "东湖街道社会组织.xlsx", {"社会组织": (
+        ["序号", "社会组织名称", "统一社会信用代码", "社会组织类型", "党建情况"],
+        [[1, "青湖区书画协会", make_uscc(11), "社会团体", "是"], [2, "青湖区启明培训学校", make_uscc(12), "民办非企业单位", "否"]])})
+    import_files([f], "2026Q3", db, street="东湖街道", config=config)
+    assert stored(db, "select name, org_status from orgs order by row") == [
+        ("青湖区书画协会", "已建立"), ("青湖区启明培训学校", "未建立")]
