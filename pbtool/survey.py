@@ -98,6 +98,9 @@ def _best_partial(sheet: RawSheet, index: SynonymIndex) -> tuple[str, int, list[
     return best[1], best[2], best[3], best[4]
 
 
+MAP_HINT_LIKENESS = 0.3   # a header less like the missing field than this is not offered as its --map
+
+
 def diagnose_sheet(sheet: RawSheet, index: SynonymIndex) -> str:
     """Why a sheet is not imported, in Chinese: the likeliest kind, its missing columns, the --map line."""
     if not sheet.visible:
@@ -120,16 +123,19 @@ def diagnose_sheet(sheet: RawSheet, index: SynonymIndex) -> str:
     missing = [f for f in spec["key_fields"] if f not in fields]
     missing += [f for f, s in all_fields.items() if s.get("required") and f not in fields and f not in missing]
     used = {normalize_header(h) for _, h in cells if index.field_for(kind, h)}
-    free = [h for _, h in cells if normalize_header(h) and normalize_header(h) not in used]
+    # headers that carry nothing (序号) and headers nothing like the field are no candidates for --map
+    free = [h for _, h in cells if normalize_header(h) and normalize_header(h) not in used and not index.is_ignored(h)]
     lines = [f"最像{KIND_TITLES.get(kind, kind)}（表头在第{header_row + 1}行，认出{len(fields)}列）"]
     if missing:
         lines.append("缺少" + "、".join(f"“{all_fields[f]['title']}”" for f in missing) + "列")
     maps = []
     for f in missing:
         spellings = [normalize_header(x) for x in [all_fields[f]["title"], *all_fields[f]["synonyms"]]]
-        best = max(free, key=lambda h: max(difflib.SequenceMatcher(None, normalize_header(h), s).ratio()
-                                            for s in spellings), default=None)
-        if best is not None:
+
+        def likeness(h: str) -> float:
+            return max(difflib.SequenceMatcher(None, normalize_header(h), s).ratio() for s in spellings)
+        best = max(free, key=likeness, default=None)
+        if best is not None and likeness(best) >= MAP_HINT_LIKENESS:
             maps.append(f"--map {best}={f}")
     if maps:
         lines.append("如果表中有这些内容，可用 " + " ".join(maps) + " 指定后重新导入")

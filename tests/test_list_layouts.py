@@ -259,3 +259,19 @@ def test_district_may_change_what_the_status_profile_leaves_out(tmp_path, db):
     import_files([f], "2026Q3", db, street="东湖街道", config=config)
     assert stored(db, "select name, org_status from orgs order by row") == [
         ("青湖区书画协会", "已建立"), ("青湖区启明培训学校", "未建立")]
+
+
+def test_org_list_without_status_is_refused_without_offering_the_serial_column(tmp_path, db):
+    """A two-new list with 党组织名称 but no status column (a 两个覆盖 page's list view without 覆盖情况):
+    nothing says whether each organization has a Party organization, so it is refused, store untouched.
+    The diagnosis had offered “--map 序号=org_status” (序号, a column that carries nothing, was the
+    “closest” header); it now names the missing column and offers no --map."""
+    header = ["序号", "单位名称", "统一社会信用代码", "组织类型", "所在社区", "党组织名称", "党建工作指导员"]
+    rows = [[1, "青湖一号科技有限公司", make_uscc(1), "非公企业", "朝阳社区", "青湖一号科技有限公司党支部", ""],
+            [2, "青湖二号贸易有限公司", make_uscc(2), "非公企业", "朝阳社区", "", "王指导"]]
+    f = write_xlsx(tmp_path / "东湖街道两新组织.xlsx", {"两新组织": (header, rows)})
+    with pytest.raises(ImportError_) as exc:
+        import_files([f], "2026Q3", db, street="东湖街道")
+    text = str(exc.value).replace("\n", "")
+    assert "数据库未作任何改动" in text and "缺少“党组织建立情况”列" in text
+    assert "--map" not in text
