@@ -68,7 +68,8 @@ def _beside_plain_column(g: dict[str, Any], out: list[Column], helper: Any, kind
     est = next((pos for pos, c in enumerate(out) if helper(c) and c.field in (None, g["field"])), None)
     if est is None:
         return
-    if not any(c.field == g["field"] and not helper(c) for c in out):
+    plain = next((pos for pos, c in enumerate(out) if c.field == g["field"] and not helper(c)), None)
+    if plain is None:
         plain = next((pos for pos, c in enumerate(out) if not c.field and not c.ignored and not helper(c)
                       and index.field_for(kind, c.header) == g["field"]), None)
         if plain is None:
@@ -76,7 +77,8 @@ def _beside_plain_column(g: dict[str, Any], out: list[Column], helper: Any, kind
         c = out[plain]
         out[plain] = Column(c.index, c.header, g["field"], reason="表头")
     c = out[est]
-    out[est] = Column(c.index, c.header, f"{PREFIX}{g['field']}:{c.index}:?", reason="表头")
+    note = f"“{c.header}”列只用于“{out[plain].header}”列空着的行（是按已建立，否按未建立）。"
+    out[est] = Column(c.index, c.header, f"{PREFIX}{g['field']}:{c.index}:?", reason="表头", note=note)
 
 
 def combine_ticks(columns: dict[str, list[Any]], headers: dict[str, str]) -> tuple[dict[str, list[Any]], list[tuple[int, str, str, str, str]]]:

@@ -226,6 +226,7 @@ def test_established_column_beside_a_form_column_fills_only_its_gaps(tmp_path, d
         ("青湖一号科技有限公司", "单独组建"), ("青湖二号贸易有限公司", "联合组建"), ("青湖三号餐饮有限公司", "未建立"),
         ("青湖四号物流有限公司", "已建立")]
     assert not [p for p in r.problems if p.severity == "错误"]
+    assert any("“是否建立党组织”列只用于“党组织组建形式”列空着的行（是按已建立，否按未建立）" in n for n in r.notes)
 
 
 def test_tick_ledger_options_written_as_text_in_plain_columns(tmp_path, db):
