@@ -99,7 +99,7 @@ def load_config(path: Path | None = None) -> Config:
 PROFILE_KEYS: dict[str, type] = {
     "field": str, "kinds": list, "label": str, "values": list, "add_values": list, "pattern": str,
     "overrides_header": bool, "claims_unknown": bool, "otherwise": str, "hints": list, "add_hints": list,
-    "vocab": str,
+    "vocab": str, "exclude": list,
 }
 _TYPE_WORDS = {str: "文字（加英文双引号）", list: "文字列表，例如 [\"甲\", \"乙\"]", bool: "true 或 false"}
 
@@ -151,7 +151,7 @@ def merge_profiles(profiles: dict[str, Any], user: Any, schema: dict[str, Any], 
             raise ConfigError(f"{where} 的 kinds 中 {'、'.join(unknown)} 不是已知的清单类型（可用：{'、'.join(kinds)}）")
         for key in ("field", "otherwise"):
             fld = merged.get(key)
-            if fld is None:
+            if fld is None or (key == "otherwise" and fld == "-"):   # "-": no field (profile.NO_FIELD)
                 continue
             if not merged.get("kinds"):
                 raise ConfigError(f"{where} 写了 {key}，还要用 kinds 写明适用于哪些清单，例如 kinds = [\"roster\"]")

@@ -18,7 +18,8 @@ from .period import PeriodError, check_period
 from .present import Rate as RateValue
 from .present import pct_text, pp_number, pp_text, ratio
 
-ORG_COVERED = ("单独组建", "联合组建", "挂靠")
+# 已建立: the list says only that there is a Party organization (是否建立党组织 = 是), not how it was formed
+ORG_COVERED = ("单独组建", "联合组建", "挂靠", "已建立")
 ORG_KINDS = ("非公企业", "社会组织")
 UNIT_TITLES = {"community": "社区", "estate": "小区", "org": "两新组织", "branch": "党支部"}
 

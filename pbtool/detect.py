@@ -99,12 +99,13 @@ def _names_where_it_belongs(spec: dict, cols: list[Column]) -> bool:
 
 
 def detect_layout(sheet: RawSheet, index: SynonymIndex, only_kind: str | None = None, slack: int = 0,
-                  from_values: Callable[[str, list[Column], int], set[str]] | None = None) -> Layout | None:
+                  from_values: Callable[[str, list[Column], int, float | None], set[str]] | None = None) -> Layout | None:
     """Best (kind, header row, depth 1–4) by the number of fields recognized; None when nothing fits.
     `slack` accepts that many fields fewer than the kind's min_fields (the values may tell the rest);
-    `from_values(kind, columns, data start)` names the fields that unnamed columns' values supply,
-    asked when a kind lacks a key field. A kind whose name column is headed as where a row belongs
-    (所属社区 in a list of organizations) is not that kind's list (schema.toml: belonging_prefixes)."""
+    `from_values(kind, columns, data start, need)` names the fields that unnamed columns' values supply,
+    asked when a kind lacks a key field (need: how many fields it lacks to beat the best so far).
+    A kind whose name column is headed as where a row belongs (所属社区 in a list of organizations) is
+    not that kind's list (schema.toml: belonging_prefixes)."""
     from .ticks import tick_columns
 
     config = index.config
@@ -132,8 +133,9 @@ def detect_layout(sheet: RawSheet, index: SynonymIndex, only_kind: str | None = 
                 fields = {real_field(c.field) for c in cols if c.field}
                 if _names_where_it_belongs(spec, cols):
                     continue
+                # values are sampled only where they could make this kind win
                 if from_values is not None and not set(spec["key_fields"]) <= fields:
-                    fields |= from_values(kind, cols, r + depth)
+                    fields |= from_values(kind, cols, r + depth, None if best is None else best[0] - len(fields))
                 if not set(spec["key_fields"]) <= fields or not enough_fields(spec, fields, slack):
                     continue
                 hint = any(h in sheet.name for h in spec.get("sheet_hints", []))

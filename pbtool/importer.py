@@ -26,7 +26,7 @@ from .mapping import SynonymIndex
 from .period import PeriodError
 from .period import check_period as _check_period
 from .places import PlaceIndex
-from .profile import detect_with_values, refine_layout
+from .profile import detect_sheet, refine_layout
 from .survey import diagnose_file
 from .problems import ERROR, Problem, make_problem
 from .forms import form_as_table, form_pairs
@@ -898,9 +898,7 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
                     sheet = form_as_table(sheet, pairs, index)
                     layout = detect_layout(sheet, index, "roster")
                 else:
-                    layout = detect_layout(sheet, index)
-                    if layout is None and (found := detect_with_values(sheet, index)):
-                        layout = found[0]
+                    layout = detect_sheet(sheet, index)
             if layout is None:
                 result.skipped.append((f.name, sheet.name, "没有找到花名册或资源清单的表头（如填表说明），未导入"))
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -65,6 +66,7 @@ def _profiles_of(config: Config | None) -> Profiles:
     doc = config.profiles if config is not None else _shipped("profiles.toml")
     vocab = (config.schema if config is not None else _shipped("schema.toml")).get("vocab", {})
     named = {spec["vocab"]: sorted(vocab.get(spec["vocab"], {})) for spec in doc["profiles"].values() if spec.get("vocab")}
+    # `exclude`: vocabulary entries that say nothing about the field on their own (是/否)
     return _build(json.dumps(doc, sort_keys=True, ensure_ascii=False), json.dumps(named, sort_keys=True, ensure_ascii=False))
 
 
@@ -76,7 +78,8 @@ def _build(doc_json: str, vocab_json: str = "{}") -> Profiles:
     for name, spec in data["profiles"].items():
         out.append(Profile(
             name, spec.get("field"), tuple(spec.get("kinds", ())), spec["label"],
-            frozenset(fold(v) for v in [*spec.get("values", ()), *vocab.get(spec.get("vocab", ""), ())]),
+            frozenset(fold(v) for v in [*spec.get("values", ()), *vocab.get(spec.get("vocab", ""), ())]
+                      if fold(v) not in {fold(x) for x in spec.get("exclude", ())}),
             re.compile(spec["pattern"]) if spec.get("pattern") else None,
             bool(spec.get("overrides_header")), bool(spec.get("claims_unknown")), spec.get("otherwise"),
             tuple(spec.get("hints", ()))))
@@ -126,22 +129,28 @@ def describe(values: list[str], kind: str | None = None, profiles: Profiles | No
     return f"{label}（{share:.0%}）"
 
 
+NO_FIELD = "-"     # a profile's `otherwise`: the column is no field at all, its text kept as written
 VALUE_SLACK = 2   # fields a header may lack when the values of other columns supply them
 
 
-def detect_with_values(sheet: RawSheet, index: SynonymIndex) -> tuple[Layout, list[str]] | None:
-    """For a sheet whose headers alone name too few fields: detect with some slack, judge the columns by
-    their values, and keep the layout only if header and values together name the kind's key fields
-    and reach its min_fields. A key field may come from values alone (an organization list whose
-    status column is headed 党建情况 and holds 单独组建/未建立)."""
-    from .detect import detect_layout, enough_fields, real_field
+def values_probe(sheet: RawSheet, index: SynonymIndex) -> Callable[[str, list[Column], int, float | None], set[str]]:
+    """detect_layout's `from_values`: the fields that unnamed columns' values supply to a kind (a
+    claims_unknown profile of that kind fitting a sample of the column). Nothing is sampled when no
+    profile could supply the kind's missing key fields, or when all the fields its profiles could add
+    would not reach `need` (the fields the kind lacks to beat the best layout so far)."""
+    from .detect import real_field
     profs = load_profiles(index.config)
 
-    def from_values(kind: str, columns: list[Column], data_start: int) -> set[str]:
+    def from_values(kind: str, columns: list[Column], data_start: int, need: float | None = None) -> set[str]:
         # unnamed columns whose values a claims_unknown profile of this kind takes
         mine = [p for p in profs.profiles if p.field and p.claims_unknown and kind in p.kinds]
         free = [c.index for c in columns if not c.field and not c.ignored]
         if not mine or not free:
+            return set()
+        have = {real_field(c.field) for c in columns if c.field}
+        missing = set(index.config.kind(kind)["key_fields"]) - have
+        could = {p.field for p in mine if p.field} - have
+        if not missing <= could or (need is not None and min(len(could), len(free)) + 0.5 <= need):
             return set()
         probe = Layout(kind, data_start - 1, data_start, columns, [])
         out = set()
@@ -150,7 +159,34 @@ def detect_with_values(sheet: RawSheet, index: SynonymIndex) -> tuple[Layout, li
             out |= {p.field for p in mine if p.field and s.get(p.name, 0.0) >= profs.min_share}
         return out
 
-    layout = detect_layout(sheet, index, slack=VALUE_SLACK, from_values=from_values)
+    return from_values
+
+
+def detect_sheet(sheet: RawSheet, index: SynonymIndex) -> Layout | None:
+    """Which list a sheet holds, its key fields named by headers or, where a header is unknown, by its
+    values: a two-new list whose status column is headed 党建情况 beats the 驻区单位 list its 单位类型
+    column alone would make. Then, with slack, detect_with_values. The layout's columns are not yet
+    refined (refine_layout)."""
+    from .detect import detect_layout, real_field
+    layout = detect_layout(sheet, index, from_values=values_probe(sheet, index))
+    if layout is not None:
+        spec = index.config.kind(layout.kind)
+        if not set(spec["key_fields"]) <= {real_field(c.field) for c in layout.columns if c.field}:
+            refined, _ = refine_layout(sheet, layout, index)
+            if not set(spec["key_fields"]) <= {real_field(c.field) for c in refined.columns if c.field}:
+                layout = detect_layout(sheet, index)   # the values did not hold up: headers alone
+    if layout is None and (found := detect_with_values(sheet, index)):
+        layout = found[0]
+    return layout
+
+
+def detect_with_values(sheet: RawSheet, index: SynonymIndex) -> tuple[Layout, list[str]] | None:
+    """For a sheet whose headers alone name too few fields: detect with some slack, judge the columns by
+    their values, and keep the layout only if header and values together name the kind's key fields
+    and reach its min_fields. A key field may come from values alone (an organization list whose
+    status column is headed 党建情况 and holds 单独组建/未建立)."""
+    from .detect import detect_layout, enough_fields, real_field
+    layout = detect_layout(sheet, index, slack=VALUE_SLACK, from_values=values_probe(sheet, index))
     if layout is None:
         return None
     refined, notes = refine_layout(sheet, layout, index)
@@ -171,7 +207,7 @@ def refine_layout(sheet: RawSheet, layout: Layout, index: SynonymIndex) -> tuple
     if not mine:
         return layout, []
     by_name = {p.name: p for p in mine}
-    judged = {p.field for p in mine if p.overrides_header}
+    judged = {p.field for p in mine if p.overrides_header or p.otherwise}
     cols = [c for c in layout.columns]
     candidates = [c.index for c in cols if c.reason != "--map" and not c.ignored
                   and not (c.field or "").startswith("tick:") and (c.field is None or c.field in judged)]
@@ -191,11 +227,15 @@ def refine_layout(sheet: RawSheet, layout: Layout, index: SynonymIndex) -> tuple
                 wanted[c.index] = (p.field, f"“{c.header}”列的内容是{p.label}，已按{fields[p.field]['title']}导入。")
                 continue
         values = samples[c.index]
-        if (own and own.otherwise and own.otherwise in fields and c.field
+        if (own and own.otherwise and (own.otherwise in fields or own.otherwise == NO_FIELD) and c.field
                 and sum(map(own.meant, values)) < profs.misfit_share * len(values)):
             target = own.otherwise
-            note = (f"“{c.header}”列的内容不是{own.label}，已按{fields[target]['title']}导入"
-                    f"（{fields[c.field]['title']}未从此列读取）。")
+            if target == NO_FIELD:
+                note = (f"“{c.header}”列的内容不是{own.label}，未按{fields[c.field]['title']}导入，"
+                        "内容原样保存。")
+            else:
+                note = (f"“{c.header}”列的内容不是{own.label}，已按{fields[target]['title']}导入"
+                        f"（{fields[c.field]['title']}未从此列读取）。")
             wanted[c.index] = (target, note)
     if not wanted:
         return layout, []
@@ -209,6 +249,9 @@ def refine_layout(sheet: RawSheet, layout: Layout, index: SynonymIndex) -> tuple
     for c in cols:
         if c.reason == "--map":
             out.append(c)
+        elif c.index in wanted and wanted[c.index][0] == NO_FIELD:
+            out.append(replace(c, field=None, reason="内容", note=wanted[c.index][1]))
+            notes.append(wanted[c.index][1])
         elif c.index in wanted and taken.get(wanted[c.index][0]) == c.header:
             fld, note = wanted[c.index]
             out.append(replace(c, field=fld, reason="内容", note=note))

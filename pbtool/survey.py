@@ -98,6 +98,9 @@ def _best_partial(sheet: RawSheet, index: SynonymIndex) -> tuple[str, int, list[
     return best[1], best[2], best[3], best[4]
 
 
+MAP_HINT_LIKENESS = 0.3   # a header less like the missing field than this is not offered as its --map
+
+
 def diagnose_sheet(sheet: RawSheet, index: SynonymIndex) -> str:
     """Why a sheet is not imported, in Chinese: the likeliest kind, its missing columns, the --map line."""
     if not sheet.visible:
@@ -106,8 +109,8 @@ def diagnose_sheet(sheet: RawSheet, index: SynonymIndex) -> str:
         return "空工作表。"
     if instruction_sheet(sheet.name, index.config.schema):
         return "填表说明工作表，不是数据。"
-    from .profile import detect_with_values
-    layout = detect_layout(sheet, index) or (found[0] if (found := detect_with_values(sheet, index)) else None)
+    from .profile import detect_sheet
+    layout = detect_sheet(sheet, index)
     if layout is not None:
         return (f"表头已认出（{KIND_TITLES.get(layout.kind, layout.kind)}，第{layout.header_row + 1}行），"
                 "但表头下没有数据行。")
@@ -120,16 +123,19 @@ def diagnose_sheet(sheet: RawSheet, index: SynonymIndex) -> str:
     missing = [f for f in spec["key_fields"] if f not in fields]
     missing += [f for f, s in all_fields.items() if s.get("required") and f not in fields and f not in missing]
     used = {normalize_header(h) for _, h in cells if index.field_for(kind, h)}
-    free = [h for _, h in cells if normalize_header(h) and normalize_header(h) not in used]
+    # headers that carry nothing (序号) and headers nothing like the field are no candidates for --map
+    free = [h for _, h in cells if normalize_header(h) and normalize_header(h) not in used and not index.is_ignored(h)]
     lines = [f"最像{KIND_TITLES.get(kind, kind)}（表头在第{header_row + 1}行，认出{len(fields)}列）"]
     if missing:
         lines.append("缺少" + "、".join(f"“{all_fields[f]['title']}”" for f in missing) + "列")
     maps = []
     for f in missing:
         spellings = [normalize_header(x) for x in [all_fields[f]["title"], *all_fields[f]["synonyms"]]]
-        best = max(free, key=lambda h: max(difflib.SequenceMatcher(None, normalize_header(h), s).ratio()
-                                            for s in spellings), default=None)
-        if best is not None:
+
+        def likeness(h: str) -> float:
+            return max(difflib.SequenceMatcher(None, normalize_header(h), s).ratio() for s in spellings)
+        best = max(free, key=likeness, default=None)
+        if best is not None and likeness(best) >= MAP_HINT_LIKENESS:
             maps.append(f"--map {best}={f}")
     if maps:
         lines.append("如果表中有这些内容，可用 " + " ".join(maps) + " 指定后重新导入")
@@ -146,13 +152,13 @@ def diagnose_file(file: RawFile, index: SynonymIndex) -> str:
 
 def _sheet_view(file: RawFile, sheet: RawSheet, index: SynonymIndex) -> SheetView:
     from .forms import form_as_table, form_pairs
-    from .profile import describe, detect_with_values, load_profiles, refine_layout, sample_values
+    from .profile import describe, detect_sheet, load_profiles, refine_layout, sample_values
     pairs = form_pairs(sheet, index) if sheet.visible and not instruction_sheet(sheet.name, index.config.schema) else None
     if pairs:   # a one-person form reads as a one-row roster
         sheet = form_as_table(sheet, pairs, index)
-    layout = detect_layout(sheet, index, "roster" if pairs else None) if sheet.visible and sheet.height else None
-    if layout is None and sheet.visible and sheet.height and (found := detect_with_values(sheet, index)):
-        layout = found[0]
+    layout = None
+    if sheet.visible and sheet.height:
+        layout = detect_layout(sheet, index, "roster") if pairs else detect_sheet(sheet, index)
     if layout is None:
         return SheetView(sheet.name, sheet.visible, None, "未识别", [], 0, [], diagnose_sheet(sheet, index))
     layout, _ = refine_layout(sheet, layout, index)

@@ -22,10 +22,19 @@ def tick_columns(kind: str, cols: list[Column], parents: dict[int, str], index: 
     that group's sub-columns ('tick:<field>:<column>:<value>'); a 是否建立党组织 column beside the group
     becomes 'tick:<field>:<column>:?'. A group needs at least two option columns under one parent."""
     ticks = _groups()
-    have = {c.field for c in cols if c.field}
     out = list(cols)
     for g in ticks["groups"].values():
-        if g["kind"] != kind or g["field"] in have:
+        if g["kind"] != kind:
+            continue
+        established = {normalize_header(h) for h in g.get("established", [])}
+
+        def helper(c: Column) -> bool:
+            return bool(established & {normalize_header(c.header), *canonical_headers(c.header)})
+
+        # a 是否建立党组织 column names the field by its header when it stands alone; beside the group, or
+        # beside a plain 组建形式 column, it only helps decide (fills the rows the other leaves empty)
+        if any(c.field == g["field"] and not helper(c) for c in out):
+            _beside_plain_column(g, out, helper, kind, index)
             continue
         options = {normalize_header(k): v for k, v in g["options"].items()}
         by_parent: dict[str, list[tuple[int, str]]] = {}
@@ -38,16 +47,38 @@ def tick_columns(kind: str, cols: list[Column], parents: dict[int, str], index: 
                 by_parent.setdefault(parents.get(c.index, ""), []).append((pos, value))
         members = max(by_parent.values(), key=len, default=[])
         if len(members) < 2:
+            _beside_plain_column(g, out, helper, kind, index)
             continue
         for pos, value in members:
             c = out[pos]
             out[pos] = Column(c.index, c.header, f"{PREFIX}{g['field']}:{c.index}:{value}", reason="勾选")
-        established = {normalize_header(h) for h in g.get("established", [])}
         for pos, c in enumerate(out):
-            if not c.field and established & {normalize_header(c.header), *canonical_headers(c.header)}:
+            if (not c.field or c.field == g["field"]) and helper(c):
                 out[pos] = Column(c.index, c.header, f"{PREFIX}{g['field']}:{c.index}:?", reason="勾选")
                 break
     return out
+
+
+def _beside_plain_column(g: dict[str, Any], out: list[Column], helper: Any, kind: str, index: SynonymIndex) -> None:
+    """A 是否建立党组织 column beside a plain column that names the same field (组建形式 holding 单独组建):
+    the plain column holds the field whichever stands first, the 是/否 column becomes the group's helper
+    ('tick:<field>:<column>:?'). A 是否建立党组织 column alone keeps the field."""
+    if not g.get("established"):
+        return
+    est = next((pos for pos, c in enumerate(out) if helper(c) and c.field in (None, g["field"])), None)
+    if est is None:
+        return
+    plain = next((pos for pos, c in enumerate(out) if c.field == g["field"] and not helper(c)), None)
+    if plain is None:
+        plain = next((pos for pos, c in enumerate(out) if not c.field and not c.ignored and not helper(c)
+                      and index.field_for(kind, c.header) == g["field"]), None)
+        if plain is None:
+            return
+        c = out[plain]
+        out[plain] = Column(c.index, c.header, g["field"], reason="表头")
+    c = out[est]
+    note = f"“{c.header}”列只用于“{out[plain].header}”列空着的行（是按已建立，否按未建立）。"
+    out[est] = Column(c.index, c.header, f"{PREFIX}{g['field']}:{c.index}:?", reason="表头", note=note)
 
 
 def combine_ticks(columns: dict[str, list[Any]], headers: dict[str, str]) -> tuple[dict[str, list[Any]], list[tuple[int, str, str, str, str]]]:
@@ -69,6 +100,13 @@ def combine_ticks(columns: dict[str, list[Any]], headers: dict[str, str]) -> tup
         spec = spec_by_field[fld]
         options = [(k, v) for k, v in keys if v != "?"]
         est = next((k for k, v in keys if v == "?"), None)
+        if not options and est is not None:
+            # beside a plain column of the field: that column's value, else the 是/否 as written (the
+            # field's vocabulary reads 是/否, and reports anything else)
+            plain = columns.get(fld)
+            out[fld] = [p if plain is not None and (p := plain[i]) not in (None, "") and as_text(p).strip()
+                        else columns[est][i] for i in range(len(columns[est]))]
+            continue
         label = "、".join(headers[k] for k, _ in options)
         n = len(columns[keys[0][0]])
         combined: list[Any] = [None] * n
