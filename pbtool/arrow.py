@@ -3,33 +3,26 @@
 pyarrow imports pandas (about 0.45 s, a quarter of a district's import and of a city's coverage run)
 the first time it converts Python values (pa.array, pa.scalar, a Python value handed to a compute
 function), only to ask whether those values are pandas objects. pbtool never hands it pandas objects.
-So pyarrow is asked that question once here while `import pandas` is made to fail: its Cython shim
-and its C++ converter each try once, and then answer "not a pandas object" without importing pandas. The shim still imports pandas when
-pandas is really needed (Table.to_pandas() retries the import), so nothing that uses pandas breaks.
+So pyarrow is asked that question once here while `import pandas` is made to fail (pbtool.PANDAS_GATE):
+its Cython shim and its C++ converter each try once, and then answer "not a pandas object" without
+importing pandas. The shim still imports pandas when pandas is really needed (Table.to_pandas()
+retries the import), so nothing that uses pandas breaks.
 """
 from __future__ import annotations
 
 import sys
-from importlib.abc import MetaPathFinder
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-
-class _NoPandas(MetaPathFinder):
-    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
-        if name == "pandas" or name.startswith("pandas."):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
-
+from . import PANDAS_GATE
 
 if "pandas" not in sys.modules:
-    _finder = _NoPandas()
-    sys.meta_path.insert(0, _finder)   # `import pandas` fails (ImportError) while the shim tries it once
+    PANDAS_GATE.closed = True      # `import pandas` fails (ImportError) while pyarrow tries it once
     try:
         pa.array([0], pa.int8())   # the Cython shim (is this a pandas object?)
         pa.scalar("")              # the C++ converter's pandas constants (NaT, NA)
     finally:
-        sys.meta_path.remove(_finder)
+        PANDAS_GATE.closed = False
 
 __all__ = ["pa", "pc"]
