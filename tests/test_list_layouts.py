@@ -276,3 +276,48 @@ def test_org_list_without_status_is_refused_without_offering_the_serial_column(t
     text = str(exc.value).replace("\n", "")
     assert "数据库未作任何改动" in text and "缺少“党组织建立情况”列" in text
     assert "--map" not in text
+
+
+def test_lists_template_carries_established_and_assigned_instructor_to_the_next_quarter(tmp_path, db):
+    """The next quarter's fill-in template keeps what the list said: 已建立 as the status, and
+    是否选派党建工作指导员 (是/否) as a column of its own, written only when the street's list had it.
+    Without that column, an organization with an instructor assigned but not named lost it on the way
+    back and became an ORG_NO_WORK blind spot the next quarter. The street returns the template
+    untouched: the next quarter's organizations are this quarter's."""
+    import openpyxl
+
+    from pbtool.fillin import make_templates
+
+    places = write_xlsx(tmp_path / "东湖街道社区小区.xlsx", {
+        "社区": (COMMUNITY_HEADER, [{"所在街道": "东湖街道", "社区名称": "朝阳社区", "社区党组织名称": "朝阳社区党委"}]),
+        "小区": (ESTATE_HEADER, [{"所在街道": "东湖街道", "所属社区": "朝阳社区", "小区名称": "幸福里小区",
+                                 "小区党组织名称": "幸福里小区党支部"}])})
+    import_files([places, nonpublic_survey(tmp_path / "东湖街道非公企业党建情况.xlsx")], "2026Q3", db)
+    out = tmp_path / "模板"
+    [path] = make_templates("lists", "2026Q4", out, db).files
+    ws = openpyxl.load_workbook(path)["两新组织"]
+    header = [c.value for c in ws[3]]
+    assert "是否选派党建工作指导员" in header
+    rows = {r[0]: dict(zip(header, r)) for r in ws.iter_rows(min_row=4, values_only=True) if r[0]}
+    assert (rows["青湖一号科技有限公司"]["党组织建立情况"], rows["青湖一号科技有限公司"]["是否选派党建工作指导员"]) == ("已建立", "否")
+    assert rows["青湖二号贸易有限公司"]["是否选派党建工作指导员"] == "是"
+    import_files([path], "2026Q4", db)
+    q = "select name, org_status, instructor, instructor_assigned from orgs where period = '{}' order by name"
+    assert stored(db, q.format("2026Q4")) == stored(db, q.format("2026Q3"))
+    for period in ("2026Q3", "2026Q4"):   # 二号 (assigned) and 三号 (named) have work coverage in both
+        res = compute_coverage(db, period)
+        assert sorted(x.target for x in res.findings if x.rule == "ORG_NO_WORK") == ["青湖四号物流有限公司"]
+
+
+def test_lists_template_without_assigned_instructors_has_no_such_column(tmp_path, db):
+    """A list without 是否选派党建工作指导员 gets a template without that column (always = false)."""
+    import openpyxl
+
+    from pbtool.fillin import make_templates
+
+    header = ["单位名称", "组织类型", "所在街道", "所在社区", "党组织建立情况", "党建工作指导员"]
+    rows = [["青湖五号科技有限公司", "非公企业", "东湖街道", "朝阳社区", "联合组建", "李指导"]]
+    import_files([write_xlsx(tmp_path / "东湖街道两新组织.xlsx", {"两新组织": (header, rows)})], "2026Q3", db)
+    [path] = make_templates("lists", "2026Q4", tmp_path / "模板", db).files
+    ws = openpyxl.load_workbook(path)["两新组织"]
+    assert "是否选派党建工作指导员" not in [c.value for c in ws[3]]
