@@ -22,8 +22,7 @@ def check_id_birth(ids: list[str | None], births: list[str | None]) -> Iterator[
     """出生日期 against the ID's birth date (a month-only 出生年月 compares by month). The rows whose
     date equals the ID's (the usual case) are told apart for the whole column at once (pyarrow); the
     rest are checked one by one."""
-    from .arrow import pa
-    from .arrow import pc
+    from .arrow import pa, pc
 
     try:
         idn_a, birth_a = pa.array(ids, pa.string()), pa.array(births, pa.string())
@@ -43,8 +42,7 @@ def check_id_birth(ids: list[str | None], births: list[str | None]) -> Iterator[
 def check_id_sex(ids: list[str | None], sexes: list[str | None]) -> Iterator[Finding]:
     """性别 against the ID's sex digit (odd = 男, even = 女). The rows whose 性别 equals the ID's (the
     usual case) are told apart for the whole column at once (pyarrow); the rest are checked one by one."""
-    from .arrow import pa
-    from .arrow import pc
+    from .arrow import pa, pc
 
     try:
         idn_a, sex_a = pa.array(ids, pa.string()), pa.array(sexes, pa.string())

@@ -94,6 +94,8 @@ def load_config(path: Path | None = None) -> Config:
                   district=district.strip() if district else None, profiles=profiles)
 
 
+NO_FIELD = "-"   # a profile's `otherwise`: the column is no field at all, its text kept as written
+
 # What a [profiles.NAME] table of pbtool.toml may hold (data/profiles.toml explains each key). A key given
 # replaces the shipped one; add_values and add_hints extend the shipped lists instead.
 PROFILE_KEYS: dict[str, type] = {
@@ -151,7 +153,7 @@ def merge_profiles(profiles: dict[str, Any], user: Any, schema: dict[str, Any], 
             raise ConfigError(f"{where} 的 kinds 中 {'、'.join(unknown)} 不是已知的清单类型（可用：{'、'.join(kinds)}）")
         for key in ("field", "otherwise"):
             fld = merged.get(key)
-            if fld is None or (key == "otherwise" and fld == "-"):   # "-": no field (profile.NO_FIELD)
+            if fld is None or (key == "otherwise" and fld == NO_FIELD):
                 continue
             if not merged.get("kinds"):
                 raise ConfigError(f"{where} 写了 {key}，还要用 kinds 写明适用于哪些清单，例如 kinds = [\"roster\"]")

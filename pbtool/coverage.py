@@ -176,7 +176,7 @@ def _lookup(obj: Any, attr: str, key: Any) -> dict[Any, Any]:
 @dataclass
 class PeriodState:
     """What one period's store says: findings and rates, before comparison. A state read back from
-    the store keeps its findings as stored rows (`rows`, the fields of _stored_row) and makes Finding
+    the store keeps its findings as stored rows (`rows`, the fields of STORED_FIELDS) and makes Finding
     objects only when asked: an earlier period is mostly compared by rule and place, and at city
     scale 50,000 objects nobody lists cost a third of a second."""
 
@@ -205,14 +205,14 @@ class PeriodState:
     def keys(self) -> list[tuple[str, str]]:
         """(rule, place) of each finding, without making the findings."""
         if self._findings is None and self.rows is not None:
-            return [(r[0], r[8]) for r in self.rows]
+            return [(r[_RULE_AT], r[_PLACE_AT]) for r in self.rows]
         return [f.key for f in self.findings]
 
     def by_place(self) -> tuple[dict[str, list[Any]], Callable[[Any], str]]:
         """Findings (or stored rows, when not made) by place key, places in order of their first
         finding, and how to read an item's rule code."""
         if self._findings is None and self.rows is not None:
-            return _by_place(self.rows, 8), itemgetter(0)
+            return _by_place(self.rows, _PLACE_AT), itemgetter(_RULE_AT)
         return _by_place(self.findings), attrgetter("rule")
 
     def finding(self, item: Any) -> Finding:
@@ -404,8 +404,11 @@ def _save_state(store: st.Store, period: str, key: str, state: PeriodState) -> N
         "summary": state.summary, "near_misses": state.near_misses})
 
 
-_stored_row = attrgetter("rule", "street", "community", "target", "full_members", "probationary", "members",
-                         "members_with_problems", "place")
+# a stored finding: these fields, in this order (finding_maker's arguments); the rest the rules give back
+STORED_FIELDS = ("rule", "street", "community", "target", "full_members", "probationary", "members",
+                 "members_with_problems", "place")
+_stored_row = attrgetter(*STORED_FIELDS)
+_RULE_AT, _PLACE_AT = STORED_FIELDS.index("rule"), STORED_FIELDS.index("place")
 
 
 def finding_maker(config: Config) -> Callable[..., Finding]:
@@ -533,9 +536,13 @@ def _by_place(findings: list[Any], key_index: int | None = None) -> dict[str, li
     return out
 
 
+def _place(key: str, fs: list[Finding], status: str = "新增") -> Place:
+    f = fs[0]
+    return Place(key, f.unit, f.street, f.community, f.target, fs, status=status)
+
+
 def _group(findings: list[Finding]) -> list[Place]:
-    return [Place(key, fs[0].unit, fs[0].street, fs[0].community, fs[0].target, fs)
-            for key, fs in _by_place(findings).items()]
+    return [_place(key, fs) for key, fs in _by_place(findings).items()]
 
 
 def _compare(cur: list[Place], prev: PeriodState | None) -> list[Place]:
@@ -551,8 +558,7 @@ def _compare(cur: list[Place], prev: PeriodState | None) -> list[Place]:
             for f in fs:
                 f.status = "新增"
             continue
-        if (len(old) == len(fs) == 1 and rule_of(old[0]) == fs[0].rule) or \
-                [rule_of(f) for f in old] == [f.rule for f in fs]:   # the common case: the same problems
+        if [rule_of(f) for f in old] == [f.rule for f in fs]:   # the common case: the same problems
             p.status, p.change = "持续", ""
             for f in fs:
                 f.status = "持续"
@@ -576,8 +582,7 @@ def _compare(cur: list[Place], prev: PeriodState | None) -> list[Place]:
     for key, items in before.items():
         if key not in keys:
             assert prev is not None
-            fs = [prev.finding(f) for f in items]
-            closed.append(Place(key, fs[0].unit, fs[0].street, fs[0].community, fs[0].target, fs, status="已整改"))
+            closed.append(_place(key, [prev.finding(f) for f in items], status="已整改"))
     return closed
 
 

@@ -81,6 +81,11 @@ def real_field(field: str) -> str:
     return field.split(":", 2)[1] if field.startswith("tick:") else field
 
 
+def named_fields(columns: list[Column]) -> set[str]:
+    """The fields a layout's columns name (a tick sub-column names the field it helps decide)."""
+    return {real_field(c.field) for c in columns if c.field}
+
+
 def enough_fields(spec: dict, fields: set[str], slack: int = 0) -> bool:
     """Whether a header names enough of a kind's fields: its min_fields, or (with three or more) every
     required one — a roster of just 姓名, 身份证号码 and 人员类别 is a roster."""
@@ -130,7 +135,7 @@ def detect_layout(sheet: RawSheet, index: SynonymIndex, only_kind: str | None = 
                 if plain is None:
                     plain = mapped[key] = index.map_columns(kind, cells)
                 cols = tick_columns(kind, plain, parents, index)
-                fields = {real_field(c.field) for c in cols if c.field}
+                fields = named_fields(cols)
                 if _names_where_it_belongs(spec, cols):
                     continue
                 # values are sampled only where they could make this kind win

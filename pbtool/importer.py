@@ -362,8 +362,7 @@ def sheet_width(sheet: RawSheet) -> int:
 
 def _column_list(table: Any, i: int) -> list[Any]:
     """One Arrow column as the Python values calamine gives: an empty cell is ''."""
-    from .arrow import pa
-    from .arrow import pc
+    from .arrow import pa, pc
 
     col = table.column(i)
     if not col.null_count:
@@ -381,8 +380,7 @@ def _special_rows(table: Any, absolute: list[int], checked: list[int], header_te
     """Rows of an Arrow data area that take() must see one by one: every checked (mapped or unknown)
     cell empty, 0 or spaces; or a first non-empty cell that is spaces, holds a 合计/填表人 word or is a
     header text. A superset, at C speed: take() decides each of them exactly as for any row."""
-    from .arrow import pa
-    from .arrow import pc
+    from .arrow import pa, pc
 
     n = table.num_rows
     if not n:

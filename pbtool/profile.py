@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from .clean import as_text, fold
-from .config import Config, _shipped
+from .config import NO_FIELD, Config, _shipped
 from .detect import Layout
 from .mapping import Column, SynonymIndex
 from .read import RawSheet
@@ -129,7 +129,6 @@ def describe(values: list[str], kind: str | None = None, profiles: Profiles | No
     return f"{label}（{share:.0%}）"
 
 
-NO_FIELD = "-"     # a profile's `otherwise`: the column is no field at all, its text kept as written
 VALUE_SLACK = 2   # fields a header may lack when the values of other columns supply them
 
 
@@ -138,7 +137,7 @@ def values_probe(sheet: RawSheet, index: SynonymIndex) -> Callable[[str, list[Co
     claims_unknown profile of that kind fitting a sample of the column). Nothing is sampled when no
     profile could supply the kind's missing key fields, or when all the fields its profiles could add
     would not reach `need` (the fields the kind lacks to beat the best layout so far)."""
-    from .detect import real_field
+    from .detect import named_fields
     profs = load_profiles(index.config)
 
     def from_values(kind: str, columns: list[Column], data_start: int, need: float | None = None) -> set[str]:
@@ -147,7 +146,7 @@ def values_probe(sheet: RawSheet, index: SynonymIndex) -> Callable[[str, list[Co
         free = [c.index for c in columns if not c.field and not c.ignored]
         if not mine or not free:
             return set()
-        have = {real_field(c.field) for c in columns if c.field}
+        have = named_fields(columns)
         missing = set(index.config.kind(kind)["key_fields"]) - have
         could = {p.field for p in mine if p.field} - have
         if not missing <= could or (need is not None and min(len(could), len(free)) + 0.5 <= need):
@@ -167,13 +166,13 @@ def detect_sheet(sheet: RawSheet, index: SynonymIndex) -> Layout | None:
     values: a two-new list whose status column is headed 党建情况 beats the 驻区单位 list its 单位类型
     column alone would make. Then, with slack, detect_with_values. The layout's columns are not yet
     refined (refine_layout)."""
-    from .detect import detect_layout, real_field
+    from .detect import detect_layout, named_fields
     layout = detect_layout(sheet, index, from_values=values_probe(sheet, index))
     if layout is not None:
         spec = index.config.kind(layout.kind)
-        if not set(spec["key_fields"]) <= {real_field(c.field) for c in layout.columns if c.field}:
+        if not set(spec["key_fields"]) <= named_fields(layout.columns):
             refined, _ = refine_layout(sheet, layout, index)
-            if not set(spec["key_fields"]) <= {real_field(c.field) for c in refined.columns if c.field}:
+            if not set(spec["key_fields"]) <= named_fields(refined.columns):
                 layout = detect_layout(sheet, index)   # the values did not hold up: headers alone
     if layout is None and (found := detect_with_values(sheet, index)):
         layout = found[0]
@@ -185,12 +184,12 @@ def detect_with_values(sheet: RawSheet, index: SynonymIndex) -> tuple[Layout, li
     their values, and keep the layout only if header and values together name the kind's key fields
     and reach its min_fields. A key field may come from values alone (an organization list whose
     status column is headed 党建情况 and holds 单独组建/未建立)."""
-    from .detect import detect_layout, enough_fields, real_field
+    from .detect import detect_layout, enough_fields, named_fields
     layout = detect_layout(sheet, index, slack=VALUE_SLACK, from_values=values_probe(sheet, index))
     if layout is None:
         return None
     refined, notes = refine_layout(sheet, layout, index)
-    fields = {real_field(c.field) for c in refined.columns if c.field}
+    fields = named_fields(refined.columns)
     spec = index.config.kind(refined.kind)
     if not set(spec["key_fields"]) <= fields or not enough_fields(spec, fields):
         return None

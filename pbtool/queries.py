@@ -89,17 +89,17 @@ class StoreQueries:
             members: Counter[tuple] = Counter()
             errors: Counter[tuple] = Counter()
             for columns, rows in added:
-                series = [columns[k] if columns.get(k) is not None else repeat(defaults.get(k), rows) for k in fields]
-                row_keys = zip(*series)
+                def row_keys() -> Any:   # each row's key (a fresh iterator: the defaults are repeat()s)
+                    return zip(*(columns[k] if columns.get(k) is not None else repeat(defaults.get(k), rows)
+                                 for k in fields))
                 # Counter.update holds the GIL for the whole of what it is given: in slices, so that the
                 # thread writing the rows meanwhile (and its signal handlers) get their turns
+                keys = row_keys()
                 for _ in range(0, rows, COUNT_SLICE):
-                    members.update(islice(row_keys, COUNT_SLICE))
-                flags = iter(columns.get("has_error") or repeat(False, rows))
-                row_keys = zip(*(columns[k] if columns.get(k) is not None else repeat(defaults.get(k), rows)
-                                 for k in fields))
+                    members.update(islice(keys, COUNT_SLICE))
+                keys, flags = row_keys(), iter(columns.get("has_error") or repeat(False, rows))
                 for _ in range(0, rows, COUNT_SLICE):
-                    errors.update(compress(islice(row_keys, COUNT_SLICE), islice(flags, COUNT_SLICE)))
+                    errors.update(compress(islice(keys, COUNT_SLICE), islice(flags, COUNT_SLICE)))
             out[name] = (members, errors)
         return out
 
@@ -198,9 +198,8 @@ class StoreQueries:
         says otherwise. On SQLite each column comes as one JSON array (json_group_array), which pyarrow
         parses in C++ without the GIL: a city's reads took 1.06 s as group_concat strings split by
         pyarrow, 0.48 s so (SQLite builds a JSON array about twice as fast, and two such reads run in
-        parallel, which group_concat's did not). (Not through
-        the ADBC driver: it carries its own copy of SQLite, and two copies in one process on one
-        database file break each other's locks.) Elsewhere, and on a SQLite without its JSON
+        parallel, which group_concat's did not). (Not through the ADBC driver: it carries its own copy
+        of SQLite, and two copies in one process on one database file break each other's locks.) Elsewhere, and on a SQLite without its JSON
         functions, rows come one by one."""
         from .arrow import pa
 
@@ -285,14 +284,13 @@ class StoreQueries:
                            .where(self._here(e, period)), ["street", "community", "name", "party_org"], None)
         jobs["communities"] = (select(self._street(c), c.c.name, c.c.party_org).where(self._here(c, period)),
                                ["street", "name", "party_org"], None)
-        order = ["places", "employers", "branches", "communities", "estates", "orgs", "near_misses"]
         if self.engine.dialect.name != "sqlite":
-            return {k: self._arrow(*jobs[k]) for k in order}
+            return {k: self._arrow(*job) for k, job in jobs.items()}
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=2) as pool:
             done = {k: pool.submit(self._arrow, *job) for k, job in jobs.items()}
-            return {k: done[k].result() for k in order}
+            return {k: f.result() for k, f in done.items()}
 
     # ------------------------------------------------------------ computed coverage states
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config, load_config
-from .detect import MAX_HEADER_ROW, _header_cells, _text, detect_layout, real_field
+from .detect import MAX_HEADER_ROW, _header_cells, _text, detect_layout, named_fields, real_field
 from .mapping import SynonymIndex, normalize_header
 from .notdata import instruction_sheet
 from .problems import mask_value
@@ -88,7 +88,7 @@ def _best_partial(sheet: RawSheet, index: SynonymIndex) -> tuple[str, int, list[
                 continue
             cells = _header_cells(sheet, r, depth)
             for kind in index.config.schema["kinds"]:
-                fields = {real_field(c.field) for c in index.map_columns(kind, cells) if c.field}
+                fields = named_fields(index.map_columns(kind, cells))
                 hint = any(h in sheet.name for h in index.config.kind(kind).get("sheet_hints", []))
                 score = len(fields) + (0.5 if hint else 0)
                 if best is None or score > best[0]:

@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .arrow import pa
-from .arrow import pc
+from .arrow import pa, pc
 
 NULL = "\x00"   # stands for NULL in composite keys (control characters never reach the store)
 SEP = "\x1f"
@@ -58,6 +57,15 @@ def _units(street: Any, community: Any, target: Any, counts: dict[str, Any], has
                      **{c: counts[c] for c in COUNT_COLS}, "has_org": has_org, "has_work": has_work, "place": place})
 
 
+def org_coverage(orgs: Any, covered: tuple[str, ...]) -> tuple[Any, Any]:
+    """Per organization: organizational coverage (its status is one of `covered`) and work coverage
+    (that, or an instructor named or assigned)."""
+    is_covered = pc.fill_null(pc.is_in(orgs.column("org_status"), value_set=pa.array(covered, pa.string())), False)
+    work = pc.or_(pc.or_(is_covered, _truthy(orgs.column("instructor"))),
+                  pc.fill_null(orgs.column("instructor_assigned"), False))
+    return is_covered, work
+
+
 def period_units(inputs: dict[str, Any], covered: tuple[str, ...], uncovered_only: bool) -> dict[str, Any]:
     """The units of each kind as tables (street, community, target, full, probationary, members,
     with_errors, has_org, has_work, place), in list order; with `uncovered_only`, organizations with a
@@ -90,13 +98,12 @@ def period_units(inputs: dict[str, Any], covered: tuple[str, ...], uncovered_onl
     named = pc.fill_null(pc.is_valid(orgs.column("name_key")), False)
     key_counts = pc.value_counts(orgs.column("name_key").filter(named))
     shared = key_counts.field("values").filter(pc.greater(key_counts.field("counts"), 1))
-    status = orgs.column("org_status")
-    is_covered = pc.fill_null(pc.is_in(status, value_set=pa.array(covered, pa.string())), False)
+    is_covered, work = org_coverage(orgs, covered)
     keep = pc.or_(_truthy(orgs.column("name")), _truthy(orgs.column("uscc")))
     if uncovered_only:
         keep = pc.and_(keep, pc.invert(is_covered))
     o = orgs.filter(keep)
-    is_covered = is_covered.filter(keep)
+    is_covered, has_work = is_covered.filter(keep), work.filter(keep)
     emp = _with_counts(inputs["employers"])
     by_uscc = _summed(emp.filter(_truthy(emp.column("employer_uscc"))), ["employer_uscc"])
     by_key = _summed(emp.filter(_truthy(emp.column("employer_key"))), ["employer_key"])
@@ -108,8 +115,6 @@ def period_units(inputs: dict[str, Any], covered: tuple[str, ...], uncovered_onl
                       pc.and_(_truthy(name_key), pc.invert(pc.fill_null(pc.is_in(name_key, value_set=shared), False))))
     zero = pa.scalar(0, pa.int64())
     counts = {col: pc.if_else(use_uscc, u[col], pc.if_else(use_key, k[col], zero)) for col in COUNT_COLS}
-    has_work = pc.or_(pc.or_(is_covered, _truthy(o.column("instructor"))),
-                      pc.fill_null(o.column("instructor_assigned"), False))
     has_uscc = _truthy(uscc)
     name = o.column("name")
     target = pc.if_else(_truthy(name), name,
@@ -182,8 +187,7 @@ def org_rate_groups(inputs: dict[str, Any], covered: tuple[str, ...]) -> list[tu
     listed organizations (named, or known by credit code when the name was left blank)."""
     o = inputs["orgs"]
     o = o.filter(pc.or_(_truthy(o.column("name")), _truthy(o.column("uscc"))))
-    is_covered = pc.fill_null(pc.is_in(o.column("org_status"), value_set=pa.array(covered, pa.string())), False)
-    work = pc.or_(pc.or_(is_covered, _truthy(o.column("instructor"))), pc.fill_null(o.column("instructor_assigned"), False))
+    is_covered, work = org_coverage(o, covered)
     t = pa.table({"street": o.column("street"), "community": o.column("community"), "org_type": o.column("org_type"),
                   "covered": pc.cast(is_covered, pa.int64()), "work": pc.cast(work, pa.int64()),
                   "one": pa.array([1] * o.num_rows, pa.int64())})

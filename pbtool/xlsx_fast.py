@@ -205,8 +205,7 @@ def _warm_up() -> None:
 
 def _check_lengths(table: Any, file: str, sheet: str) -> None:
     """No cell longer than Excel allows (the row-by-row reader checks the XML before parsing)."""
-    from .arrow import pa
-    from .arrow import pc
+    from .arrow import pa, pc
 
     for col in table.columns:
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):

@@ -9,8 +9,8 @@ from typing import Any
 
 from .. import store as st
 from ..clean import org_key
+from ..coverage import ORG_COVERED
 
-ORG_COVERED = ("单独组建", "联合组建", "挂靠", "已建立")   # as coverage.ORG_COVERED
 REPORTED_YES = ("是", "已报到", "已双报到")
 # Suffix -> Party organization type, longest suffix first (联合党支部 before 党支部).
 ORG_SUFFIXES = (("联合党支部", "joint_branches"), ("党总支", "general_branches"), ("党支部", "branches"),
