@@ -356,7 +356,7 @@ def _period_state(store: st.Store, period: str, config: Config, near_check: bool
                               config.thresholds, finding_maker(config))
     rates = _rates(un.org_rate_groups(inputs, ORG_COVERED))
     ests = inputs["estates"]
-    estates = _estate_rates(zip(*(ests.column(c).to_pylist() for c in ("street", "community", "name", "party_org"))))
+    estates = _estate_rates(zip(*(ests.column(c).to_pylist() for c in ("street", "name")), un.place_has_org(ests).to_pylist()))
     summary = _summary(un.street_totals(inputs), store.duplicate_person_counts(period))
     near = [{"street": s, "employer": emp, "org": org, "members": n}
             for s, emp, org, n in un.near_miss_counts(inputs)] if near_check else []
@@ -365,7 +365,7 @@ def _period_state(store: st.Store, period: str, config: Config, near_check: bool
     return PeriodState(period, findings, rates, estates, summary, near)
 
 
-STATE_VERSION = 3   # 3: findings stored as rows without what the rules give. Bump when the rules' application changes: stored states are then recomputed
+STATE_VERSION = 4   # 4: 是否建立党组织 = 是 covers a community or estate; 3: findings stored as rows without what the rules give. Bump when the rules' application changes: stored states are then recomputed
 
 
 def rules_key(config: Config) -> str:
@@ -452,12 +452,12 @@ def _rates(groups: list) -> list[Rate]:
 
 def _estate_rates(ests: list) -> list[EstateRate]:
     acc: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for street, _community, name, party_org in ests:
+    for street, name, has_org in ests:
         if not name:
             continue
         for s in ("", street):
             acc[s][0] += 1
-            acc[s][1] += bool(party_org)
+            acc[s][1] += has_org
     return [EstateRate(s, *v) for s, v in sorted(acc.items())]
 
 

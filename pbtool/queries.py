@@ -14,7 +14,7 @@ from collections.abc import Callable
 from itertools import compress, islice, repeat
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, delete, func, insert, literal, not_, select
+from sqlalchemy import and_, case, delete, func, insert, literal, not_, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -280,10 +280,12 @@ class StoreQueries:
         jobs["near_misses"] = (select(self._street(p), p.c.value, p.c.expected)
                                .where(and_(self._here(p, period), p.c.code == "NAME_NEAR_MISS")),
                                ["street", "value", "expected"], None)
-        jobs["estates"] = (select(self._street(e), e.c.community, e.c.name, e.c.party_org)
-                           .where(self._here(e, period)), ["street", "community", "name", "party_org"], None)
-        jobs["communities"] = (select(self._street(c), c.c.name, c.c.party_org).where(self._here(c, period)),
-                               ["street", "name", "party_org"], None)
+        built = {"org_built": pa.bool_()}
+        jobs["estates"] = (select(self._street(e), e.c.community, e.c.name, e.c.party_org, e.c.org_built)
+                           .where(self._here(e, period)), ["street", "community", "name", "party_org", "org_built"],
+                           built)
+        jobs["communities"] = (select(self._street(c), c.c.name, c.c.party_org, c.c.org_built)
+                               .where(self._here(c, period)), ["street", "name", "party_org", "org_built"], built)
         if self.engine.dialect.name != "sqlite":
             return {k: self._arrow(*job) for k, job in jobs.items()}
         from concurrent.futures import ThreadPoolExecutor
@@ -368,13 +370,15 @@ class StoreQueries:
         return out
 
     def place_counts(self, period: str) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, int]]]:
-        """Per street: (street, communities, with a Party organization) and the same for estates."""
-        def with_org(col: Any) -> Any:
-            return func.sum(case((and_(col.is_not(None), col != ""), 1), else_=0))
+        """Per street: (street, communities, with a Party organization) and the same for estates. A place
+        has one when its list names it or says 是 under 是否建立党组织 (org_built)."""
+        def with_org(t: Any) -> Any:
+            named = and_(t.c.party_org.is_not(None), t.c.party_org != "")
+            return func.sum(case((or_(named, t.c.org_built.is_(True)), 1), else_=0))
         c, e = st.communities, st.estates
         sc, se = self._street(c), self._street(e)
-        qc = select(sc, func.count(), with_org(c.c.party_org)).where(self._here(c, period)).group_by(sc)
-        qe = select(se, func.count(), with_org(e.c.party_org)).where(self._here(e, period)).group_by(se)
+        qc = select(sc, func.count(), with_org(c)).where(self._here(c, period)).group_by(sc)
+        qe = select(se, func.count(), with_org(e)).where(self._here(e, period)).group_by(se)
         return [tuple(r) for r in self._all(qc)], [tuple(r) for r in self._all(qe)]
 
     def unit_counts(self, period: str) -> list[tuple]:

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from . import engines, errors
 from .queries import StoreQueries
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DEFAULT_DB = "pbtool.db"
 # Names --db must not take: the spreadsheets, documents and outputs pbtool reads and writes.
 NOT_A_STORE_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".txt", ".docx", ".doc", ".pdf", ".json", ".htm", ".html"}
@@ -135,12 +135,14 @@ members = Table(
 communities = Table(
     "communities", metadata, *_provenance("communities"),
     Column("name", Text), Column("party_org", Text), Column("org_type", Text),
+    Column("org_built", Boolean),   # a 是否建立党组织 column (是/否): an organization, name not given (schema 5)
 )
 
 estates = Table(
     "estates", metadata, *_provenance("estates"),
     Column("community", Text), Column("name", Text),
     Column("party_org", Text), Column("households", Integer),
+    Column("org_built", Boolean),   # as communities.org_built (schema 5)
 )
 
 orgs = Table(
@@ -285,6 +287,9 @@ MIGRATIONS: dict[int, list[Callable[[Connection], None]]] = {
     # Version 4: organizations listed with a 是否选派党建工作指导员 column (是/否) instead of a name.
     4: [_add_nullable_column("orgs", "instructor_assigned", Boolean()),
         _add_nullable_column("orgs_replaced", "instructor_assigned", Boolean())],
+    # Version 5: community and estate lists with a 是否建立党组织 column (是/否) instead of a name.
+    5: [_add_nullable_column(t, "org_built", Boolean())
+        for t in ("communities", "communities_replaced", "estates", "estates_replaced")],
 }
 
 

@@ -66,6 +66,11 @@ def org_coverage(orgs: Any, covered: tuple[str, ...]) -> tuple[Any, Any]:
     return is_covered, work
 
 
+def place_has_org(places: Any) -> Any:
+    """Per community or estate: a Party organization named, or one said to exist (是否建立党组织 = 是)."""
+    return pc.or_(_truthy(places.column("party_org")), pc.fill_null(places.column("org_built"), False))
+
+
 def period_units(inputs: dict[str, Any], covered: tuple[str, ...], uncovered_only: bool) -> dict[str, Any]:
     """The units of each kind as tables (street, community, target, full, probationary, members,
     with_errors, has_org, has_work, place), in list order; with `uncovered_only`, organizations with a
@@ -80,14 +85,14 @@ def period_units(inputs: dict[str, Any], covered: tuple[str, ...], uncovered_onl
 
     c = inputs["communities"]
     c = c.filter(_truthy(c.column("name")))
-    has = _truthy(c.column("party_org"))
+    has = place_has_org(c)
     units["community"] = _units(c.column("street"), c.column("name"), c.column("name"),
                                 _lookup(_key(c.column("street"), c.column("name")), comm, comm_keys), has, has,
                                 pc.binary_join_element_wise("community", c.column("street"), c.column("name"), "|"))
 
     e = inputs["estates"]
     e = e.filter(_truthy(e.column("name")))
-    has = _truthy(e.column("party_org"))
+    has = place_has_org(e)
     community = pc.fill_null(e.column("community"), "")
     units["estate"] = _units(e.column("street"), community, e.column("name"),
                              _lookup(_key(e.column("street"), e.column("community"), e.column("name")), est, est_keys),

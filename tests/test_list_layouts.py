@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from builders import COMMUNITY_HEADER, ESTATE_HEADER, ROSTER_HEADER, make_uscc, member, write_xlsx, stored
+from builders import COMMUNITY_HEADER, ESTATE_HEADER, ORG_HEADER, ROSTER_HEADER, make_uscc, member, write_xlsx, stored
 
 from pbtool.coverage import compute_coverage
 from pbtool.importer import ImportError_, import_files
@@ -321,3 +321,90 @@ def test_lists_template_without_assigned_instructors_has_no_such_column(tmp_path
     [path] = make_templates("lists", "2026Q4", tmp_path / "模板", db).files
     ws = openpyxl.load_workbook(path)["两新组织"]
     assert "是否选派党建工作指导员" not in [c.value for c in ws[3]]
+
+
+# ---------------------------------------------------------------- 6. 社区/小区 lists saying 是否建立党组织 (是/否)
+
+
+def place_lists_yes_no(path: Path) -> Path:
+    """社区 and 小区 lists that say whether each place has a Party organization (是/否) instead of naming
+    it, the convention of the organization lists above (是否建立党组织). No public community or estate
+    layout with this column was found; it is the same column on the other lists of the same street."""
+    return write_xlsx(path, {
+        "社区": (["序号", "所在街道", "社区名称", "是否建立社区党组织"],
+                 [[1, "东湖街道", "朝阳社区", "是"], [2, "东湖街道", "文晖社区", "否"]]),
+        "小区": (["序号", "所在街道", "所属社区", "小区名称", "是否建立党组织", "小区党组织名称"],
+                 [[1, "东湖街道", "朝阳社区", "幸福里小区", "是", ""],
+                  [2, "东湖街道", "朝阳社区", "锦绣家园", "否", ""],
+                  [3, "东湖街道", "文晖社区", "丹桂苑", "否", "丹桂苑党支部"],
+                  [4, "东湖街道", "文晖社区", "翠苑", "", ""]]),
+        "两新组织": (ORG_HEADER, [{"单位名称": "青湖五号科技有限公司", "组织类型": "非公企业", "所在街道": "东湖街道",
+                                  "所在社区": "朝阳社区", "党组织建立情况": "联合组建"}])})
+
+
+def test_community_and_estate_said_to_have_an_organization_are_not_blind_spots(tmp_path, db):
+    """是 under 是否建立党组织 is stored (org_built) and covers the place: 朝阳社区 and 幸福里小区, each with
+    three 正式党员, are no blind spots; 文晖社区 and 锦绣家园 (否) are, and so is 翠苑 (nothing said). A
+    name beside 否 (丹桂苑) still counts: a named organization is what the file holds. Before the column
+    was known it was an UNKNOWN_COLUMN and every such place a false blind spot in the notices."""
+    lists = place_lists_yes_no(tmp_path / "东湖街道社区小区.xlsx")
+    roster = []
+    for n, (community, estate) in enumerate([("朝阳社区", "幸福里小区"), ("朝阳社区", "锦绣家园"),
+                                            ("文晖社区", "丹桂苑"), ("文晖社区", "翠苑")]):
+        roster += [member(10 * n + i, community=community, estate=estate) for i in range(1, 4)]
+    r = import_files([lists, write_xlsx(tmp_path / "东湖街道花名册.xlsx", {"花名册": (ROSTER_HEADER, roster)})],
+                     "2026Q3", db)
+    assert kinds(r)[:3] == [("社区", "community", 2), ("小区", "estate", 4), ("两新组织", "org", 1)]
+    assert not [p for p in r.problems if p.code == "UNKNOWN_COLUMN"]
+    assert stored(db, "select name, party_org, org_built from communities order by row") == [
+        ("朝阳社区", None, True), ("文晖社区", None, False)]
+    assert stored(db, "select name, party_org, org_built from estates order by row") == [
+        ("幸福里小区", None, True), ("锦绣家园", None, False), ("丹桂苑", "丹桂苑党支部", False), ("翠苑", None, None)]
+    res = compute_coverage(db, "2026Q3")
+    spots = sorted((f.rule, f.target) for f in res.findings if f.unit in ("community", "estate"))
+    assert spots == [("COMMUNITY_NO_ORG", "文晖社区"), ("RES_NO_ORG", "翠苑"), ("RES_NO_ORG", "锦绣家园")]
+    district = res.estate("")
+    assert (district.total, district.with_org) == (4, 2)
+    from pbtool.store import Store
+
+    store = Store.open(db, create=False)
+    try:
+        communities, estates = store.place_counts("2026Q3")
+    finally:
+        store.close()
+    assert communities == [("东湖街道", 2, 1)] and estates == [("东湖街道", 4, 2)]
+
+
+def test_lists_template_carries_community_and_estate_yes_no_to_the_next_quarter(tmp_path, db):
+    """The next quarter's template writes 是否建立…党组织 where the street's list had it, so that a place
+    said to have an organization (but not named) stays covered when the street returns the template;
+    a street whose lists name their organizations gets no such column."""
+    import openpyxl
+
+    from pbtool.fillin import make_templates
+
+    import_files([place_lists_yes_no(tmp_path / "东湖街道社区小区.xlsx")], "2026Q3", db)
+    [path] = make_templates("lists", "2026Q4", tmp_path / "模板", db).files
+    wb = openpyxl.load_workbook(path)
+    for sheet, title in (("社区", "是否建立社区党组织"), ("小区", "是否建立小区党组织")):
+        header = [c.value for c in wb[sheet][3]]
+        assert title in header, header
+    comm_header = [c.value for c in wb["社区"][3]]
+    comms = {r[comm_header.index("社区名称")]: r[comm_header.index("是否建立社区党组织")]
+             for r in wb["社区"].iter_rows(min_row=4, values_only=True) if r[comm_header.index("社区名称")]}
+    assert comms == {"朝阳社区": "是", "文晖社区": "否"}
+    import_files([path], "2026Q4", db)
+    for t in ("communities", "estates"):
+        q = f"select name, party_org, org_built from {t} where period = '{{}}' order by name"
+        assert stored(db, q.format("2026Q4")) == stored(db, q.format("2026Q3"))
+    spots = {p: sorted(f.target for f in compute_coverage(db, p).findings) for p in ("2026Q3", "2026Q4")}
+    assert spots["2026Q3"] == spots["2026Q4"]
+
+    named = write_xlsx(tmp_path / "西山街道社区小区.xlsx", {
+        "社区": (COMMUNITY_HEADER, [{"所在街道": "西山街道", "社区名称": "西山社区", "社区党组织名称": "西山社区党委"}]),
+        "小区": (ESTATE_HEADER, [{"所在街道": "西山街道", "所属社区": "西山社区", "小区名称": "西山小区",
+                                 "小区党组织名称": ""}])})
+    import_files([named], "2026Q3", tmp_path / "other.db")
+    [other] = make_templates("lists", "2026Q4", tmp_path / "模板2", tmp_path / "other.db").files
+    wb = openpyxl.load_workbook(other)
+    assert not any("是否建立" in str(c.value) for s in ("社区", "小区") for c in wb[s][3])

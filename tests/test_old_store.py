@@ -29,7 +29,8 @@ def pbtool(*args: str, cwd: Path, prefix: list[str] | None = None) -> subprocess
 
 
 def make_v3_store(folder: Path, db: str) -> None:
-    """A store as pbtool of schema version 3 left it: orgs without instructor_assigned (added by 4)."""
+    """A store as pbtool of schema version 3 left it: orgs without instructor_assigned (added by 4),
+    communities and estates without org_built (added by 5)."""
     lists = write_lists(folder / "资源清单.xlsx",
                         [{"所在街道": "东湖街道", "社区名称": "朝阳社区", "社区党组织名称": ""}],
                         [{"所在街道": "东湖街道", "所属社区": "朝阳社区", "小区名称": "幸福里小区", "小区党组织名称": ""}],
@@ -41,6 +42,8 @@ def make_v3_store(folder: Path, db: str) -> None:
     with engine.begin() as conn:
         conn.execute(text("ALTER TABLE orgs DROP COLUMN instructor_assigned"))
         conn.execute(text("ALTER TABLE orgs_replaced DROP COLUMN instructor_assigned"))
+        for table in ("communities", "communities_replaced", "estates", "estates_replaced"):
+            conn.execute(text(f"ALTER TABLE {table} DROP COLUMN org_built"))
         conn.execute(text("DELETE FROM coverage_states"))
         conn.execute(text("UPDATE meta SET value = '3' WHERE key = 'schema_version'"))
     engine.dispose()
@@ -57,7 +60,7 @@ def content(db: str) -> dict[str, list[tuple]]:
                 if table in ("coverage_states", "meta"):   # meta: the version, checked on its own
                     continue
                 cols = [c["name"] for c in inspect(conn).get_columns(table)
-                        if c["name"] != "instructor_assigned"]
+                        if c["name"] not in ("instructor_assigned", "org_built")]
                 q = ", ".join(f'"{c}"' for c in cols)
                 out[table] = sorted((tuple(map(str, r)) for r in conn.execute(text(f"SELECT {q} FROM {table}"))))
             return out
@@ -86,12 +89,14 @@ def test_read_only_command_upgrades_an_older_store(tmp_path, db, command):
     assert res.returncode == 0, res.stderr
     assert "Traceback" not in res.stderr
     lines = upgrade_lines(res.stderr)
-    assert len(lines) == 1 and "从版本 3 升级到版本 4" in lines[0] and lines[0].startswith("提示："), res.stderr
-    assert version(db) == SCHEMA_VERSION == 4
+    assert len(lines) == 1 and "从版本 3 升级到版本 5" in lines[0] and lines[0].startswith("提示："), res.stderr
+    assert version(db) == SCHEMA_VERSION == 5
     assert content(db) == before            # every row as it was
     engine = create_engine(db_url(db))
     with engine.connect() as conn:
         assert conn.execute(text("SELECT name, instructor_assigned FROM orgs")).all() == [("青湖甲公司", None)]
+        assert conn.execute(text("SELECT name, org_built FROM communities")).all() == [("朝阳社区", None)]
+        assert conn.execute(text("SELECT name, org_built FROM estates_replaced")).all() == []
     engine.dispose()
     if command == "coverage":               # the upgraded store is read: 5 正式 members, one organization
         assert "党员 5 名（正式 5，预备 0）" in res.stdout
@@ -115,7 +120,7 @@ def test_two_commands_opening_an_old_store_together_upgrade_it_once(tmp_path, sq
         p.stderr.close()   # type: ignore[union-attr]
     assert [rc for rc, _ in results] == [0, 0], results
     assert sum(len(upgrade_lines(err)) for _, err in results) == 1, results
-    assert version(db) == 4 and content(db) == before
+    assert version(db) == 5 and content(db) == before
 
 
 def _read_only_prefix() -> list[str]:

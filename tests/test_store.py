@@ -21,7 +21,7 @@ def test_version_1_store_is_migrated_and_keeps_its_data(tmp_path, sqlite_db):
     con.commit()
     con.close()
     store = Store.open(db)
-    assert store.schema_version() == SCHEMA_VERSION == 4
+    assert store.schema_version() == SCHEMA_VERSION == 5
     con = sqlite3.connect(db)
     assert con.execute("SELECT code, expected FROM problems").fetchall() == [("BAD_VALUE", "")]
     assert con.execute("SELECT count(*) FROM members").fetchone() == (1,)
@@ -39,7 +39,7 @@ def test_version_2_store_gains_person_type_and_blank_estate_communities(tmp_path
     con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     con.commit()
     con.close()
-    assert Store.open(db).schema_version() == 4
+    assert Store.open(db).schema_version() == 5
     con = sqlite3.connect(db)
     assert con.execute("SELECT person_type FROM members").fetchall() == [(None,)]
     assert con.execute("SELECT community FROM estates").fetchall() == [("",)]
@@ -57,10 +57,34 @@ def test_version_3_store_gains_instructor_assigned_and_keeps_its_orgs(tmp_path, 
     con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     con.commit()
     con.close()
-    assert Store.open(db).schema_version() == 4
+    assert Store.open(db).schema_version() == 5
     con = sqlite3.connect(db)
     assert con.execute("SELECT name, instructor_assigned FROM orgs").fetchall() == [("青湖甲公司", None)]
     assert "instructor_assigned" in {r[1] for r in con.execute("PRAGMA table_info(orgs_replaced)")}
+    con.close()
+
+
+def test_version_4_store_gains_org_built_and_keeps_its_places(tmp_path, sqlite_db):
+    """Schema 5 adds org_built (是否建立党组织, 是/否) to communities and estates and their *_replaced
+    tables; the rows already there get NULL (nothing said), and coverage reads the upgraded store."""
+    db = sqlite_db
+    lists = write_lists(tmp_path / "清单.xlsx",
+                        [{"所在街道": "东湖街道", "社区名称": "朝阳社区", "社区党组织名称": "朝阳社区党委"}],
+                        [{"所在街道": "东湖街道", "所属社区": "朝阳社区", "小区名称": "幸福里小区", "小区党组织名称": ""}],
+                        [{"所在街道": "东湖街道", "单位名称": "青湖甲公司", "组织类型": "非公企业", "党组织建立情况": "未建立"}])
+    import_files([lists], "2026Q3", db)
+    con = sqlite3.connect(db)   # a store written by schema version 4: no org_built
+    for table in ("communities", "communities_replaced", "estates", "estates_replaced"):
+        con.execute(f"ALTER TABLE {table} DROP COLUMN org_built")
+    con.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    assert Store.open(db).schema_version() == 5
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT name, party_org, org_built FROM communities").fetchall() == [("朝阳社区", "朝阳社区党委", None)]
+    assert con.execute("SELECT name, party_org, org_built FROM estates").fetchall() == [("幸福里小区", None, None)]
+    for table in ("communities_replaced", "estates_replaced"):
+        assert "org_built" in {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
     con.close()
 
 

@@ -641,7 +641,7 @@ def test_lists_round_trip_new_estate_and_organization_land_exactly(templates, sa
     q3, q4 = (_stored(db, k, p, "东湖街道") for k, p in (("estate", "2026Q3"), ("estate", "2026Q4")))
     added = _comparable(q4) - _comparable(q3)
     assert [dict(x) for x in added] == [{"community": community, "name": "新建小区", "households": 300,
-                                         "party_org": None, "street": "东湖街道"}]
+                                         "party_org": None, "org_built": None, "street": "东湖街道"}]
     assert not _comparable(q3) - _comparable(q4)
     q4_orgs = {o["name"]: o for o in _stored(db, "org", "2026Q4", "东湖街道")}
     new = q4_orgs["青湖新设科技有限公司"]

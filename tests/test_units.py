@@ -79,9 +79,9 @@ def _inputs(orgs: list[dict], employers: list[tuple]) -> dict[str, pa.Table]:
                         ["street", "community", "estate", "place_status", "category", "members", "with_errors"], counts),
         "employers": table(employers, ["employer_key", "employer_uscc", "category", "members", "with_errors"], counts),
         "branches": table([], ["street", "branch", "category", "members", "with_errors"], counts),
-        "communities": table([], ["street", "name", "party_org"]),
-        "estates": table([("东湖街道", None, "幸福里小区", None), ("东湖街道", "", "幸福里小区", None)],
-                         ["street", "community", "name", "party_org"]),
+        "communities": table([], ["street", "name", "party_org", "org_built"], {"org_built": pa.bool_()}),
+        "estates": table([("东湖街道", None, "幸福里小区", None, None), ("东湖街道", "", "幸福里小区", None, None)],
+                         ["street", "community", "name", "party_org", "org_built"], {"org_built": pa.bool_()}),
         "orgs": table([tuple(o.get(c) for c in org_cols) for o in orgs], org_cols, {"instructor_assigned": pa.bool_()}),
     }
 
