@@ -6,7 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import attrgetter, itemgetter
 from typing import Any
@@ -188,6 +189,7 @@ class PeriodState:
     near_misses: list[dict[str, Any]]
     rows: list[list[Any]] | None = None
     make: Callable[..., Finding] | None = None
+    _places: tuple[dict[str, list[Any]], Callable[[Any], str]] | None = field(default=None, repr=False)
 
     @property
     def findings(self) -> list[Finding]:
@@ -202,18 +204,16 @@ class PeriodState:
         comparison period shows)."""
         return PeriodState(self.period, [], self.rates, self.estates, self.summary, [])
 
-    def keys(self) -> list[tuple[str, str]]:
-        """(rule, place) of each finding, without making the findings."""
-        if self._findings is None and self.rows is not None:
-            return [(r[_RULE_AT], r[_PLACE_AT]) for r in self.rows]
-        return [f.key for f in self.findings]
-
     def by_place(self) -> tuple[dict[str, list[Any]], Callable[[Any], str]]:
         """Findings (or stored rows, when not made) by place key, places in order of their first
-        finding, and how to read an item's rule code."""
-        if self._findings is None and self.rows is not None:
-            return _by_place(self.rows, _PLACE_AT), itemgetter(_RULE_AT)
-        return _by_place(self.findings), attrgetter("rule")
+        finding, and how to read an item's rule code (made once: quarters_open and the comparison
+        both ask)."""
+        if self._places is None:
+            if self._findings is None and self.rows is not None:
+                self._places = _by_place(self.rows, _PLACE_AT), itemgetter(_RULE_AT)
+            else:
+                self._places = _by_place(self.findings), attrgetter("rule")
+        return self._places
 
     def finding(self, item: Any) -> Finding:
         if isinstance(item, Finding):
@@ -374,19 +374,29 @@ def rules_key(config: Config) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _state(store: st.Store, period: str, config: Config,
-           computed: list[tuple[str, str, PeriodState]] | None = None) -> PeriodState:
-    """The period's findings and rates: stored when first computed (an import of the period drops
-    them), so the previous periods, 新增/持续 and quarters_open are look-ups. A state computed here is
-    appended to `computed` and stored by the caller once the whole read proved consistent (storing it
-    now would itself count as a change and make the consistent read start again)."""
+def _stored_state(store: st.Store, period: str, config: Config) -> tuple[str, PeriodState | None]:
+    """The key a period's state is stored under, and the state stored under it (None: not stored)."""
     scope = ("*" if store.district is None else store.district) + ("+" if store.qualify_streets else "")
     key = f"{rules_key(config)}|{scope}|{store.period_stamp(period)}"
     stored = store.stored_coverage_state(period, key)
+    if stored is None:
+        return key, None
+    return key, PeriodState(period, None, [Rate(**r) for r in stored["rates"]],
+                            [EstateRate(**e) for e in stored["estates"]], stored["summary"], stored["near_misses"],
+                            rows=stored["findings"], make=finding_maker(config))
+
+
+def _state(store: st.Store, period: str, config: Config,
+           computed: list[tuple[str, str, PeriodState]] | None = None,
+           looked_up: tuple[str, PeriodState | None] | None = None) -> PeriodState:
+    """The period's findings and rates: stored when first computed (an import of the period drops
+    them), so the previous periods, 新增/持续 and quarters_open are look-ups (`looked_up`: that look-up,
+    made already). A state computed here is appended to `computed` and stored by the caller once the
+    whole read proved consistent (storing it now would itself count as a change and make the
+    consistent read start again)."""
+    key, stored = looked_up or _stored_state(store, period, config)
     if stored is not None:
-        return PeriodState(period, None, [Rate(**r) for r in stored["rates"]],
-                           [EstateRate(**e) for e in stored["estates"]], stored["summary"], stored["near_misses"],
-                           rows=stored["findings"], make=finding_maker(config))
+        return stored
     state = _period_state(store, period, config)
     if computed is not None:
         computed.append((period, key, state))
@@ -545,6 +555,41 @@ def _group(findings: list[Finding]) -> list[Place]:
     return [_place(key, fs) for key, fs in _by_place(findings).items()]
 
 
+def _quarters_open(places: list[Place], earlier: Iterable[PeriodState]) -> None:
+    """quarters_open of each place and finding: 1 + the number of earlier stored periods in a row
+    (newest first) in which the place (the finding: its rule at that place) was open too. Worked
+    place by place against each period's findings by place: most places have one finding."""
+    pending = places
+    for p in places:
+        p.quarters_open = 1
+        for f in p.findings:
+            f.quarters_open = 1
+    n = 1
+    for state in earlier:
+        if not pending:
+            break
+        before, rule_of = state.by_place()
+        n += 1
+        still = []
+        for p in pending:
+            old = before.get(p.key)
+            if old is None:
+                continue
+            p.quarters_open = n
+            fs = p.findings
+            if len(fs) == 1 and len(old) == 1:
+                f = fs[0]
+                if f.quarters_open == n - 1 and rule_of(old[0]) == f.rule:
+                    f.quarters_open = n
+            else:
+                rules = {rule_of(o) for o in old}
+                for f in fs:
+                    if f.quarters_open == n - 1 and f.rule in rules:
+                        f.quarters_open = n
+            still.append(p)
+        pending = still
+
+
 def _compare(cur: list[Place], prev: PeriodState | None) -> list[Place]:
     """Status of each current place against the comparison period's findings; returns the closed
     places (Place objects are made only for those: at city scale nearly every place persists; the
@@ -558,7 +603,8 @@ def _compare(cur: list[Place], prev: PeriodState | None) -> list[Place]:
             for f in fs:
                 f.status = "新增"
             continue
-        if [rule_of(f) for f in old] == [f.rule for f in fs]:   # the common case: the same problems
+        if (rule_of(old[0]) == fs[0].rule) if len(fs) == 1 == len(old) else \
+                [rule_of(f) for f in old] == [f.rule for f in fs]:   # the common case: the same problems
             p.status, p.change = "持续", ""
             for f in fs:
                 f.status = "持续"
@@ -624,40 +670,36 @@ def _compute_once(db: str | None, period: str, street: str | None = None, config
         # a city: streets named with their district in every period compared, so that no two
         # districts' streets of the same name are added up (each district's own result is in `districts`)
         is_city = store.qualify_streets = store.is_city(districts)
-        cur = _state(store, period, config, computed)
         earlier = [p for p in periods if p < period]
+        # The comparison period's stored state is read (and its JSON parsed) by a thread while this
+        # period's aggregates are read, which mostly waits on SQLite and pyarrow, not on the GIL.
+        ahead = compare_with if compare_with is not None else (earlier[-1] if earlier else None)
+        looking = None
+        if ahead is not None and ahead != period and ahead in periods:
+            looking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pbtool-previous")
+            lookup = looking.submit(_stored_state, store, ahead, config)
+        try:
+            cur = _state(store, period, config, computed)
+            looked_up = {ahead: lookup.result()} if looking is not None else {}
+        finally:
+            if looking is not None:
+                looking.shutdown(wait=True)
         states: dict[str, PeriodState] = {}
 
         def state(p: str) -> PeriodState:
             if p not in states:
-                states[p] = _state(store, p, config, computed)
+                states[p] = _state(store, p, config, computed, looked_up.pop(p, None))
             return states[p]
 
         # quarters open: how many stored periods in a row (ending now) each place and finding has been open
-        place_streak = {f.place: 1 for f in cur.findings}
-        rule_streak = {(f.rule, f.place): 1 for f in cur.findings}
-        open_places, open_rules = set(place_streak), set(rule_streak)
-        for earlier_period in reversed(earlier):
-            keys = state(earlier_period).keys()
-            open_places &= {place for _, place in keys}
-            open_rules &= set(keys)
-            if not open_places:
-                break
-            for place_key in open_places:
-                place_streak[place_key] += 1
-            for rule_key in open_rules:
-                rule_streak[rule_key] += 1
+        places = _group(cur.findings)
+        _quarters_open(places, (state(p) for p in reversed(earlier)))
         compare = compare_with if compare_with is not None else (earlier[-1] if earlier else None)
         if compare is not None and compare not in periods:
             raise CoverageError(f"数据库中没有 {compare} 的数据，无法与之比较。")
         prev = state(compare) if compare is not None and compare != period else None
     finally:
         store.close()
-    for f in cur.findings:
-        f.quarters_open = rule_streak[(f.rule, f.place)]
-    places = _group(cur.findings)
-    for place in places:
-        place.quarters_open = place_streak[place.key]
     closed_places = _compare(places, prev)
     closed = [f for p in closed_places for f in p.findings]
     result = CoverageResult(period, prev.period if prev else None, street, cur.findings, closed, cur.rates,

@@ -307,3 +307,50 @@ def test_yes_no_instructor_column_counts_as_work_coverage(tmp_path, db):
     assert sorted(t for rule, t, *_ in found(cov) if rule == "ORG_NO_WORK") == ["丙科技有限公司", "乙商贸有限公司"]
     [total] = [x for x in cov.rates if x.scope == "district" and x.kind == "合计"]
     assert (total.total, total.work_covered) == (3, 1)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_quarters_open_counts_each_place_and_rule_over_consecutive_periods(seed):
+    """quarters_open, worked place by place (coverage._quarters_open), against the definition: 1 + the
+    number of earlier periods in a row (newest first) in which the place (for a finding: its rule at
+    that place) was open too. Random periods where places and rules come and go, places with one or
+    several findings, earlier periods as made findings or as stored rows."""
+    import random
+
+    from pbtool import coverage as cv
+
+    rng = random.Random(seed)
+    make = cv.finding_maker(load_config())
+    rules = ["COMMUNITY_NO_ORG", "RES_NO_ORG", "ORG_SOLO", "ORG_NO_WORK"]
+
+    def rows() -> list[list]:
+        out = []
+        for k in rng.sample(range(30), rng.randint(0, 25)):
+            for rule in rng.sample(rules, rng.choice([1, 1, 1, 2, 3])):
+                out.append([rule, "东湖街道", "朝阳社区", f"单位{k}", 3, 0, 3, 0, f"p{k}"])
+        return out
+
+    current = rows()
+    earlier = [rows() for _ in range(rng.randint(1, 4))]        # oldest first
+    keys = [{(r[0], r[8]) for r in e} for e in earlier]
+    want_rule = {}
+    want_place = {}
+    for r in current:                                           # the definition, period by period
+        n = 1
+        for e in reversed(keys):
+            if (r[0], r[8]) not in e:
+                break
+            n += 1
+        want_rule[(r[0], r[8])] = n
+        m = 1
+        for e in reversed(keys):
+            if r[8] not in {p for _, p in e}:
+                break
+            m += 1
+        want_place[r[8]] = m
+    states = [cv.PeriodState("x", None, [], [], {}, [], rows=e, make=make) if i % 2 else
+              cv.PeriodState("x", [make(*r) for r in e], [], [], {}, []) for i, e in enumerate(earlier)]
+    places = cv._group([make(*r) for r in current])
+    cv._quarters_open(places, reversed(states))
+    assert {p.key: p.quarters_open for p in places} == want_place
+    assert {(f.rule, f.place): f.quarters_open for p in places for f in p.findings} == want_rule
