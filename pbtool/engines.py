@@ -89,6 +89,20 @@ def copy_rows(conn: Connection, table: Table, columns: list[str], rows: Iterable
     return n
 
 
+def copy_out_csv(conn: Connection, query: Any) -> bytes:
+    """The rows of a SELECT as PostgreSQL's CSV (COPY (…) TO STDOUT): NULL an unquoted empty field,
+    an empty text "" (quoted), booleans t/f. Sent through psycopg 3, which binds the query's
+    parameters on the client for COPY; read in blocks, not row by row."""
+    compiled = query.compile(dialect=conn.dialect)
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    out = bytearray()
+    with raw.cursor() as cur, cur.copy(f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv)", compiled.params) as copy:
+        for block in copy:
+            out += block
+    return bytes(out)
+
+
 # ---------------------------------------------------------------- serializing imports
 
 

@@ -45,20 +45,28 @@ def test_arrow_tables_equal_the_rows_a_plain_query_gives(district):
     s = st.Store.open(district, create=False)
     try:
         o = st.orgs
-        odd = '李\x1f四"\\\t'   # a control character (a store of old, before they were stripped), a quote, a backslash
+        # a control character (a store of old, before they were stripped), a quote, a backslash, a line
+        # break and a comma (CSV on PostgreSQL)
+        odd = '李\x1f四"\\\t\n五,六'
         with s.engine.begin() as conn:
             conn.execute(update(o).where(o.c.name == "丙商贸有限公司").values(instructor=odd, instructor_assigned=False))
-            conn.execute(update(o).where(o.c.name == "乙物流有限公司").values(community="", instructor_assigned=True))
-        names = ["street", "community", "name", "uscc", "instructor", "instructor_assigned"]
-        types = {"instructor_assigned": pa.bool_()}
+            conn.execute(update(o).where(o.c.name == "乙物流有限公司").values(community="", instructor_assigned=True,
+                                                                           employees=12))
+        names = ["street", "community", "name", "uscc", "instructor", "instructor_assigned", "employees"]
+        types = {"instructor_assigned": pa.bool_(), "employees": pa.int64()}
         q = select(*(o.c[n] for n in names)).where(o.c.period == "2026Q3").order_by(o.c.name)
         got = s._arrow(q, names, types)
         assert got.equals(_row_path(s, q, names, types))
         assert got.column("instructor").to_pylist() == [odd, "张三", None]
         assert got.column("community").to_pylist() == ["朝阳社区", "", "朝阳社区"]  # '' is not NULL
         assert got.column("instructor_assigned").to_pylist() == [False, True, None]
+        assert got.column("employees").to_pylist() == [None, 12, None]
         if s.engine.dialect.name == "sqlite":   # the JSON read itself, not the row-by-row fallback
             assert s._arrow_json(q, got.schema).equals(got)
+        else:                                   # PostgreSQL's COPY as CSV, likewise
+            assert s._arrow_csv(q, got.schema).equals(got)
+        empty = select(*(o.c[n] for n in names)).where(o.c.period == "1999Q1")
+        assert s._arrow(empty, names, types).equals(_row_path(s, empty, names, types))
         inputs = s.coverage_inputs("2026Q3")
         assert sum(inputs["places"].column("members").to_pylist()) == 6
         assert set(inputs["employers"].column("employer_key").to_pylist()) == {"甲科技有限公司", "乙物流有限公司"}
