@@ -4,9 +4,10 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import warnings
+from contextlib import suppress
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -41,6 +42,13 @@ class _Boundary(TyperGroup):
         except KeyboardInterrupt:
             _err("已取消，数据库未改变（正在进行的导入整体撤回，不会留下一半数据）。")
             raise typer.Exit(130) from None
+        except BrokenPipeError:
+            # the reader of our output stopped reading (pbtool … | head): nothing is wrong, nothing to say;
+            # what is still buffered goes nowhere instead of failing again
+            import os
+            with suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(1) from None
         except Exception as exc:  # noqa: BLE001 - this is the boundary
             from .errors import PbtoolError, translate
             err = exc if isinstance(exc, PbtoolError) else translate(exc)
@@ -609,11 +617,42 @@ def run() -> None:  # console-script entry point; the error boundary is _Boundar
                 signal.signal(sig, _interrupted)
             except (ValueError, OSError):   # not the main thread, or a platform without it
                 pass
+    code: int | str | None = 0
     try:
-        app()
+        app()   # ends by raising SystemExit (typer's standalone mode)
+    except SystemExit as exc:
+        code = exc.code
     except KeyboardInterrupt:   # Ctrl-C while arguments are parsed, outside any command
         _err("已取消，数据库未改变。")
-        sys.exit(130)
+        code = 130
+    _end(code)
+
+
+def _end(code: int | str | None) -> NoReturn:
+    """The command is done: leave without Python's own teardown, which frees every object and module
+    one by one (0.1–0.2 s after a district's import or a city's coverage, measured). What the
+    teardown would do that matters is done first: our threads finish, every store is closed (SQLite
+    folds its write-ahead log back into the .db), atexit handlers run (logging), output is flushed."""
+    import atexit
+    import os
+    import threading
+
+    status = 0 if code is None else code if isinstance(code, int) else 1
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    engines = sys.modules.get(f"{__package__}.engines")
+    if engines is not None:
+        engines.dispose_all()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):   # a closed pipe (pbtool … | head): nothing more to say there
+            pass
+    os._exit(status)
 
 
 # ------------------------------------------------------------------------------------ pbtool template

@@ -3,8 +3,10 @@ store.py: creating the engine, Chinese messages for connection failures, COPY bu
 advisory lock that serializes the imports of one period."""
 from __future__ import annotations
 
+import weakref
 import zlib
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
 from itertools import islice
 from typing import Any
 
@@ -15,16 +17,31 @@ COPY_CHUNK = 20_000
 PG_EXTRA = 'pip install "pbtool[postgres]"'
 
 
+# every engine made, until it is garbage: dispose_all() closes what is still open when the CLI ends
+_ENGINES: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+
+
 def make_engine(url: str) -> Engine:
     """An engine that never prints bound parameters (an ID number) in an error message."""
     try:
-        return create_engine(url, hide_parameters=True)
+        engine = create_engine(url, hide_parameters=True)
+        _ENGINES.add(engine)
+        return engine
     except sa_exc.NoSuchModuleError as exc:
         raise ConnectError(f"不支持的数据库网址“{_safe(url)}”：只能用 SQLite 文件路径或 postgresql+psycopg://…") from exc
     except ModuleNotFoundError as exc:   # the dialect is known but its driver is not installed
         raise ConnectError(f"连接 PostgreSQL 需要 psycopg 驱动，但尚未安装。请运行：{PG_EXTRA}") from exc
     except sa_exc.ArgumentError as exc:
         raise ConnectError(f"数据库网址“{_safe(url)}”格式不对，应写成 postgresql+psycopg://用户名@主机/数据库名") from exc
+
+
+def dispose_all() -> None:
+    """Close the pooled connections of every engine still open. A SQLite store closed so folds its
+    write-ahead log back into the file and deletes the -wal file: the .db a clerk copies holds
+    everything."""
+    for engine in list(_ENGINES):
+        with suppress(Exception):   # ending anyway: a server gone away has nothing to close
+            engine.dispose()
 
 
 class ConnectError(Exception):

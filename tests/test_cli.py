@@ -141,3 +141,37 @@ def test_report_vars_lists_variables_with_values(samples_store):
     assert res.exit_code == 0
     due = dt.date.today() + dt.timedelta(days=30)   # 30 days after the document's date (today)
     assert "deadline" in res.output and f"{due.year}年{due.month}月{due.day}日" in res.output
+
+
+def test_a_finished_command_leaves_the_store_whole_in_its_file(tmp_path):
+    """pbtool ends without Python's teardown (cli._end): the store must still be closed first, so that
+    SQLite folds its write-ahead log into the .db and deletes the -wal file (a clerk copies the .db
+    alone), the exit code and both streams must survive, and a JSON reader that stops early (a
+    closed pipe) gets no error text."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    db = tmp_path / "pbtool.db"
+    f = write_xlsx(tmp_path / "东湖街道花名册.xlsx", {"花名册": (ROSTER_HEADER, [member(i) for i in range(1, 6)])})
+
+    def pbtool(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "pbtool", *args], capture_output=True, text=True, timeout=120,
+                              cwd=tmp_path, check=False)
+
+    res = pbtool("import", str(f), "--period", "2026Q3", "--db", str(db), "--format", "json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["imported"] == {"roster": 5}
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("pbtool.db")) == ["pbtool.db"]
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)   # read-only: sees only what is in the file
+    assert con.execute("select count(*) from members").fetchone() == (5,)
+    con.close()
+    res = pbtool("coverage", "--period", "2026Q9", "--db", str(db))
+    assert res.returncode == 2 and res.stderr.startswith("错误：") and "Traceback" not in res.stderr
+    # a reader that stopped before pbtool wrote (pbtool … | head): every write meets a closed pipe
+    reader = subprocess.Popen([sys.executable, "-m", "pbtool", "history", "--db", str(db), "--format", "json"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.close()
+    assert reader.stderr.read() == b""    # no 无法读写 line, no traceback
+    assert reader.wait(timeout=120) == 1
