@@ -731,8 +731,10 @@ def _compute_once(db: str | None, period: str, street: str | None = None, config
 # import commits meanwhile (WAL lets it), the whole computation is repeated (store.read_consistently).
 def compute_coverage(db: str | None, period: str, street: str | None = None, config: Config | None = None,
                      compare_with: str | None = None, district: str | None = None,
-                     city: bool = False) -> CoverageResult:
-    """`city`: the whole store even when pbtool.toml names a district."""
+                     city: bool = False, save_later: bool = False) -> CoverageResult:
+    """`city`: the whole store even when pbtool.toml names a district. The states computed are stored
+    before this returns, or with `save_later` by a (non-daemon) thread while the caller renders the
+    result: the CLI, whose end waits for it."""
     computed: list[tuple[str, str, PeriodState]] = []
 
     def once() -> CoverageResult:
@@ -741,13 +743,26 @@ def compute_coverage(db: str | None, period: str, street: str | None = None, con
 
     result = st.read_consistently(db, once, CoverageError)
     if computed:   # kept for the next run (and the next quarter's comparison) once the read was consistent
-        try:       # best effort: a store that cannot be written computes the state again next time
-            store = st.Store.open(db, create=False)   # each state's key names its own district
-        except st.StoreError:
-            return result
-        try:
-            for p, key, state in computed:
-                _save_state(store, p, key, state)
-        finally:
-            store.close()
+        if save_later:
+            import threading
+            threading.Thread(target=_save_states, args=(db, list(computed), True), name="pbtool-save-states").start()
+        else:
+            _save_states(db, computed)
     return result
+
+
+def _save_states(db: str | None, computed: list[tuple[str, str, PeriodState]], quiet: bool = False) -> None:
+    """Best effort: a store that cannot be written computes the state again next time. `quiet` (a
+    thread of its own, after the result was given): any failure only means that."""
+    try:
+        store = st.Store.open(db, create=False)   # each state's key names its own district
+    except st.StoreError:
+        return
+    try:
+        for p, key, state in computed:
+            _save_state(store, p, key, state)
+    except Exception:
+        if not quiet:
+            raise
+    finally:
+        store.close()

@@ -175,3 +175,28 @@ def test_a_finished_command_leaves_the_store_whole_in_its_file(tmp_path):
     reader.stdout.close()
     assert reader.stderr.read() == b""    # no 无法读写 line, no traceback
     assert reader.wait(timeout=120) == 1
+
+
+def test_coverage_command_stores_the_states_it_computed_before_it_ends(tmp_path):
+    """`pbtool coverage` stores the periods' states while it prints (compute_coverage(save_later=True));
+    the process must not end before they are in the store: the next run and next quarter read them."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    from pbtool.demo import sample_periods
+    from pbtool.importer import import_files
+
+    db = tmp_path / "pbtool.db"
+    for period, files in sample_periods().items():
+        import_files(files, period, str(db))
+    con = sqlite3.connect(db)
+    assert con.execute("select count(*) from coverage_states").fetchone() == (0,)
+    con.close()
+    res = subprocess.run([sys.executable, "-m", "pbtool", "coverage", "--period", "2026Q3", "--db", str(db),
+                          "--format", "json"], capture_output=True, text=True, timeout=120, check=False)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["previous_period"] == "2026Q2"
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    assert [p for (p,) in con.execute("select period from coverage_states order by period")] == ["2026Q2", "2026Q3"]
+    con.close()
