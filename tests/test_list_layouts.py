@@ -408,3 +408,16 @@ def test_lists_template_carries_community_and_estate_yes_no_to_the_next_quarter(
     [other] = make_templates("lists", "2026Q4", tmp_path / "模板2", tmp_path / "other.db").files
     wb = openpyxl.load_workbook(other)
     assert not any("是否建立" in str(c.value) for s in ("社区", "小区") for c in wb[s][3])
+
+
+def test_place_lists_answering_with_established_words_are_read_as_yes_no(tmp_path, db):
+    """是否建立党组织 answered 已建立/未建立 (the words of the org lists' 党组织建立情况) or 有/无: the same
+    yes/no; another word is BAD_VALUE at its row, and nothing is guessed for it."""
+    f = write_xlsx(tmp_path / "东湖街道社区清单.xlsx", {
+        "社区": (["序号", "所在街道", "社区名称", "是否建立党组织"],
+                 [[1, "东湖街道", "朝阳社区", "已建立"], [2, "东湖街道", "文晖社区", "未建立"],
+                  [3, "东湖街道", "丹桂社区", "有"], [4, "东湖街道", "翠苑社区", "正在筹建"]])})
+    r = import_files([f], "2026Q3", db)
+    assert stored(db, "select name, org_built from communities order by row") == [
+        ("朝阳社区", True), ("文晖社区", False), ("丹桂社区", True), ("翠苑社区", None)]
+    assert [(p.code, p.row, p.value) for p in r.problems] == [("BAD_VALUE", 5, "正在筹建")]
