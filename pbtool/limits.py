@@ -15,11 +15,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import IO, Iterator
-
-import numpy as np
+from typing import IO, TYPE_CHECKING, Generator, Iterator
 
 from .errors import LimitError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_ROWS = 1_048_576
 MAX_COLS = 16_384
@@ -140,10 +141,11 @@ def _refuse_area(name: str, what: str, area: int, cells: int | None) -> None:
 
 def _scan_cells(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, what: str, head_rows: int) -> PartScan:
     """The cells' own bounding box (calamine sizes the sheet by it), streamed in blocks so that a part of
-    any size is checked without being held in memory. Counted at C speed (bytes.count, regexes that
-    match only outliers), not cell by cell. Each block is searched with the tail of the one before, so
-    that no reference is missed where a block ends. A background thread inflates the next block while
-    this one is searched (zlib lets go of the GIL while it inflates)."""
+    any size is checked without being held in memory. Counted at C speed (numpy, regexes that run only
+    where an outlier may be), not cell by cell. Each block is searched with the tail of the one before,
+    so that no reference is missed where a block ends. A thread inflates the next block while this one
+    is searched: zlib and numpy both let go of the GIL, so the two run on two cores (a bytes search
+    holds it for milliseconds, and zlib, which takes it back several times a block, would wait)."""
     scan = PartScan()
     max_r = 0
     max_c = 26
@@ -229,6 +231,8 @@ def _marks(block: bytes, digits: int, count: bool) -> tuple[int, bool, bool]:
     whether a reference ' r="' + two letters, or ' r="' + a letter + more than `digits` digits, may
     begin in it at its 5th byte or later, and whether "mergeCel" begins in it. A "may" can be a false
     alarm, never a miss; what begins earlier is the tail's, searched with the block's first bytes."""
+    import numpy as np   # here: commands that never read a workbook do not pay for it at start-up
+
     a = np.frombuffer(block, np.uint8)
     n = len(a)
     cells = 0
@@ -285,7 +289,7 @@ def _blocks(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[Iterator[byt
     place. A part of more than one block is inflated by a thread one block ahead (at most READ_AHEAD
     blocks wait in the queue); the thread has ended when the `with` does, whatever happened."""
     if info.file_size <= BLOCK:
-        def one() -> Iterator[bytes]:
+        def one() -> Generator[bytes, None, None]:
             with zf.open(info) as fh:
                 while block := fh.read(BLOCK):
                     yield block
