@@ -7,14 +7,20 @@ memory: declared sizes (a zip bomb of empty rows), each sheet's <dimension> and 
 16,384 columns, 32,767 characters a cell) and the size of the shared strings."""
 from __future__ import annotations
 
+import queue
 import re
+import threading
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, Generator, Iterator
 
 from .errors import LimitError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_ROWS = 1_048_576
 MAX_COLS = 16_384
@@ -26,9 +32,13 @@ MAX_RATIO = 500                         # inflated/compressed of a large part: r
 RATIO_MIN_SIZE = 64 << 20               # ratios only matter for parts this large
 BLOCK = 8 << 20                         # sheet parts are streamed in blocks of this size
 OVERLAP = 64                            # bytes of a block searched again with the next one
+READ_AHEAD = 1                          # inflated blocks waiting for the scan (one more is being inflated)
+PIECE = 1 << 20                         # blocks are searched by numpy in pieces of this size
+VALUE_WINDOW = 64 << 10                 # a block's last value is looked for in its last bytes first
 MAX_MERGES_XML = 64 << 20               # the <mergeCells> element
 MAX_AREA_PER_CELL = 2_000               # bounding box cells per cell actually present
 MIN_AREA_CHECKED = 5_000_000            # smaller boxes are fine whatever they hold
+CELLS_ENOUGH = -(-MAX_ROWS * MAX_COLS // MAX_AREA_PER_CELL)   # no box within Excel's maxima is refused with as many
 HEAD = 64 << 10
 
 _DIM_RE = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]+)?(\d+)?(?::([A-Z]+)(\d+))?\"")
@@ -39,6 +49,8 @@ _MERGES_START = re.compile(rb"<(?:\w+:)?mergeCells[\s>]")
 _MERGES_END = re.compile(rb"</(?:\w+:)?mergeCells>|<(?:\w+:)?mergeCells[^>]*/>")
 _WIDE_COL = re.compile(rb" r=\"([A-Z]{2,4})\d")
 _SHAPES = bytes.maketrans(bytes(range(65, 91)) + b"0123456789", b"A" * 26 + b"0" * 10)
+_WIDE = b' r="AA'                       # the shape of a reference beyond column Z
+_DEEP = b' r="A'                        # ... and, followed by enough zeros, of one with too many row digits
 _LONG_TEXT = re.compile(rb">([^<]{%d,})" % (MAX_CELL_CHARS + 1))   # a literal first: searched at C speed
 
 
@@ -59,7 +71,7 @@ class PartScan:
     merges: bytes = b""             # the <mergeCells> element, as written
     last_row: int = 0               # 1-based number of the last <row> element (0: no rows)
     last_value_row: int = 0         # 1-based number of the last row holding a value (<v> or an inline string)
-    cells: int = 0
+    cells: int = 0                  # <c elements; counting stops at CELLS_ENOUGH (no box is refused then)
     first_col: int = 0              # 0-based first column of the declared <dimension> (A when none)
 
 
@@ -129,42 +141,52 @@ def _refuse_area(name: str, what: str, area: int, cells: int | None) -> None:
 
 def _scan_cells(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, what: str, head_rows: int) -> PartScan:
     """The cells' own bounding box (calamine sizes the sheet by it), streamed in blocks so that a part of
-    any size is checked without being held in memory. Counted at C speed (bytes.count, regexes that
-    match only outliers), not cell by cell. Each block is searched with the tail of the one before, so
-    that no reference is missed where a block ends."""
+    any size is checked without being held in memory. Counted at C speed (numpy, regexes that run only
+    where an outlier may be), not cell by cell. Each block is searched with the tail of the one before,
+    so that no reference is missed where a block ends. A thread inflates the next block while this one
+    is searched: zlib and numpy both let go of the GIL, so the two run on two cores (a bytes search
+    holds it for milliseconds, and zlib, which takes it back several times a block, would wait)."""
     scan = PartScan()
     max_r = 0
     max_c = 26
     head: list[bytes] = []
     head_starts = 0                     # rows begun in the head blocks so far
     tail = b""
-    with zf.open(info) as fh:
-        while block := fh.read(BLOCK):
-            data = tail + block
+    with _blocks(zf, info) as blocks:
+        for block in blocks:
+            data = b""                      # tail + block, joined only where a search needs it
             before = scan.last_row          # the row open where this block begins
-            scan.cells += block.count(b"<c ")
-            last = data.rfind(b"<row")
-            m = _ROW_R.match(data, last) if last >= 0 else None
+            last = block.rfind(b"<row")
+            if last >= 0:
+                m = _ROW_R.match(block, last)
+            else:                           # none in the block: one may begin in the tail
+                data = tail + block
+                last = data.rfind(b"<row")
+                m = _ROW_R.match(data, last) if last >= 0 else None
             if m:
                 max_r = max(max_r, int(m.group(1)))
                 scan.last_row = int(m.group(1))
             # Columns of two or more letters (beyond Z), and references with more row digits than the
             # block's last row (the only ones that can lie beyond it: A1048576 in a short sheet): one
-            # regex led by a literal; the wide ones carry their row too.
+            # regex led by a literal; the wide ones carry their row too. ' r="' stands before every
+            # cell: the regex would try each one, so it runs only on a block where numpy found one of
+            # the two shapes (or where the tail holds one: searched in a copy whose letters are all A
+            # and digits all 0).
             digits = len(str(max(max_r, 1)))
-            odd = re.compile(rb' r="(?:([A-Z]{2,4})(\d+)|[A-Z](\d{%d,}))' % (digits + 1))
-            # ' r="' stands before every cell: the regex would try each one. In a copy whose letters are
-            # all A and digits all 0 the two shapes it looks for are plain byte strings, found at memchr
-            # speed; only a block holding one of them is searched by the regex.
-            shape = data.translate(_SHAPES)
-            if (shape.find(b' r="AA') >= 0 or shape.find(b' r="A' + b"0" * (digits + 1)) >= 0) and odd.search(data):
+            cells, odd_seen, merges_seen = _marks(block, digits, scan.cells < CELLS_ENOUGH)
+            scan.cells += cells             # past CELLS_ENOUGH no box can be refused: not counted on
+            deep = _DEEP + b"0" * (digits + 1)
+            edge = (tail + block[:len(deep) - 1]).translate(_SHAPES)
+            if odd_seen or _WIDE in edge or deep in edge:
+                data = data or tail + block
+                odd = re.compile(rb' r="(?:([A-Z]{2,4})(\d+)|[A-Z](\d{%d,}))' % (digits + 1))
                 for wide, wide_row, row in odd.findall(data):
                     if wide:
                         max_c = max(max_c, _col_number(wide))
                         max_r = max(max_r, int(wide_row))
                     else:
                         max_r = max(max_r, int(row))
-            v = max(block.rfind(b"<v>"), block.rfind(b"<is>"))
+            v = _last_value(block)
             if v >= 0:   # the last value of the block, and the row it stands in
                 r = block.rfind(b"<row", 0, v)
                 mv = _ROW_R.match(block, r) if r >= 0 else None
@@ -177,8 +199,13 @@ def _scan_cells(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, what: str
                 head_starts += sum(1 for _ in islice(_ROW_START.finditer(block), head_rows + 1 - head_starts))
             if scan.merges:
                 scan.merges += block
-            elif data.find(b"mergeCells") >= 0 and (mm := _MERGES_START.search(data)):
-                scan.merges = data[mm.start():]
+            elif merges_seen or b"mergeCells" in tail + block[:9]:
+                data = data or tail + block
+                if (first := data.find(b"mergeCells")) >= 0:
+                    # an element that holds this first "mergeCells" in its prefix starts at the '<'
+                    # before it; none that starts earlier can match
+                    if mm := _MERGES_START.search(data, max(data.rfind(b"<", 0, first), 0)):
+                        scan.merges = data[mm.start():]
             if len(scan.merges) > MAX_MERGES_XML:
                 raise LimitError(f"“{name}”的{what}中合并单元格的记录超过 {MAX_MERGES_XML >> 20} MB，"
                                  "文件已损坏或被改动，未导入。")
@@ -196,6 +223,123 @@ def _scan_cells(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, what: str
     end = _MERGES_END.search(scan.merges)
     scan.merges = scan.merges[: end.end()] if end else b""
     return scan
+
+
+def _marks(block: bytes, digits: int, count: bool) -> tuple[int, bool, bool]:
+    """What the block holds, found by numpy in pieces that stay in the CPU cache, with the GIL let go
+    (the inflating thread is never kept waiting): the number of "<c " that begin in it (when `count`),
+    whether a reference ' r="' + two letters, or ' r="' + a letter + more than `digits` digits, may
+    begin in it at its 5th byte or later, and whether "mergeCel" begins in it. A "may" can be a false
+    alarm, never a miss; what begins earlier is the tail's, searched with the block's first bytes."""
+    import numpy as np   # here: commands that never read a workbook do not pay for it at start-up
+
+    a = np.frombuffer(block, np.uint8)
+    n = len(a)
+    cells = 0
+    odd = merges = False
+    reach = digits + 2                  # the bytes after a position that a shape looks at
+    for s in range(0, n, PIECE):
+        e = min(s + PIECE, n)
+        x = a[s:min(e + reach, n)]
+        k = len(x)
+        if count and (j := min(e - s, k - 2)) > 0:
+            cells += int(np.count_nonzero((x[:j] == 60) & (x[1:j + 1] == 99) & (x[2:j + 2] == 32)))
+        if not odd:
+            upper = (x - np.uint8(65)) < 26
+            j = min(e - s, k - 1)
+            if (pair := upper[:j] & upper[1:j + 1]).any():
+                odd = _after_r(a, np.flatnonzero(pair) + s)
+            j = min(e - s, k - digits - 1)
+            if not odd and j > 0:
+                digit = (x - np.uint8(48)) < 10
+                if (far := upper[:j] & digit[digits + 1:j + digits + 1]).any():
+                    at = np.flatnonzero(far) + s
+                    for t in range(1, digits + 1):
+                        at = at[(a[at + t] - np.uint8(48)) < 10]
+                    odd = _after_r(a, at)
+        if not merges and (m := x[:e - s] == 109).any():
+            at = np.flatnonzero(m) + s
+            at = at[at + 8 <= n]
+            for t, ch in enumerate(b"ergeCel", 1):
+                at = at[a[at + t] == ch]
+            merges = len(at) > 0
+    return cells, odd, merges
+
+
+def _after_r(a: np.ndarray, at: np.ndarray) -> bool:
+    """Whether ' r="' stands right before one of the positions `at`."""
+    at = at[at >= 4]
+    return bool(((a[at - 1] == 34) & (a[at - 2] == 61) & (a[at - 3] == 114) & (a[at - 4] == 32)).any())
+
+
+def _last_value(block: bytes) -> int:
+    """max(block.rfind(b"<v>"), block.rfind(b"<is>")), looked for in the block's end first: a sheet
+    of inline strings holds no <v> at all, and a whole-block search for it would cost a pass."""
+    lo = max(len(block) - VALUE_WINDOW, 0)
+    while True:
+        v = max(block.rfind(b"<v>", lo), block.rfind(b"<is>", lo))
+        if v >= 0 or lo == 0:
+            return v
+        lo = 0
+
+
+@contextmanager
+def _blocks(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[Iterator[bytes]]:
+    """The part's blocks exactly as `fh.read(BLOCK)` returns them, and any error of the read in its
+    place. A part of more than one block is inflated by a thread one block ahead (at most READ_AHEAD
+    blocks wait in the queue); the thread has ended when the `with` does, whatever happened."""
+    if info.file_size <= BLOCK:
+        def one() -> Generator[bytes, None, None]:
+            with zf.open(info) as fh:
+                while block := fh.read(BLOCK):
+                    yield block
+        blocks = one()
+        try:
+            yield blocks
+        finally:
+            blocks.close()      # the part is closed here, not when the generator is collected
+        return
+    q: queue.Queue = queue.Queue(READ_AHEAD)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def inflate() -> None:
+        try:
+            with zf.open(info) as fh:
+                while put(block := fh.read(BLOCK)) and block:
+                    pass
+        except BaseException as exc:  # noqa: BLE001 - handed to the scanning thread, raised there in order
+            put(exc)
+
+    def received() -> Iterator[bytes]:
+        while True:
+            item = q.get()
+            if isinstance(item, BaseException):
+                raise item
+            if not item:
+                return
+            yield item
+
+    thread = threading.Thread(target=inflate, name="pbtool-limits-inflate", daemon=True)
+    thread.start()
+    try:
+        yield received()
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                q.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        thread.join()
 
 
 def _check_texts(data: bytes, name: str, what: str) -> None:
