@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .checks import ROW_CHECKS
-from .clean import CONTROL_RE, as_text, clean_column, cleaners, org_key, strip_controls
+from .clean import (CONTROL_RE, arrow_list, arrow_value, as_text, clean_arrow_column, clean_column, cleaners, org_key,
+                    strip_controls, strip_controls_arrow)
 from .config import Config, load_config
 from .errors import InputError
 from .detect import Layout, detect_layout, street_in_text
@@ -72,6 +73,7 @@ class ParsedSheet:
     street_source: str                   # 命令行参数 / 街道列 / 标题行 / 文件名 / 工作表名 / 无
     rows: list[int] = field(default_factory=list)          # Excel row numbers
     values: dict[str, list[Any]] = field(default_factory=dict)
+    arrow: dict[str, Any] = field(default_factory=dict)    # roster fields kept as cleaned Arrow arrays (store only)
     extra: list[str | None] | None = None
     row_error: list[bool] = field(default_factory=list)
     footer_rows: int = 0
@@ -232,6 +234,8 @@ def parse_sheet(file: RawFile, sheet: RawSheet, layout: Layout, config: Config, 
     buf: list[tuple] = []
 
     def flush() -> None:  # row tuples -> columns (itemgetter is twice as fast as zip(*buf) here)
+        if not buf:
+            return
         for j, f in enumerate(fields):
             columns[f].extend(map(itemgetter(j), buf))
         buf.clear()
@@ -301,16 +305,21 @@ def parse_sheet(file: RawFile, sheet: RawSheet, layout: Layout, config: Config, 
         full_width = max(max(absolute, default=-1) + 1, width)
         special = set(_special_rows(table, absolute, [*idx, *(c.index for c in unknown)], header_texts))
         special.update(m - layout.data_start for m in merged_rows if 0 <= m - layout.data_start < nrows)
-        lists = {i: _column_list(table, at[i]) if i in at else [""] * nrows for i in read_cols}
+        # Mapped columns stay Arrow: each field's column is gathered from the table's rows and the rows
+        # take() kept (those come after the table's rows, as Python values in `columns`).
+        lists = {c.index: _column_list(table, at[c.index]) if c.index in at else [""] * nrows for c in unknown}
+        arrow_cols = {i: table.column(at[i]) for i in idx if i in at}
         order = sorted(special)
         whole = dict(zip(order, arrow_rows(table, absolute, full_width, order)))
         del table, loaded
+        import numpy as np
+
+        gather: list[Any] = []
+        taken = 0
         prev = 0
-        for k in [*sorted(special), nrows]:
+        for k in [*order, nrows]:
             if k > prev:   # plain rows prev … k-1
-                flush()
-                for i, f in zip(idx, fields):
-                    columns[f].extend(lists[i][prev:k])
+                gather.append(np.arange(prev, k))
                 ps.rows.extend(range(layout.data_start + prev + 1, layout.data_start + k + 1))
                 if extra is not None:
                     for j in range(prev, k):
@@ -318,8 +327,16 @@ def parse_sheet(file: RawFile, sheet: RawSheet, layout: Layout, config: Config, 
                               if lists[c.index][j] not in ("", None)}
                         extra.append(json.dumps(ex, ensure_ascii=False) if ex else None)
             if k < nrows:
+                before = len(ps.rows)
                 take(layout.data_start + k, whole.pop(k))
+                if len(ps.rows) > before:
+                    gather.append(np.array([nrows + taken]))
+                    taken += 1
             prev = k + 1
+        flush()
+        at_rows = np.concatenate(gather) if gather else np.zeros(0, dtype=np.int64)
+        for i, f in zip(idx, fields):
+            columns[f] = _gather_column(arrow_cols.pop(i, None), nrows, columns[f], at_rows)
     else:
         # Rows come in chunks. A chunk of plain data rows (no merge, no unknown column, every row with a
         # mapped value and a first cell that is neither empty nor a 合计/填表人 text) is taken whole at C
@@ -372,6 +389,24 @@ def _column_list(table: Any, i: int) -> list[Any]:
     return ["" if v is None else v for v in col.to_pylist()]
 
 
+def _gather_column(col: Any, nrows: int, kept: list[Any], at_rows: Any) -> Any:
+    """One field's data-area column: the table column's rows `at_rows` (an index past the table is a row
+    take() kept, its value in `kept`) as one Arrow array (an empty cell null or ''), or as the Python
+    list the row path builds when the kept values do not make the column's Arrow type."""
+    from .arrow import pa
+
+    base = pa.nulls(nrows, pa.string()) if col is None else col.combine_chunks() if hasattr(col, "combine_chunks") else col
+    try:
+        if kept:
+            base = pa.concat_arrays([base, pa.array([None if v is None or v == "" else v for v in kept], base.type)])
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        values = arrow_list(base) + kept
+        return list(map(values.__getitem__, at_rows.tolist()))
+    if len(at_rows) == len(base) and not kept:
+        return base      # every row of the table, in order
+    return base.take(pa.array(at_rows))
+
+
 FOOTER_WORDS = (*FOOTER_FIRST, *FOOTER_ANY)
 FOOTER_WORDS_RE = "|".join(map(re.escape, FOOTER_WORDS))   # RE2 (pyarrow): any of the words, as plain text
 
@@ -419,22 +454,42 @@ def _special_rows(table: Any, absolute: list[int], checked: list[int], header_te
     return pc.indices_nonzero(mask).to_pylist()
 
 
-def _clean_columns(ps: ParsedSheet, columns: dict[str, list[Any]], config: Config, problems: list[Problem]) -> None:
+# Roster fields that no later step reads as a Python list (places, duplicates, employers, aggregates and
+# the replacement check read the others): cleaned from an Arrow column, they stay Arrow up to the store.
+ROSTER_ARROW_ONLY = frozenset({"name", "gender", "ethnicity", "birth_date", "education", "join_date", "full_date",
+                               "phone", "status", "person_type", "occupation", "is_mobile", "outflow", "is_lost",
+                               "reported"})
+
+
+def _clean_columns(ps: ParsedSheet, columns: dict[str, Any], config: Config, problems: list[Problem]) -> None:
+    """Clean every field's column: a Python list (row reader) or an Arrow array (columnar reader, an
+    empty cell null or ''); both give the same values and problems, at the same rows."""
     kind = ps.kind
     fields = config.fields(kind)
     reg = cleaners(config.schema)
     layout_cols = ps.layout.fields
     nrows = len(ps.rows)
     ps.row_error = [False] * nrows
+    if any(k.startswith(TICK_PREFIX) for k in columns):   # tick boxes are combined on Python lists
+        columns = {f: v if isinstance(v, list) else arrow_list(v) for f, v in columns.items()}
     controls = {}   # invisible control characters (NUL …) are removed before anything else, and reported
     for fld in list(columns):
-        columns[fld], changed = strip_controls(columns[fld])
+        v = columns[fld]
+        columns[fld], changed = strip_controls(v) if isinstance(v, list) else strip_controls_arrow(v)
         if changed:
             controls[fld] = changed
+
+    def raw(fld: str, i: int) -> Any:
+        v = columns[fld]
+        return v[i] if isinstance(v, list) else arrow_value(v, i)
+
     street_col = columns.get("street")
     streets = [ps.street] * nrows
     if street_col is not None and not ps.street_source.startswith("命令行"):
-        cleaned_st = [reg["place"](v)[0] for v in street_col]
+        if isinstance(street_col, list):
+            cleaned_st = [reg["place"](v)[0] for v in street_col]
+        else:
+            cleaned_st = clean_arrow_column("place", reg["place"], street_col).tolist()
         streets = [s or ps.street for s in cleaned_st]
 
     def flag(i: int, code: str, fld: str, raw: Any, details: dict[str, Any] | None) -> None:
@@ -447,7 +502,7 @@ def _clean_columns(ps: ParsedSheet, columns: dict[str, list[Any]], config: Confi
 
     for fld, changed in controls.items():
         for i, n in changed:
-            flag(i, "CONTROL_CHARS", fld, columns[fld][i], {"count": n})
+            flag(i, "CONTROL_CHARS", fld, raw(fld, i), {"count": n})
     if any(k.startswith(TICK_PREFIX) for k in columns):  # tick-box sub-columns -> one value per group
         tick_headers = {c.field: c.header for c in ps.layout.columns if c.field}
         columns, tick_issues = combine_ticks(columns, tick_headers)
@@ -463,15 +518,31 @@ def _clean_columns(ps: ParsedSheet, columns: dict[str, list[Any]], config: Confi
             ps.values["street"] = streets
             continue
         ftype = fields[fld]["type"]
-        cleaned, issues = clean_column(ftype, reg[ftype], raw_values)
-        ps.values[fld] = cleaned
+        if isinstance(raw_values, list):
+            cleaned, issues = clean_column(ftype, reg[ftype], raw_values)
+            ps.values[fld] = cleaned
+            raw_at: Callable[[int], Any] = raw_values.__getitem__
+            missing: Any = cleaned if None in cleaned else None
+        else:
+            ac = clean_arrow_column(ftype, reg[ftype], raw_values)
+            issues, raw_at = ac.issues, ac.raw_at
+            if ac.array is not None and kind == "roster" and fld in ROSTER_ARROW_ONLY:
+                ps.arrow[fld] = missing = ac.array
+            else:
+                ps.values[fld] = missing = ac.tolist()
         for i, code, details in issues:
-            flag(i, code, fld, raw_values[i], details)
-        if fields[fld].get("required") and None in cleaned:
+            flag(i, code, fld, raw_at(i), details)
+        if fields[fld].get("required") and missing is not None:
             flagged = {i for i, _, _ in issues}
-            for i, v in enumerate(cleaned):
-                if v is None and i not in flagged:
-                    flag(i, "MISSING_REQUIRED", fld, raw_values[i], None)
+            if isinstance(missing, list):
+                empty = [i for i, v in enumerate(missing) if v is None]
+            else:
+                from .arrow import pc
+
+                empty = pc.indices_nonzero(pc.is_null(missing)).to_pylist()
+            for i in empty:
+                if i not in flagged:
+                    flag(i, "MISSING_REQUIRED", fld, raw_at(i), None)
     ps.values["street"] = streets
     if kind == "estate":  # an estate listed without a community has community '' like its residents
         ps.values["community"] = [c or "" for c in ps.values.get("community", [None] * nrows)]
@@ -481,9 +552,10 @@ def _clean_columns(ps: ParsedSheet, columns: dict[str, list[Any]], config: Confi
                 "MISSING_REQUIRED", file=ps.file.name, sheet=ps.sheet.name, row=ps.layout.header_row + 1,
                 column=spec["title"], value="", kind=kind, street=ps.street))
     for check in ROW_CHECKS.get(kind, []):
-        if all(f in ps.values for f in check.fields):
-            for i, code, fld, details in check.func(*(ps.values[f] for f in check.fields)):
-                flag(i, code, fld, columns[fld][i] if fld in columns else "", details)
+        if all(f in ps.values or f in ps.arrow for f in check.fields):
+            for i, code, fld, details in check.func(*(ps.values[f] if f in ps.values else ps.arrow[f]
+                                                      for f in check.fields)):
+                flag(i, code, fld, raw(fld, i) if fld in columns else "", details)
     if kind == "roster" and "community" not in columns and "estate" not in columns:
         # A roster split into one sheet per community (or branch) names it only in the sheet name.
         name = ps.sheet.name.strip()
@@ -732,10 +804,11 @@ def _records(ps: ParsedSheet, period: str, import_id: int, table_cols: list[str]
              "district": district}
     if ps.extra is None:
         del provided["extra"]  # nothing to store: leave the column to its NULL default
-    columns = [c for c in table_cols if (c in provided or c in ps.values) and c not in const]
+    values = {**ps.values, **ps.arrow}     # Python lists, and the roster fields kept as Arrow arrays
+    columns = [c for c in table_cols if (c in provided or c in values) and c not in const]
     # A field that is empty on every row is left to its column default rather than bound a million times.
-    columns = [c for c in columns if c in provided or _any_value(ps.values[c])]
-    series = [provided[c] if c in provided else ps.values[c] for c in columns]
+    columns = [c for c in columns if c in provided or _any_value(values[c])]
+    series = [provided[c] if c in provided else values[c] for c in columns]
     return {c: v for c, v in const.items() if c in table_cols}, columns, series
 
 
@@ -743,6 +816,8 @@ def _any_value(values: Sequence[Any]) -> bool:
     """Whether any value is not None (list.count compares at C speed, identity first)."""
     if isinstance(values, list):
         return values.count(None) != len(values)
+    if hasattr(values, "null_count"):     # an Arrow array
+        return values.null_count != len(values)
     return any(v is not None for v in values)
 
 

@@ -652,6 +652,7 @@ class Store(StoreQueries):
                 progress(n)
             return n
         names = [*consts, *columns]
+        series = [s.to_pylist() if hasattr(s, "to_pylist") else s for s in series]   # Arrow arrays: bound one by one
         return self.insert_rows(conn, table, names, zip(*(repeat(v, n) for v in consts.values()), *series), progress)
 
     def _insert_staged(self, conn: Connection, table: Table, consts: dict[str, Any], columns: list[str],
@@ -666,7 +667,8 @@ class Store(StoreQueries):
         except ImportError:
             return False
         try:
-            arrow = pa.table({f"c{i}": pa.array(s) for i, s in enumerate(series)})
+            arrow = pa.table({f"c{i}": s if isinstance(s, (pa.Array, pa.ChunkedArray)) else pa.array(s)
+                              for i, s in enumerate(series)})
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):   # a column mixing types: bind them one by one
             return False
         # One scratch file per sheet, written by a connection of its own before the import's connection
