@@ -507,12 +507,30 @@ def _is_text(arr: Any) -> bool:
     return pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
 
 
+_CONTROL_BYTES = np.zeros(256, dtype=bool)
+_CONTROL_BYTES[[*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]] = True
+
+
+def _has_control_bytes(arr: Any) -> bool:
+    """Whether a text column's data holds a control character (CONTROL_RE): in UTF-8 these bytes are
+    never part of another character, so the data buffer is scanned with numpy, no string made."""
+    from .arrow import pa
+
+    arr = arr.cast(pa.string())
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)
+    data = arr.buffers()[2]
+    if data is None:
+        return False
+    start, end = int(offsets[arr.offset]), int(offsets[arr.offset + len(arr)])
+    return bool(_CONTROL_BYTES[np.frombuffer(data, dtype=np.uint8)[start:end]].any())
+
+
 def strip_controls_arrow(arr: Any) -> tuple[Any, list[tuple[int, int]]]:
     """strip_controls for an Arrow column: the column without control characters, and (row index,
     characters removed) per changed cell."""
     from .arrow import pc
 
-    if not _is_text(arr) or not len(arr):
+    if not _is_text(arr) or not len(arr) or not _has_control_bytes(arr):
         return arr, []
     hit = pc.fill_null(pc.match_substring_regex(arr, CONTROL_RE2), False)
     if not pc.any(hit).as_py():
@@ -523,9 +541,9 @@ def strip_controls_arrow(arr: Any) -> tuple[Any, list[tuple[int, int]]]:
             list(zip(rows.to_pylist(), counts.to_pylist())))
 
 
-def _distinct(arr: Any) -> tuple[list[Any], Any]:
+def _distinct(arr: Any) -> tuple[list[Any], Any, Any]:
     """The column's distinct values as the row reader gives them ('' for an empty cell, in the order
-    of their first row) and, per row, the index of its value (numpy)."""
+    of their first row), per row the index of its value (numpy), and the Arrow dictionary."""
     from .arrow import pc
 
     if _is_text(arr) and arr.null_count:
@@ -536,7 +554,7 @@ def _distinct(arr: Any) -> tuple[list[Any], Any]:
     if idx.null_count:
         idx = pc.fill_null(idx, len(distinct))
         distinct.append("")
-    return distinct, idx.to_numpy(zero_copy_only=False)
+    return distinct, idx.to_numpy(zero_copy_only=False), enc.dictionary
 
 
 def clean_arrow_column(ftype: str, clean: Callable[[Any], Cleaned], arr: Any) -> ArrowCleaned:
@@ -549,9 +567,20 @@ def clean_arrow_column(ftype: str, clean: Callable[[Any], Cleaned], arr: Any) ->
             return _clean_id_arrow(arr)
         if ftype in _PLAIN_RE2 and clean is {"person_name": clean_person_name, "phone": clean_phone}[ftype]:
             return _clean_plain_arrow(clean, arr, pc.match_substring_regex(arr, _PLAIN_RE2[ftype]))
-    distinct, idx = _distinct(arr)
+    return _clean_distinct_arrow(ftype, clean, arr)
+
+
+def _clean_distinct_arrow(ftype: str, clean: Callable[[Any], Cleaned], arr: Any) -> ArrowCleaned:
+    """_clean_distinct on an Arrow column: each distinct value (from its dictionary) cleaned once."""
+    from .arrow import pa
+
+    distinct, idx, dictionary = _distinct(arr)
     if _FOLDING.get(ftype) is clean and "" not in distinct and _folded(distinct, spaces=ftype != "place"):
         results: list[Cleaned] = [(v, None, None) for v in distinct]   # every text is its own fold
+    elif ftype == "date" and clean is clean_date and _is_text(dictionary):
+        iso = np.zeros(len(distinct), dtype=bool)     # ISO dates: what clean_date returns unchanged
+        iso[:len(dictionary)] = _iso_dates(dictionary.cast(pa.string()))
+        results = [(v, None, None) if ok else clean_date(v) for v, ok in zip(distinct, iso.tolist())]
     else:
         results = list(map(clean, distinct))
     cleaned = [r[0] for r in results]
@@ -566,6 +595,35 @@ def clean_arrow_column(ftype: str, clean: Callable[[Any], Cleaned], arr: Any) ->
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):   # no one Arrow type: the store binds them
         array = None
     return ArrowCleaned(arr, array, issues, cleaned, idx)
+
+
+def _fixed_width(arr: Any, width: int) -> tuple[Any, Any]:
+    """The rows whose text is `width` bytes long (indices, numpy) and their bytes as a (rows, width)
+    numpy array, straight from the data buffer."""
+    from .arrow import pc
+
+    cand = pc.fill_null(pc.equal(pc.binary_length(arr), width), False)
+    rows = np.flatnonzero(cand.to_numpy(zero_copy_only=False))
+    if not len(rows):
+        return rows, np.zeros((0, width), dtype=np.uint8)
+    sub = arr.filter(cand)
+    start = int(np.frombuffer(sub.buffers()[1], dtype=np.int32)[sub.offset])
+    return rows, np.frombuffer(sub.buffers()[2], dtype=np.uint8)[start:start + width * len(sub)].reshape(-1, width)
+
+
+def _iso_dates(arr: Any) -> Any:
+    """Per cell of a text column: an ISO date (YYYY-MM-DD, a real day of 1900-2100), which clean_date
+    returns unchanged; told with numpy from the data buffer (as _clean_date_column does)."""
+    good = np.zeros(len(arr), dtype=bool)
+    rows, a = _fixed_width(arr, 10)
+    if len(rows):
+        d = a.astype(np.int64) - 48
+        digits = ((d[:, [0, 1, 2, 3, 5, 6, 8, 9]] >= 0) & (d[:, [0, 1, 2, 3, 5, 6, 8, 9]] <= 9)).all(axis=1)
+        year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
+        ok = (digits & (a[:, 4] == 45) & (a[:, 7] == 45)
+              & _real_days(year, d[:, 5] * 10 + d[:, 6], d[:, 8] * 10 + d[:, 9]))
+        good[rows[ok]] = True
+    return good
 
 
 def _clean_plain_arrow(clean: Callable[[Any], Cleaned], arr: Any, plain: Any) -> ArrowCleaned:
@@ -589,15 +647,9 @@ def _clean_id_arrow(arr: Any) -> ArrowCleaned:
     the column's data buffer; every other cell goes through clean_id_number one by one."""
     from .arrow import pa, pc
 
-    n = len(arr)
-    good = np.zeros(n, dtype=bool)
-    cand = pc.fill_null(pc.equal(pc.binary_length(arr), 18), False)
-    fast = np.flatnonzero(cand.to_numpy(zero_copy_only=False))
+    good = np.zeros(len(arr), dtype=bool)
+    fast, a = _fixed_width(arr, 18)
     if len(fast):
-        sub = arr.filter(cand)
-        offsets = np.frombuffer(sub.buffers()[1], dtype=np.int32)
-        start = int(offsets[sub.offset])
-        a = np.frombuffer(sub.buffers()[2], dtype=np.uint8)[start:start + 18 * len(sub)].reshape(-1, 18)
         d = a[:, :17].astype(np.int64) - 48
         digits = ((d >= 0) & (d <= 9)).all(axis=1)
         d = np.where(d < 0, 0, np.where(d > 9, 0, d))

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .checks import ROW_CHECKS
-from .clean import (CONTROL_RE, arrow_list, arrow_value, as_text, clean_arrow_column, clean_column, cleaners, org_key,
-                    strip_controls, strip_controls_arrow)
+from .clean import (CONTROL_RE, ArrowCleaned, arrow_list, arrow_value, as_text, clean_arrow_column, clean_column,
+                    cleaners, org_key, strip_controls, strip_controls_arrow)
 from .config import Config, load_config
 from .errors import InputError
 from .detect import Layout, detect_layout, street_in_text
@@ -74,6 +74,9 @@ class ParsedSheet:
     rows: list[int] = field(default_factory=list)          # Excel row numbers
     values: dict[str, list[Any]] = field(default_factory=dict)
     arrow: dict[str, Any] = field(default_factory=dict)    # roster fields kept as cleaned Arrow arrays (store only)
+    # field -> (its list in `values` when cleaned, the ArrowCleaned it came from): while values[field] is
+    # still that very list, the store takes the Arrow array instead of converting the list again
+    shadow: dict[str, tuple[list[Any], Any]] = field(default_factory=dict)
     extra: list[str | None] | None = None
     row_error: list[bool] = field(default_factory=list)
     footer_rows: int = 0
@@ -530,6 +533,8 @@ def _clean_columns(ps: ParsedSheet, columns: dict[str, Any], config: Config, pro
                 ps.arrow[fld] = missing = ac.array
             else:
                 ps.values[fld] = missing = ac.tolist()
+                if ac.array is not None:
+                    ps.shadow[fld] = (missing, ac)
         for i, code, details in issues:
             flag(i, code, fld, raw_at(i), details)
         if fields[fld].get("required") and missing is not None:
@@ -621,7 +626,9 @@ def _resolve_places(ps: ParsedSheet, places: PlaceIndex, problems: list[Problem]
                 problems.append(p)
                 if p.severity == ERROR:
                     ps.row_error[i] = True
-    ps.values["community"], ps.values["estate"], ps.values["street"] = new_comm, new_est, new_street
+    # a column nothing changed stays the very list cleaning made (the store then takes its Arrow array)
+    ps.values["community"], ps.values["estate"], ps.values["street"] = (
+        old if new == old else new for new, old in ((new_comm, comm), (new_est, est), (new_street, streets)))
     ps.values["place_status"], ps.values["place_source"] = status, source
 
 
@@ -726,10 +733,30 @@ def find_near_misses(keys: set[str], org_names: dict[str, str]) -> dict[str, str
     return out
 
 
+def _derived(ac: Any, fn: Callable[[Any], Any]) -> tuple[list[Any], tuple[list[Any], Any]]:
+    """fn of each value of a cleaned Arrow column, computed once per distinct value: the new column as a
+    list, and its shadow (the list and an ArrowCleaned holding its Arrow array) for the store."""
+    from .arrow import pa
+
+    distinct = [fn(v) for v in ac.distinct]
+    try:
+        array = pa.array(distinct).take(pa.array(ac.indices))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        array = None
+    new = ArrowCleaned(None, array, [], distinct, ac.indices)
+    values = new.tolist()
+    return values, (values, new)
+
+
 def _check_employers(rosters: list[ParsedSheet], org_names: dict[str, str], problems: list[Problem]) -> None:
     """Employer names that almost match a listed organization: warn with both spellings, never merge."""
     for ps in rosters:
         emp = ps.values.get("employer")
+        if emp is not None and ps.shadow.get("employer", (None,))[0] is emp:   # from the column's distinct values
+            ac = ps.shadow["employer"][1]
+            if ac.distinct is not None:
+                ps.values["employer_key"], ps.shadow["employer_key"] = _derived(ac, employer_key)
+                continue
         if emp is not None:
             keys = {e: employer_key(e) for e in dict.fromkeys(emp)}
             ps.values["employer_key"] = list(map(keys.__getitem__, emp))
@@ -805,10 +832,19 @@ def _records(ps: ParsedSheet, period: str, import_id: int, table_cols: list[str]
     if ps.extra is None:
         del provided["extra"]  # nothing to store: leave the column to its NULL default
     values = {**ps.values, **ps.arrow}     # Python lists, and the roster fields kept as Arrow arrays
+    for c, (kept, ac) in ps.shadow.items():
+        if values.get(c) is kept and ac.array is not None:   # unchanged since cleaning: its Arrow array
+            values[c] = ac.array
     columns = [c for c in table_cols if (c in provided or c in values) and c not in const]
     # A field that is empty on every row is left to its column default rather than bound a million times.
     columns = [c for c in columns if c in provided or _any_value(values[c])]
     series = [provided[c] if c in provided else values[c] for c in columns]
+    # a text the same on every row (the street given by --street) is bound once, not staged n times
+    for c, s in list(zip(columns, series)):
+        if isinstance(s, list) and s and type(s[0]) is str and s.count(s[0]) == len(s) and c not in ("row", "has_error"):
+            const[c] = s[0]
+    series = [s for c, s in zip(columns, series) if c not in const]
+    columns = [c for c in columns if c not in const]
     return {c: v for c, v in const.items() if c in table_cols}, columns, series
 
 
