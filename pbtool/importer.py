@@ -439,16 +439,21 @@ def _special_rows(table: Any, absolute: list[int], checked: list[int], header_te
             b = pa.nulls(n, pa.bool_())
         b = pc.fill_null(b, True)
         blank = b if blank is None else pc.and_(blank, b)
+        if not pc.any(blank).as_py():
+            break        # no row is blank so far: none can be
     mask = blank if blank is not None else pa.array([True] * n)
+
     # the first non-empty cell of each row, as text (numbers and dates never are 合计 or a header)
-    texts = []
-    for c in sorted(at):
+    def text(c: int) -> Any:
         col = table.column(at[c])
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            texts.append(pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col))
-        else:
-            texts.append(pc.if_else(pc.is_null(col), pa.scalar(None, pa.string()), pa.scalar("0", pa.string())))
-    first = pc.coalesce(*texts) if texts else pa.nulls(n, pa.string())
+            return pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+        return pc.if_else(pc.is_null(col), pa.scalar(None, pa.string()), pa.scalar("0", pa.string()))
+
+    order = sorted(at)
+    first = text(order[0]) if order else pa.nulls(n, pa.string())
+    if first.null_count and len(order) > 1:   # some rows begin further right: all columns, coalesced
+        first = pc.coalesce(first, *map(text, order[1:]))
     odd = pc.or_kleene(pc.is_null(first), pc.utf8_is_space(first))
     odd = pc.or_kleene(odd, pc.match_substring_regex(first, FOOTER_WORDS_RE))   # one pass for all the words
     if header_texts:
@@ -459,9 +464,9 @@ def _special_rows(table: Any, absolute: list[int], checked: list[int], header_te
 
 # Roster fields that no later step reads as a Python list (places, duplicates, employers, aggregates and
 # the replacement check read the others): cleaned from an Arrow column, they stay Arrow up to the store.
-ROSTER_ARROW_ONLY = frozenset({"name", "gender", "ethnicity", "birth_date", "education", "join_date", "full_date",
-                               "phone", "status", "person_type", "occupation", "is_mobile", "outflow", "is_lost",
-                               "reported"})
+ROSTER_ARROW_ONLY = frozenset({"name", "gender", "ethnicity", "id_number", "birth_date", "education", "join_date",
+                               "full_date", "phone", "status", "person_type", "occupation", "is_mobile", "outflow",
+                               "is_lost", "reported"})
 
 
 def _clean_columns(ps: ParsedSheet, columns: dict[str, Any], config: Config, problems: list[Problem]) -> None:
@@ -632,14 +637,30 @@ def _resolve_places(ps: ParsedSheet, places: PlaceIndex, problems: list[Problem]
     ps.values["place_status"], ps.values["place_source"] = status, source
 
 
+def _distinct_ids(ids: Any, *seen: dict[str, Any]) -> bool:
+    """Whether an Arrow column of IDs repeats none of its IDs and holds none of those in `seen`."""
+    from .arrow import pa, pc
+
+    present = pc.drop_null(ids)
+    present = present.filter(pc.not_equal(present, ""))
+    if pc.count_distinct(present).as_py() != len(present):
+        return False
+    return not any(d and pc.any(pc.is_in(present, value_set=pa.array(list(d), pa.string()))).as_py() for d in seen)
+
+
 def _check_duplicates(rosters: list[ParsedSheet], stored: dict[str, tuple[str, str, int, str]],
                       problems: list[Problem]) -> None:
     """The same ID twice in the period: every later occurrence is an error naming the first one."""
     # Where it counts (a million rows) there is usually no duplicate at all: sets tell that at C speed,
     # and the first occurrence of an ID is looked up only for the few that repeat.
     where: dict[str, tuple[int, int]] = {}          # ID -> (roster index, row index) of its first occurrence
+    last = max((k for k, ps in enumerate(rosters) if "id_number" in ps.values or "id_number" in ps.arrow), default=-1)
     for k, ps in enumerate(rosters):
         ids = ps.values.get("id_number")
+        if ids is None and "id_number" in ps.arrow:   # cleaned by columns: told apart in Arrow first
+            if k == last and _distinct_ids(ps.arrow["id_number"], where, stored):
+                continue          # no repeat, and no later roster to compare with
+            ids = ps.arrow["id_number"].to_pylist()
         if ids is None:
             continue
         present = [i for i, idn in enumerate(ids) if idn]
@@ -748,6 +769,13 @@ def _derived(ac: Any, fn: Callable[[Any], Any]) -> tuple[list[Any], tuple[list[A
     return values, (values, new)
 
 
+def _distinct_values(ps: ParsedSheet, fld: str) -> Any:
+    """A list field's values, each once where cleaning kept its distinct values (else the whole list)."""
+    values = ps.values.get(fld, ())
+    kept, ac = ps.shadow.get(fld, (None, None))
+    return ac.distinct if kept is values and ac.distinct is not None else values
+
+
 def _check_employers(rosters: list[ParsedSheet], org_names: dict[str, str], problems: list[Problem]) -> None:
     """Employer names that almost match a listed organization: warn with both spellings, never merge."""
     for ps in rosters:
@@ -760,7 +788,7 @@ def _check_employers(rosters: list[ParsedSheet], org_names: dict[str, str], prob
         if emp is not None:
             keys = {e: employer_key(e) for e in dict.fromkeys(emp)}
             ps.values["employer_key"] = list(map(keys.__getitem__, emp))
-    keys = {k for ps in rosters for k in ps.values.get("employer_key", ()) if k}
+    keys = {k for ps in rosters for k in _distinct_values(ps, "employer_key") if k}
     near = find_near_misses(keys, org_names)
     if not near:
         return

@@ -161,3 +161,44 @@ def test_unknown_columns_and_merged_rows_still_go_to_extra_on_the_arrow_path(tmp
     extra = [json.loads(e) for (e,) in con.execute("select extra from members where extra is not null order by row")]
     con.close()
     assert len(extra) == (HEAD_ROWS + 60 + 9) // 10 and extra[0] == {"爱好": "书法"}
+
+
+def test_ids_repeated_within_and_across_imports_on_the_arrow_path(tmp_path, monkeypatch):
+    """The columnar roster's IDs are told distinct in Arrow; a repeat inside the sheet, or of an ID
+    stored by an earlier import, is still reported at its row, naming the first occurrence."""
+    from pbtool.importer import import_files
+
+    def sheet(path: Path, ids: list[str]) -> Path:
+        wb = xlsxwriter.Workbook(str(path))
+        ws = wb.add_worksheet("花名册")
+        ws.write_row(0, 0, HEADER[:6])
+        for k, ident in enumerate(ids):
+            ws.write_row(k + 1, 0, [k + 1, f"党员{k}", "男" if int(ident[16]) % 2 else "女", ident, "", "正式党员"])
+        wb.close()
+        return path
+
+    def ident(k: int) -> str:
+        return make_id(k % 400, birth=(dt.date(1960, 1, 1) + dt.timedelta(days=k // 400)).strftime("%Y%m%d"))
+
+    n = HEAD_ROWS + 100
+    first = sheet(tmp_path / "东湖街道花名册.xlsx", [ident(k) for k in range(n)])
+    again = [ident(k) for k in range(n, 2 * n)]
+    again[HEAD_ROWS + 50] = ident(7)                  # a member of the first file (its Excel row 9)
+    second = sheet(tmp_path / "东湖街道花名册补充.xlsx", again)
+    inner = [ident(k) for k in range(2 * n, 3 * n)]
+    inner[HEAD_ROWS + 60] = inner[HEAD_ROWS + 20]     # the same ID twice in one file, none stored
+    third = sheet(tmp_path / "东湖街道花名册新增.xlsx", inner)
+    seen = []
+    for flag in ("1", "0"):
+        monkeypatch.setenv("PBTOOL_COLUMNAR", flag)
+        db = str(tmp_path / f"d{flag}.db")
+        assert not import_files([first], "2026Q3", db, street="东湖街道").problems
+        found = []
+        for path in (second, third):
+            r = import_files([path], "2026Q3", db, street="东湖街道", mode="append")
+            found += [(p.code, p.row, p.value, p.message) for p in r.problems]
+        seen.append(found)
+    assert seen[0] == seen[1]
+    dups = [(row, msg) for code, row, _v, msg in seen[0] if code == "DUPLICATE_PERSON"]
+    assert [row for row, _ in dups] == [HEAD_ROWS + 52, HEAD_ROWS + 62]
+    assert "第9行" in dups[0][1] and f"第{HEAD_ROWS + 22}行" in dups[1][1]
