@@ -522,7 +522,10 @@ def _has_control_bytes(arr: Any) -> bool:
     if data is None:
         return False
     start, end = int(offsets[arr.offset]), int(offsets[arr.offset + len(arr)])
-    return bool(_CONTROL_BYTES[np.frombuffer(data, dtype=np.uint8)[start:end]].any())
+    raw = np.frombuffer(data, dtype=np.uint8)[start:end]
+    if not len(raw) or (raw.min() >= 0x20 and not (raw == 0x7F).any()):
+        return False      # the usual text: no byte below the space, no DEL
+    return bool(_CONTROL_BYTES[raw].any())   # tab, line feed and carriage return are not control characters here
 
 
 def strip_controls_arrow(arr: Any) -> tuple[Any, list[tuple[int, int]]]:
@@ -590,6 +593,8 @@ def _clean_distinct_arrow(ftype: str, clean: Callable[[Any], Cleaned], arr: Any)
         for i in np.flatnonzero(np.isin(idx, bad)).tolist():
             r = results[idx[i]]
             issues.append((i, r[1], r[2]))
+    if _is_text(arr) and cleaned == distinct:
+        return ArrowCleaned(arr, arr, issues, cleaned, idx)    # every text its own cleaned value
     try:
         array = pa.array(cleaned).take(pa.array(idx))
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):   # no one Arrow type: the store binds them
