@@ -902,7 +902,7 @@ def _write(store: st.Store, conn: Any, result: ImportResult, sheets: list[Parsed
         by_sheet[(p.file, p.sheet)].append(p)
     # coverage reads these, never the member rows: kept from the columns in memory, not by a rescan.
     # Counted by a thread while the rows are written (SQLite and ADBC write without the GIL).
-    added = [(dict(ps.values, district=[district] * len(ps), has_error=ps.row_error,
+    added = [(dict(ps.values, **ps.arrow, district=[district] * len(ps), has_error=ps.row_error,
                    street=[s or "" for s in ps.values["street"]]), len(ps)) for ps in sheets if ps.kind == "roster"]
     counting = _Background(store.count_added, added)
     for ps in sheets:
