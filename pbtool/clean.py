@@ -564,6 +564,8 @@ def clean_arrow_column(ftype: str, clean: Callable[[Any], Cleaned], arr: Any) ->
     """clean_column for an Arrow column (one Arrow array, any type)."""
     from .arrow import pa, pc
 
+    if pa.types.is_null(arr.type):     # a column with no value at all
+        arr = arr.cast(pa.string())
     if _is_text(arr):
         arr = arr.cast(pa.string())
         if ftype == "id_number":

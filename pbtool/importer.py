@@ -526,13 +526,25 @@ def _clean_columns(ps: ParsedSheet, columns: dict[str, Any], config: Config, pro
             ps.values["street"] = streets
             continue
         ftype = fields[fld]["type"]
+        ac = None
         if isinstance(raw_values, list):
             cleaned, issues = clean_column(ftype, reg[ftype], raw_values)
             ps.values[fld] = cleaned
             raw_at: Callable[[int], Any] = raw_values.__getitem__
             missing: Any = cleaned if None in cleaned else None
         else:
-            ac = clean_arrow_column(ftype, reg[ftype], raw_values)
+            from .arrow import pa
+
+            try:
+                ac = clean_arrow_column(ftype, reg[ftype], raw_values)
+            except (pa.ArrowException, OverflowError):   # a type pyarrow.compute cannot take: as a list
+                columns[fld] = raw_values = arrow_list(raw_values)
+                cleaned, issues = clean_column(ftype, reg[ftype], raw_values)
+                ps.values[fld] = cleaned
+                raw_at = raw_values.__getitem__
+                missing = cleaned if None in cleaned else None
+                ac = None
+        if ac is not None:
             issues, raw_at = ac.issues, ac.raw_at
             if ac.array is not None and kind == "roster" and fld in ROSTER_ARROW_ONLY:
                 ps.arrow[fld] = missing = ac.array

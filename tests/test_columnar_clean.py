@@ -202,3 +202,31 @@ def test_ids_repeated_within_and_across_imports_on_the_arrow_path(tmp_path, monk
     dups = [(row, msg) for code, row, _v, msg in seen[0] if code == "DUPLICATE_PERSON"]
     assert [row for row, _ in dups] == [HEAD_ROWS + 52, HEAD_ROWS + 62]
     assert "第9行" in dups[0][1] and f"第{HEAD_ROWS + 22}行" in dups[1][1]
+
+
+def test_a_column_pyarrow_cannot_clean_is_cleaned_as_a_list(tmp_path, monkeypatch):
+    """Any Arrow type the column cleaning cannot take falls back to the list cleaning of that column,
+    with the same stored rows and problems as the row reader."""
+    import pbtool.importer as imp
+
+    real = imp.clean_arrow_column
+    refused = []
+
+    def picky(ftype, clean, arr):
+        if ftype == "gender":
+            refused.append(len(arr))
+            raise pa.ArrowNotImplementedError("no kernel (test)")
+        return real(ftype, clean, arr)
+
+    monkeypatch.setattr(imp, "clean_arrow_column", picky)
+    rows = HEAD_ROWS + 200
+    path, where = roster(tmp_path / "东湖街道花名册.xlsx", rows)
+    fast, slow = import_both(tmp_path, monkeypatch, path)
+    assert refused == [rows] and fast == slow
+    assert [r for _s, r, c, code, _v in fast[1] if code == "BAD_VALUE" and c == "性别"] == where["未知"]
+
+
+def test_a_column_without_any_value_cleans_to_nulls():
+    ac = clean_arrow_column("text", REG["text"], pa.nulls(4))
+    assert ac.tolist() == [None] * 4 and ac.issues == []
+    assert clean_column("text", REG["text"], [""] * 4) == ([None] * 4, [])
