@@ -82,7 +82,7 @@ def test_control_characters_in_an_arrow_column():
     same, none = strip_controls_arrow(pa.array(["没有", "控制字符", None]))
     assert none == [] and arrow_list(same) == ["没有", "控制字符", ""]
     sliced, changed = strip_controls_arrow(arr.slice(2))       # an array that starts inside its buffers
-    assert changed == [(1, 2), (2, 1)]
+    assert changed == [(1, 2), (2, 1)] and arrow_list(sliced) == exp_values[2:]
 
 
 HEADER = ["序号", "姓名", "性别", "身份证号", "出生日期", "人员类别", "所在党支部", "工作单位"]
@@ -131,7 +131,7 @@ def test_a_roster_read_by_columns_reports_every_problem_at_its_excel_row(tmp_pat
     assert COLUMNAR_SHEETS == [rows]               # really read by columns
     assert fast == slow                            # sheets, problems and the whole store
     by_code: dict[str, list[int]] = {}
-    for _sheet, row, _column, code, value in fast[1]:
+    for _sheet, row, _column, code, _value in fast[1]:
         by_code.setdefault(code, []).append(row)
     bad_sex = [r for _s, r, c, code, v in fast[1] if code == "BAD_VALUE" and c == "性别"]
     assert bad_sex == where["未知"] and len(bad_sex) == rows // 3
