@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .checks import ROW_CHECKS
-from .clean import CONTROL_RE, as_text, clean_column, cleaners, org_key, strip_controls
+from .clean import (CONTROL_RE, ArrowCleaned, arrow_list, arrow_value, as_text, clean_arrow_column, clean_column,
+                    cleaners, org_key, strip_controls, strip_controls_arrow)
 from .config import Config, load_config
 from .errors import InputError
 from .detect import Layout, detect_layout, street_in_text
@@ -72,6 +73,10 @@ class ParsedSheet:
     street_source: str                   # 命令行参数 / 街道列 / 标题行 / 文件名 / 工作表名 / 无
     rows: list[int] = field(default_factory=list)          # Excel row numbers
     values: dict[str, list[Any]] = field(default_factory=dict)
+    arrow: dict[str, Any] = field(default_factory=dict)    # roster fields kept as cleaned Arrow arrays (store only)
+    # field -> (its list in `values` when cleaned, the ArrowCleaned it came from): while values[field] is
+    # still that very list, the store takes the Arrow array instead of converting the list again
+    shadow: dict[str, tuple[list[Any], Any]] = field(default_factory=dict)
     extra: list[str | None] | None = None
     row_error: list[bool] = field(default_factory=list)
     footer_rows: int = 0
@@ -232,6 +237,8 @@ def parse_sheet(file: RawFile, sheet: RawSheet, layout: Layout, config: Config, 
     buf: list[tuple] = []
 
     def flush() -> None:  # row tuples -> columns (itemgetter is twice as fast as zip(*buf) here)
+        if not buf:
+            return
         for j, f in enumerate(fields):
             columns[f].extend(map(itemgetter(j), buf))
         buf.clear()
@@ -301,16 +308,21 @@ def parse_sheet(file: RawFile, sheet: RawSheet, layout: Layout, config: Config, 
         full_width = max(max(absolute, default=-1) + 1, width)
         special = set(_special_rows(table, absolute, [*idx, *(c.index for c in unknown)], header_texts))
         special.update(m - layout.data_start for m in merged_rows if 0 <= m - layout.data_start < nrows)
-        lists = {i: _column_list(table, at[i]) if i in at else [""] * nrows for i in read_cols}
+        # Mapped columns stay Arrow: each field's column is gathered from the table's rows and the rows
+        # take() kept (those come after the table's rows, as Python values in `columns`).
+        lists = {c.index: _column_list(table, at[c.index]) if c.index in at else [""] * nrows for c in unknown}
+        arrow_cols = {i: table.column(at[i]) for i in idx if i in at}
         order = sorted(special)
         whole = dict(zip(order, arrow_rows(table, absolute, full_width, order)))
         del table, loaded
+        import numpy as np
+
+        gather: list[Any] = []
+        taken = 0
         prev = 0
-        for k in [*sorted(special), nrows]:
+        for k in [*order, nrows]:
             if k > prev:   # plain rows prev … k-1
-                flush()
-                for i, f in zip(idx, fields):
-                    columns[f].extend(lists[i][prev:k])
+                gather.append(np.arange(prev, k))
                 ps.rows.extend(range(layout.data_start + prev + 1, layout.data_start + k + 1))
                 if extra is not None:
                     for j in range(prev, k):
@@ -318,8 +330,16 @@ def parse_sheet(file: RawFile, sheet: RawSheet, layout: Layout, config: Config, 
                               if lists[c.index][j] not in ("", None)}
                         extra.append(json.dumps(ex, ensure_ascii=False) if ex else None)
             if k < nrows:
+                before = len(ps.rows)
                 take(layout.data_start + k, whole.pop(k))
+                if len(ps.rows) > before:
+                    gather.append(np.array([nrows + taken]))
+                    taken += 1
             prev = k + 1
+        flush()
+        at_rows = np.concatenate(gather) if gather else np.zeros(0, dtype=np.int64)
+        for i, f in zip(idx, fields):
+            columns[f] = _gather_column(arrow_cols.pop(i, None), nrows, columns[f], at_rows)
     else:
         # Rows come in chunks. A chunk of plain data rows (no merge, no unknown column, every row with a
         # mapped value and a first cell that is neither empty nor a 合计/填表人 text) is taken whole at C
@@ -372,6 +392,24 @@ def _column_list(table: Any, i: int) -> list[Any]:
     return ["" if v is None else v for v in col.to_pylist()]
 
 
+def _gather_column(col: Any, nrows: int, kept: list[Any], at_rows: Any) -> Any:
+    """One field's data-area column: the table column's rows `at_rows` (an index past the table is a row
+    take() kept, its value in `kept`) as one Arrow array (an empty cell null or ''), or as the Python
+    list the row path builds when the kept values do not make the column's Arrow type."""
+    from .arrow import pa
+
+    base = pa.nulls(nrows, pa.string()) if col is None else col.combine_chunks() if hasattr(col, "combine_chunks") else col
+    try:
+        if kept:
+            base = pa.concat_arrays([base, pa.array([None if v is None or v == "" else v for v in kept], base.type)])
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        values = arrow_list(base) + kept
+        return list(map(values.__getitem__, at_rows.tolist()))
+    if len(at_rows) == len(base) and not kept:
+        return base      # every row of the table, in order
+    return base.take(pa.array(at_rows))
+
+
 FOOTER_WORDS = (*FOOTER_FIRST, *FOOTER_ANY)
 FOOTER_WORDS_RE = "|".join(map(re.escape, FOOTER_WORDS))   # RE2 (pyarrow): any of the words, as plain text
 
@@ -401,16 +439,21 @@ def _special_rows(table: Any, absolute: list[int], checked: list[int], header_te
             b = pa.nulls(n, pa.bool_())
         b = pc.fill_null(b, True)
         blank = b if blank is None else pc.and_(blank, b)
+        if not pc.any(blank).as_py():
+            break        # no row is blank so far: none can be
     mask = blank if blank is not None else pa.array([True] * n)
+
     # the first non-empty cell of each row, as text (numbers and dates never are 合计 or a header)
-    texts = []
-    for c in sorted(at):
+    def text(c: int) -> Any:
         col = table.column(at[c])
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            texts.append(pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col))
-        else:
-            texts.append(pc.if_else(pc.is_null(col), pa.scalar(None, pa.string()), pa.scalar("0", pa.string())))
-    first = pc.coalesce(*texts) if texts else pa.nulls(n, pa.string())
+            return pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+        return pc.if_else(pc.is_null(col), pa.scalar(None, pa.string()), pa.scalar("0", pa.string()))
+
+    order = sorted(at)
+    first = text(order[0]) if order else pa.nulls(n, pa.string())
+    if first.null_count and len(order) > 1:   # some rows begin further right: all columns, coalesced
+        first = pc.coalesce(first, *map(text, order[1:]))
     odd = pc.or_kleene(pc.is_null(first), pc.utf8_is_space(first))
     odd = pc.or_kleene(odd, pc.match_substring_regex(first, FOOTER_WORDS_RE))   # one pass for all the words
     if header_texts:
@@ -419,22 +462,42 @@ def _special_rows(table: Any, absolute: list[int], checked: list[int], header_te
     return pc.indices_nonzero(mask).to_pylist()
 
 
-def _clean_columns(ps: ParsedSheet, columns: dict[str, list[Any]], config: Config, problems: list[Problem]) -> None:
+# Roster fields that no later step reads as a Python list (places, duplicates, employers, aggregates and
+# the replacement check read the others): cleaned from an Arrow column, they stay Arrow up to the store.
+ROSTER_ARROW_ONLY = frozenset({"name", "gender", "ethnicity", "id_number", "birth_date", "education", "join_date",
+                               "full_date", "phone", "status", "person_type", "occupation", "is_mobile", "outflow",
+                               "is_lost", "reported"})
+
+
+def _clean_columns(ps: ParsedSheet, columns: dict[str, Any], config: Config, problems: list[Problem]) -> None:
+    """Clean every field's column: a Python list (row reader) or an Arrow array (columnar reader, an
+    empty cell null or ''); both give the same values and problems, at the same rows."""
     kind = ps.kind
     fields = config.fields(kind)
     reg = cleaners(config.schema)
     layout_cols = ps.layout.fields
     nrows = len(ps.rows)
     ps.row_error = [False] * nrows
+    if any(k.startswith(TICK_PREFIX) for k in columns):   # tick boxes are combined on Python lists
+        columns = {f: v if isinstance(v, list) else arrow_list(v) for f, v in columns.items()}
     controls = {}   # invisible control characters (NUL …) are removed before anything else, and reported
     for fld in list(columns):
-        columns[fld], changed = strip_controls(columns[fld])
+        v = columns[fld]
+        columns[fld], changed = strip_controls(v) if isinstance(v, list) else strip_controls_arrow(v)
         if changed:
             controls[fld] = changed
+
+    def raw(fld: str, i: int) -> Any:
+        v = columns[fld]
+        return v[i] if isinstance(v, list) else arrow_value(v, i)
+
     street_col = columns.get("street")
     streets = [ps.street] * nrows
     if street_col is not None and not ps.street_source.startswith("命令行"):
-        cleaned_st = [reg["place"](v)[0] for v in street_col]
+        if isinstance(street_col, list):
+            cleaned_st = [reg["place"](v)[0] for v in street_col]
+        else:
+            cleaned_st = clean_arrow_column("place", reg["place"], street_col).tolist()
         streets = [s or ps.street for s in cleaned_st]
 
     def flag(i: int, code: str, fld: str, raw: Any, details: dict[str, Any] | None) -> None:
@@ -447,7 +510,7 @@ def _clean_columns(ps: ParsedSheet, columns: dict[str, list[Any]], config: Confi
 
     for fld, changed in controls.items():
         for i, n in changed:
-            flag(i, "CONTROL_CHARS", fld, columns[fld][i], {"count": n})
+            flag(i, "CONTROL_CHARS", fld, raw(fld, i), {"count": n})
     if any(k.startswith(TICK_PREFIX) for k in columns):  # tick-box sub-columns -> one value per group
         tick_headers = {c.field: c.header for c in ps.layout.columns if c.field}
         columns, tick_issues = combine_ticks(columns, tick_headers)
@@ -463,15 +526,45 @@ def _clean_columns(ps: ParsedSheet, columns: dict[str, list[Any]], config: Confi
             ps.values["street"] = streets
             continue
         ftype = fields[fld]["type"]
-        cleaned, issues = clean_column(ftype, reg[ftype], raw_values)
-        ps.values[fld] = cleaned
+        ac = None
+        if isinstance(raw_values, list):
+            cleaned, issues = clean_column(ftype, reg[ftype], raw_values)
+            ps.values[fld] = cleaned
+            raw_at: Callable[[int], Any] = raw_values.__getitem__
+            missing: Any = cleaned if None in cleaned else None
+        else:
+            from .arrow import pa
+
+            try:
+                ac = clean_arrow_column(ftype, reg[ftype], raw_values)
+            except (pa.ArrowException, OverflowError):   # a type pyarrow.compute cannot take: as a list
+                columns[fld] = raw_values = arrow_list(raw_values)
+                cleaned, issues = clean_column(ftype, reg[ftype], raw_values)
+                ps.values[fld] = cleaned
+                raw_at = raw_values.__getitem__
+                missing = cleaned if None in cleaned else None
+                ac = None
+        if ac is not None:
+            issues, raw_at = ac.issues, ac.raw_at
+            if ac.array is not None and kind == "roster" and fld in ROSTER_ARROW_ONLY:
+                ps.arrow[fld] = missing = ac.array
+            else:
+                ps.values[fld] = missing = ac.tolist()
+                if ac.array is not None:
+                    ps.shadow[fld] = (missing, ac)
         for i, code, details in issues:
-            flag(i, code, fld, raw_values[i], details)
-        if fields[fld].get("required") and None in cleaned:
+            flag(i, code, fld, raw_at(i), details)
+        if fields[fld].get("required") and missing is not None:
             flagged = {i for i, _, _ in issues}
-            for i, v in enumerate(cleaned):
-                if v is None and i not in flagged:
-                    flag(i, "MISSING_REQUIRED", fld, raw_values[i], None)
+            if isinstance(missing, list):
+                empty = [i for i, v in enumerate(missing) if v is None]
+            else:
+                from .arrow import pc
+
+                empty = pc.indices_nonzero(pc.is_null(missing)).to_pylist()
+            for i in empty:
+                if i not in flagged:
+                    flag(i, "MISSING_REQUIRED", fld, raw_at(i), None)
     ps.values["street"] = streets
     if kind == "estate":  # an estate listed without a community has community '' like its residents
         ps.values["community"] = [c or "" for c in ps.values.get("community", [None] * nrows)]
@@ -481,9 +574,10 @@ def _clean_columns(ps: ParsedSheet, columns: dict[str, list[Any]], config: Confi
                 "MISSING_REQUIRED", file=ps.file.name, sheet=ps.sheet.name, row=ps.layout.header_row + 1,
                 column=spec["title"], value="", kind=kind, street=ps.street))
     for check in ROW_CHECKS.get(kind, []):
-        if all(f in ps.values for f in check.fields):
-            for i, code, fld, details in check.func(*(ps.values[f] for f in check.fields)):
-                flag(i, code, fld, columns[fld][i] if fld in columns else "", details)
+        if all(f in ps.values or f in ps.arrow for f in check.fields):
+            for i, code, fld, details in check.func(*(ps.values[f] if f in ps.values else ps.arrow[f]
+                                                      for f in check.fields)):
+                flag(i, code, fld, raw(fld, i) if fld in columns else "", details)
     if kind == "roster" and "community" not in columns and "estate" not in columns:
         # A roster split into one sheet per community (or branch) names it only in the sheet name.
         name = ps.sheet.name.strip()
@@ -549,8 +643,21 @@ def _resolve_places(ps: ParsedSheet, places: PlaceIndex, problems: list[Problem]
                 problems.append(p)
                 if p.severity == ERROR:
                     ps.row_error[i] = True
-    ps.values["community"], ps.values["estate"], ps.values["street"] = new_comm, new_est, new_street
+    # a column nothing changed stays the very list cleaning made (the store then takes its Arrow array)
+    ps.values["community"], ps.values["estate"], ps.values["street"] = (
+        old if new == old else new for new, old in ((new_comm, comm), (new_est, est), (new_street, streets)))
     ps.values["place_status"], ps.values["place_source"] = status, source
+
+
+def _distinct_ids(ids: Any, *seen: dict[str, Any]) -> bool:
+    """Whether an Arrow column of IDs repeats none of its IDs and holds none of those in `seen`."""
+    from .arrow import pa, pc
+
+    present = pc.drop_null(ids)
+    present = present.filter(pc.not_equal(present, ""))
+    if len(pc.unique(present)) != len(present):     # (count_distinct takes twice as long)
+        return False
+    return not any(d and pc.any(pc.is_in(present, value_set=pa.array(list(d), pa.string()))).as_py() for d in seen)
 
 
 def _check_duplicates(rosters: list[ParsedSheet], stored: dict[str, tuple[str, str, int, str]],
@@ -559,8 +666,13 @@ def _check_duplicates(rosters: list[ParsedSheet], stored: dict[str, tuple[str, s
     # Where it counts (a million rows) there is usually no duplicate at all: sets tell that at C speed,
     # and the first occurrence of an ID is looked up only for the few that repeat.
     where: dict[str, tuple[int, int]] = {}          # ID -> (roster index, row index) of its first occurrence
+    last = max((k for k, ps in enumerate(rosters) if "id_number" in ps.values or "id_number" in ps.arrow), default=-1)
     for k, ps in enumerate(rosters):
         ids = ps.values.get("id_number")
+        if ids is None and "id_number" in ps.arrow:   # cleaned by columns: told apart in Arrow first
+            if k == last and _distinct_ids(ps.arrow["id_number"], where, stored):
+                continue          # no repeat, and no later roster to compare with
+            ids = ps.arrow["id_number"].to_pylist()
         if ids is None:
             continue
         present = [i for i, idn in enumerate(ids) if idn]
@@ -654,14 +766,41 @@ def find_near_misses(keys: set[str], org_names: dict[str, str]) -> dict[str, str
     return out
 
 
+def _derived(ac: Any, fn: Callable[[Any], Any]) -> tuple[list[Any], tuple[list[Any], Any]]:
+    """fn of each value of a cleaned Arrow column, computed once per distinct value: the new column as a
+    list, and its shadow (the list and an ArrowCleaned holding its Arrow array) for the store."""
+    from .arrow import pa
+
+    distinct = [fn(v) for v in ac.distinct]
+    try:
+        array = pa.array(distinct).take(pa.array(ac.indices))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        array = None
+    new = ArrowCleaned(None, array, [], distinct, ac.indices)
+    values = new.tolist()
+    return values, (values, new)
+
+
+def _distinct_values(ps: ParsedSheet, fld: str) -> Any:
+    """A list field's values, each once where cleaning kept its distinct values (else the whole list)."""
+    values = ps.values.get(fld, ())
+    kept, ac = ps.shadow.get(fld, (None, None))
+    return ac.distinct if kept is values and ac.distinct is not None else values
+
+
 def _check_employers(rosters: list[ParsedSheet], org_names: dict[str, str], problems: list[Problem]) -> None:
     """Employer names that almost match a listed organization: warn with both spellings, never merge."""
     for ps in rosters:
         emp = ps.values.get("employer")
+        if emp is not None and ps.shadow.get("employer", (None,))[0] is emp:   # from the column's distinct values
+            ac = ps.shadow["employer"][1]
+            if ac.distinct is not None:
+                ps.values["employer_key"], ps.shadow["employer_key"] = _derived(ac, employer_key)
+                continue
         if emp is not None:
             keys = {e: employer_key(e) for e in dict.fromkeys(emp)}
             ps.values["employer_key"] = list(map(keys.__getitem__, emp))
-    keys = {k for ps in rosters for k in ps.values.get("employer_key", ()) if k}
+    keys = {k for ps in rosters for k in _distinct_values(ps, "employer_key") if k}
     near = find_near_misses(keys, org_names)
     if not near:
         return
@@ -732,10 +871,20 @@ def _records(ps: ParsedSheet, period: str, import_id: int, table_cols: list[str]
              "district": district}
     if ps.extra is None:
         del provided["extra"]  # nothing to store: leave the column to its NULL default
-    columns = [c for c in table_cols if (c in provided or c in ps.values) and c not in const]
+    values = {**ps.values, **ps.arrow}     # Python lists, and the roster fields kept as Arrow arrays
+    for c, (kept, ac) in ps.shadow.items():
+        if values.get(c) is kept and ac.array is not None:   # unchanged since cleaning: its Arrow array
+            values[c] = ac.array
+    columns = [c for c in table_cols if (c in provided or c in values) and c not in const]
     # A field that is empty on every row is left to its column default rather than bound a million times.
-    columns = [c for c in columns if c in provided or _any_value(ps.values[c])]
-    series = [provided[c] if c in provided else ps.values[c] for c in columns]
+    columns = [c for c in columns if c in provided or _any_value(values[c])]
+    series = [provided[c] if c in provided else values[c] for c in columns]
+    # a text the same on every row (the street given by --street) is bound once, not staged n times
+    for c, s in list(zip(columns, series)):
+        if isinstance(s, list) and s and type(s[0]) is str and s.count(s[0]) == len(s) and c not in ("row", "has_error"):
+            const[c] = s[0]
+    series = [s for c, s in zip(columns, series) if c not in const]
+    columns = [c for c in columns if c not in const]
     return {c: v for c, v in const.items() if c in table_cols}, columns, series
 
 
@@ -743,6 +892,8 @@ def _any_value(values: Sequence[Any]) -> bool:
     """Whether any value is not None (list.count compares at C speed, identity first)."""
     if isinstance(values, list):
         return values.count(None) != len(values)
+    if hasattr(values, "null_count"):     # an Arrow array
+        return values.null_count != len(values)
     return any(v is not None for v in values)
 
 
@@ -763,7 +914,7 @@ def _write(store: st.Store, conn: Any, result: ImportResult, sheets: list[Parsed
         by_sheet[(p.file, p.sheet)].append(p)
     # coverage reads these, never the member rows: kept from the columns in memory, not by a rescan.
     # Counted by a thread while the rows are written (SQLite and ADBC write without the GIL).
-    added = [(dict(ps.values, district=[district] * len(ps), has_error=ps.row_error,
+    added = [(dict(ps.values, **ps.arrow, district=[district] * len(ps), has_error=ps.row_error,
                    street=[s or "" for s in ps.values["street"]]), len(ps)) for ps in sheets if ps.kind == "roster"]
     counting = _Background(store.count_added, added)
     for ps in sheets:

@@ -657,6 +657,7 @@ class Store(StoreQueries):
                 progress(n)
             return n
         names = [*consts, *columns]
+        series = [s.to_pylist() if hasattr(s, "to_pylist") else s for s in series]   # Arrow arrays: bound one by one
         return self.insert_rows(conn, table, names, zip(*(repeat(v, n) for v in consts.values()), *series), progress)
 
     def _insert_staged(self, conn: Connection, table: Table, consts: dict[str, Any], columns: list[str],
@@ -671,7 +672,8 @@ class Store(StoreQueries):
         except ImportError:
             return False
         try:
-            arrow = pa.table({f"c{i}": pa.array(s) for i, s in enumerate(series)})
+            arrow = pa.table({f"c{i}": s if isinstance(s, (pa.Array, pa.ChunkedArray)) else pa.array(s)
+                              for i, s in enumerate(series)})
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):   # a column mixing types: bind them one by one
             return False
         # One scratch file per sheet, written by a connection of its own before the import's connection
@@ -690,12 +692,18 @@ class Store(StoreQueries):
             return False
         try:
             # ADBC's low-level API (autocommit): its DB-API module imports polars and pandas (0.2 s)
-            with adbc_driver_sqlite.connect(str(path)) as db, adbc.AdbcConnection(db) as stage_conn, \
-                    adbc.AdbcStatement(stage_conn) as stmt:
-                stmt.set_options(**{adbc.StatementOptions.INGEST_TARGET_TABLE.value: "rows",
-                                    adbc.StatementOptions.INGEST_MODE.value: adbc.INGEST_OPTION_MODE_CREATE})
-                stmt.bind_stream(arrow)
-                _blocking_call(stmt.execute_update, (), {}, stmt.cancel)   # Ctrl-C cancels, as in DB-API
+            with adbc_driver_sqlite.connect(str(path)) as db, adbc.AdbcConnection(db) as stage_conn:
+                # a scratch file, deleted after the import whatever happens: no rollback journal, no
+                # fsync (a third of the write)
+                for pragma in ("PRAGMA journal_mode=OFF", "PRAGMA synchronous=OFF"):
+                    with adbc.AdbcStatement(stage_conn) as stmt:
+                        stmt.set_sql_query(pragma)
+                        stmt.execute_query()
+                with adbc.AdbcStatement(stage_conn) as stmt:
+                    stmt.set_options(**{adbc.StatementOptions.INGEST_TARGET_TABLE.value: "rows",
+                                        adbc.StatementOptions.INGEST_MODE.value: adbc.INGEST_OPTION_MODE_CREATE})
+                    stmt.bind_stream(arrow)
+                    _blocking_call(stmt.execute_update, (), {}, stmt.cancel)   # Ctrl-C cancels, as in DB-API
         except Exception:  # noqa: BLE001 - a full disk or any ADBC error: executemany says it in Chinese
             self._stages.pop()
             _remove_stage_file(path)
