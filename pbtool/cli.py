@@ -263,7 +263,7 @@ def coverage_cmd(
         _fail("--city（全市）和 --district（一个区）只能用一个。")
     if xlsx:   # checked before any work: it must not overwrite the store
         xlsx = output_path(xlsx, ".xlsx", label="整改台账", protect=[db_url(db)])
-    result = compute_coverage(db, period, street, district=district, city=city, save_later=True)
+    result = compute_coverage(db, period, street, district=district, city=city)
     if xlsx:
         from .outputs.ledger_xlsx import write_ledger
         write_ledger(result, xlsx)

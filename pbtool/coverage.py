@@ -7,7 +7,6 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import attrgetter, itemgetter
 from typing import Any
@@ -393,29 +392,19 @@ def rules_key(config: Config) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _stored_state(store: st.Store, period: str, config: Config) -> tuple[str, PeriodState | None]:
-    """The key a period's state is stored under, and the state stored under it (None: not stored)."""
+def _state(store: st.Store, period: str, config: Config,
+           computed: list[tuple[str, str, PeriodState]] | None = None) -> PeriodState:
+    """The period's findings and rates: stored when first computed (an import of the period drops
+    them), so the previous periods, 新增/持续 and quarters_open are look-ups. A state computed here is
+    appended to `computed` and stored by the caller once the whole read proved consistent (storing it
+    now would itself count as a change and make the consistent read start again)."""
     scope = ("*" if store.district is None else store.district) + ("+" if store.qualify_streets else "")
     key = f"{rules_key(config)}|{scope}|{store.period_stamp(period)}"
     stored = store.stored_coverage_state(period, key)
-    if stored is None:
-        return key, None
-    return key, PeriodState(period, None, [Rate(**r) for r in stored["rates"]],
-                            [EstateRate(**e) for e in stored["estates"]], stored["summary"], stored["near_misses"],
-                            rows=stored["findings"], make=finding_maker(config))
-
-
-def _state(store: st.Store, period: str, config: Config,
-           computed: list[tuple[str, str, PeriodState]] | None = None,
-           looked_up: tuple[str, PeriodState | None] | None = None) -> PeriodState:
-    """The period's findings and rates: stored when first computed (an import of the period drops
-    them), so the previous periods, 新增/持续 and quarters_open are look-ups (`looked_up`: that look-up,
-    made already). A state computed here is appended to `computed` and stored by the caller once the
-    whole read proved consistent (storing it now would itself count as a change and make the
-    consistent read start again)."""
-    key, stored = looked_up or _stored_state(store, period, config)
     if stored is not None:
-        return stored
+        return PeriodState(period, None, [Rate(**r) for r in stored["rates"]],
+                           [EstateRate(**e) for e in stored["estates"]], stored["summary"], stored["near_misses"],
+                           rows=stored["findings"], make=finding_maker(config))
     state = _period_state(store, period, config)
     if computed is not None:
         computed.append((period, key, state))
@@ -689,25 +678,13 @@ def _compute_once(db: str | None, period: str, street: str | None = None, config
         # a city: streets named with their district in every period compared, so that no two
         # districts' streets of the same name are added up (each district's own result is in `districts`)
         is_city = store.qualify_streets = store.is_city(districts)
+        cur = _state(store, period, config, computed)
         earlier = [p for p in periods if p < period]
-        # The comparison period's stored state is read (and its JSON parsed) by a thread while this
-        # period's aggregates are read, which mostly waits on SQLite and pyarrow, not on the GIL.
-        ahead = compare_with if compare_with is not None else (earlier[-1] if earlier else None)
-        looking = None
-        if ahead is not None and ahead != period and ahead in periods:
-            looking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pbtool-previous")
-            lookup = looking.submit(_stored_state, store, ahead, config)
-        try:
-            cur = _state(store, period, config, computed)
-            looked_up = {ahead: lookup.result()} if looking is not None else {}
-        finally:
-            if looking is not None:
-                looking.shutdown(wait=True)
         states: dict[str, PeriodState] = {}
 
         def state(p: str) -> PeriodState:
             if p not in states:
-                states[p] = _state(store, p, config, computed, looked_up.pop(p, None))
+                states[p] = _state(store, p, config, computed)
             return states[p]
 
         # quarters open: how many stored periods in a row (ending now) each place and finding has been open
@@ -750,10 +727,10 @@ def _compute_once(db: str | None, period: str, street: str | None = None, config
 # import commits meanwhile (WAL lets it), the whole computation is repeated (store.read_consistently).
 def compute_coverage(db: str | None, period: str, street: str | None = None, config: Config | None = None,
                      compare_with: str | None = None, district: str | None = None,
-                     city: bool = False, save_later: bool = False) -> CoverageResult:
+                     city: bool = False) -> CoverageResult:
     """`city`: the whole store even when pbtool.toml names a district. The states computed are stored
-    before this returns, or with `save_later` by a (non-daemon) thread while the caller renders the
-    result: the CLI, whose end waits for it."""
+    before this returns. (Storing them in a thread while the result is printed gained nothing: both
+    hold the GIL for nearly all their time, and the peak memory grew by 50 MB at city scale.)"""
     computed: list[tuple[str, str, PeriodState]] = []
 
     def once() -> CoverageResult:
@@ -762,17 +739,12 @@ def compute_coverage(db: str | None, period: str, street: str | None = None, con
 
     result = st.read_consistently(db, once, CoverageError)
     if computed:   # kept for the next run (and the next quarter's comparison) once the read was consistent
-        if save_later:
-            import threading
-            threading.Thread(target=_save_states, args=(db, list(computed), True), name="pbtool-save-states").start()
-        else:
-            _save_states(db, computed)
+        _save_states(db, computed)
     return result
 
 
-def _save_states(db: str | None, computed: list[tuple[str, str, PeriodState]], quiet: bool = False) -> None:
-    """Best effort: a store that cannot be written computes the state again next time. `quiet` (a
-    thread of its own, after the result was given): any failure only means that."""
+def _save_states(db: str | None, computed: list[tuple[str, str, PeriodState]]) -> None:
+    """Best effort: a store that cannot be written computes the state again next time."""
     try:
         store = st.Store.open(db, create=False)   # each state's key names its own district
     except st.StoreError:
@@ -780,8 +752,5 @@ def _save_states(db: str | None, computed: list[tuple[str, str, PeriodState]], q
     try:
         for p, key, state in computed:
             _save_state(store, p, key, state)
-    except Exception:
-        if not quiet:
-            raise
     finally:
         store.close()

@@ -178,8 +178,8 @@ def test_a_finished_command_leaves_the_store_whole_in_its_file(tmp_path):
 
 
 def test_coverage_command_stores_the_states_it_computed_before_it_ends(tmp_path):
-    """`pbtool coverage` stores the periods' states while it prints (compute_coverage(save_later=True));
-    the process must not end before they are in the store: the next run and next quarter read them."""
+    """`pbtool coverage` stores the periods' states it computed, also now that the CLI ends without
+    Python's teardown (cli._end): the next run and next quarter read them."""
     import sqlite3
     import subprocess
     import sys
