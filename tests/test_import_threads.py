@@ -164,3 +164,17 @@ def test_an_interrupt_right_after_the_scratch_file_is_made_leaves_nothing_behind
     assert made and made[0].parent == tmp_path
     assert not list(tmp_path.glob(".pbtool-stage-*"))
     assert sqlite_dump(db) == before
+
+
+def test_cell_length_limit_counts_characters_not_bytes():
+    """xlsx_fast._check_lengths settles a column by its byte lengths only when no text there can be
+    over the limit: 32,767 Chinese characters (98,301 bytes) pass, 32,768 are refused, and so are
+    32,768 ASCII letters."""
+    from pbtool.arrow import pa
+    from pbtool.xlsx_fast import _check_lengths
+
+    ok = pa.table({"a": pa.array(["短", "党" * 32_767, None]), "n": pa.array([1.0, 2.0, 3.0])})
+    _check_lengths(ok, "x.xlsx", "花名册")
+    for long in ("党" * 32_768, "x" * 32_768):
+        with pytest.raises(LimitError, match="超过 Excel 上限 32,767 个字符"):
+            _check_lengths(pa.table({"a": pa.array(["短", long])}), "x.xlsx", "花名册")
