@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import queue
 import sqlite3
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import islice, repeat
+from itertools import islice, pairwise, repeat
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,8 @@ STAGE_MIN_ROWS = 20_000       # sheets this large are written through the Arrow 
 STAGE_SCHEMA = "pbtool_stage"
 SCHEMA_LOCK_KEY = 0x7062746F6F6C   # PostgreSQL advisory lock held while the schema is upgraded
 MAX_STAGES = 8
+STAGE_PIECES = 4               # a sheet of STAGE_PIECE_MIN_ROWS rows or more is staged in this many pieces
+STAGE_PIECE_MIN_ROWS = 200_000
 
 
 def _remove_stage_file(path: Path) -> None:
@@ -652,69 +656,119 @@ class Store(StoreQueries):
         the store inside the import's transaction. Python's sqlite3 would bind every value one by one
         (about twice the time). Anything the stage cannot take goes through executemany as before."""
         n = len(series[0]) if series else 0
-        if conn.dialect.name == "sqlite" and n >= STAGE_MIN_ROWS and self._insert_staged(conn, table, consts, columns, series):
-            if progress:
-                progress(n)
-            return n
+        staged = 0
+        if conn.dialect.name == "sqlite" and n >= STAGE_MIN_ROWS:
+            staged = self._insert_staged(conn, table, consts, columns, series)
+            if progress and staged:
+                progress(staged)
+            if staged == n:
+                return n
+            series, n = [s[staged:] for s in series], n - staged   # what the stage did not take
         names = [*consts, *columns]
         series = [s.to_pylist() if hasattr(s, "to_pylist") else s for s in series]   # Arrow arrays: bound one by one
-        return self.insert_rows(conn, table, names, zip(*(repeat(v, n) for v in consts.values()), *series), progress)
+        report = (lambda done: progress(staged + done)) if progress else None
+        return staged + self.insert_rows(conn, table, names, zip(*(repeat(v, n) for v in consts.values()), *series),
+                                         report)
 
     def _insert_staged(self, conn: Connection, table: Table, consts: dict[str, Any], columns: list[str],
-                       series: list[Sequence[Any]]) -> bool:
-        if len(self._stages) >= MAX_STAGES:   # SQLite attaches at most 10 databases: the rest one by one
-            return False
+                       series: list[Sequence[Any]]) -> int:
+        """The rows through scratch databases; returns how many went in (0: none, the caller binds them
+        one by one; fewer than all: a later piece could not be staged, the caller binds the rest). A large
+        sheet is staged in pieces: a thread writes piece k+1 with ADBC while the import's connection moves
+        piece k in with INSERT … SELECT (both without the GIL, on two cores)."""
+        free = MAX_STAGES - len(self._stages)
+        if free <= 0:   # SQLite attaches at most 10 databases: the rest one by one
+            return 0
         try:
             import adbc_driver_manager as adbc
             import adbc_driver_sqlite
             from .arrow import pa
-            from adbc_driver_manager._lib import _blocking_call
         except ImportError:
-            return False
+            return 0
         try:
             arrow = pa.table({f"c{i}": s if isinstance(s, (pa.Array, pa.ChunkedArray)) else pa.array(s)
                               for i, s in enumerate(series)})
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):   # a column mixing types: bind them one by one
-            return False
-        # One scratch file per sheet, written by a connection of its own before the import's connection
-        # attaches it (once read inside the transaction, a file is not written again).
-        # Registered before it exists: an interrupt (Ctrl-C, SIGTERM) right after the file was made must
-        # not leave it behind unregistered.
-        try:
-            path = _new_stage_path(self.engine.url.database)
-        except OSError:
-            return False
-        self._stages.append(path)
-        try:
-            _create_stage_file(path)
-        except OSError:          # a folder that cannot take the scratch file: the rows go one by one
-            self._stages.pop()
-            return False
-        try:
-            # ADBC's low-level API (autocommit): its DB-API module imports polars and pandas (0.2 s)
-            with adbc_driver_sqlite.connect(str(path)) as db, adbc.AdbcConnection(db) as stage_conn:
-                # a scratch file, deleted after the import whatever happens: no rollback journal, no
-                # fsync (a third of the write)
-                for pragma in ("PRAGMA journal_mode=OFF", "PRAGMA synchronous=OFF"):
-                    with adbc.AdbcStatement(stage_conn) as stmt:
-                        stmt.set_sql_query(pragma)
-                        stmt.execute_query()
-                with adbc.AdbcStatement(stage_conn) as stmt:
-                    stmt.set_options(**{adbc.StatementOptions.INGEST_TARGET_TABLE.value: "rows",
-                                        adbc.StatementOptions.INGEST_MODE.value: adbc.INGEST_OPTION_MODE_CREATE})
-                    stmt.bind_stream(arrow)
-                    _blocking_call(stmt.execute_update, (), {}, stmt.cancel)   # Ctrl-C cancels, as in DB-API
-        except Exception:  # noqa: BLE001 - a full disk or any ADBC error: executemany says it in Chinese
-            self._stages.pop()
-            _remove_stage_file(path)
-            return False
+            return 0
+        n = arrow.num_rows
+        pieces = min(STAGE_PIECES, free) if n >= STAGE_PIECE_MIN_ROWS else 1
+        bounds = [n * k // pieces for k in range(pieces + 1)]
+        parts = [arrow.slice(a, b - a) for a, b in pairwise(bounds)]
         del arrow
-        schema = f"{STAGE_SCHEMA}{len(self._stages)}"
-        conn.exec_driver_sql(f"ATTACH DATABASE ? AS {schema}", (str(path),))
-        staged = Table("rows", MetaData(), *(Column(f"c{i}") for i in range(len(columns))), schema=schema)
-        rows = select(*(literal(v).label(k) for k, v in consts.items()), *staged.c)
-        conn.execute(insert(table).from_select([*consts, *columns], rows))
-        return True
+        # Registered before they exist: an interrupt (Ctrl-C, SIGTERM) right after a file was made must
+        # not leave it behind unregistered. One scratch file per piece, written by a connection of its
+        # own before the import's connection attaches it (once read inside the transaction, a file is not
+        # written again).
+        try:
+            paths = [_new_stage_path(self.engine.url.database) for _ in parts]
+        except OSError:
+            return 0
+        first = len(self._stages)
+        self._stages.extend(paths)
+        ready: queue.Queue[Path | None] = queue.Queue()
+        stop = threading.Event()
+        running: list[Any] = []    # the statement being executed, for cancel() on an interrupt
+        failed: list[BaseException] = []
+
+        def write_pieces() -> None:
+            for path, part in zip(paths, parts):
+                if stop.is_set():
+                    break
+                try:
+                    _create_stage_file(path)
+                    # ADBC's low-level API (autocommit): its DB-API module imports polars and pandas (0.2 s)
+                    with adbc_driver_sqlite.connect(str(path)) as db, adbc.AdbcConnection(db) as stage_conn:
+                        # a scratch file, deleted after the import whatever happens: no rollback journal, no
+                        # fsync (a third of the write)
+                        for pragma in ("PRAGMA journal_mode=OFF", "PRAGMA synchronous=OFF"):
+                            with adbc.AdbcStatement(stage_conn) as stmt:
+                                stmt.set_sql_query(pragma)
+                                stmt.execute_query()
+                        with adbc.AdbcStatement(stage_conn) as stmt:
+                            stmt.set_options(**{adbc.StatementOptions.INGEST_TARGET_TABLE.value: "rows",
+                                                adbc.StatementOptions.INGEST_MODE.value: adbc.INGEST_OPTION_MODE_CREATE})
+                            stmt.bind_stream(part)
+                            running[:] = [stmt]
+                            stmt.execute_update()
+                            running.clear()
+                except BaseException as exc:  # noqa: BLE001 - handed to the import's thread below
+                    # a full disk or any ADBC error: the rest is bound one by one; an interrupt is raised there
+                    running.clear()
+                    _remove_stage_file(path)
+                    failed.append(exc)
+                    ready.put(None)
+                    return
+                ready.put(path)
+            ready.put(None)
+
+        writer = threading.Thread(target=write_pieces, name="pbtool-stage", daemon=True)
+        writer.start()
+        done = 0
+        try:
+            for k, part in enumerate(parts):
+                while True:   # waited for in short slices: Ctrl-C is seen at once
+                    try:
+                        path = ready.get(timeout=0.2)
+                        break
+                    except queue.Empty:
+                        continue
+                if path is None:
+                    if failed and not isinstance(failed[0], Exception):   # Ctrl-C, SIGTERM: stop the import
+                        raise failed[0]
+                    break
+                schema = f"{STAGE_SCHEMA}{first + k + 1}"
+                conn.exec_driver_sql(f"ATTACH DATABASE ? AS {schema}", (str(path),))
+                staged = Table("rows", MetaData(), *(Column(f"c{i}") for i in range(len(columns))), schema=schema)
+                rows = select(*(literal(v).label(c) for c, v in consts.items()), *staged.c)
+                conn.execute(insert(table).from_select([*consts, *columns], rows))
+                done += part.num_rows
+        finally:
+            stop.set()
+            for stmt in list(running):
+                with suppress(Exception):
+                    stmt.cancel()
+            writer.join()
+        return done
 
     def _drop_stage(self, conn: Connection) -> None:
         """After the transaction: the scratch databases detached and deleted (they held the rows only)."""

@@ -145,17 +145,41 @@ def test_staged_insert_stores_what_executemany_stores(tmp_path, monkeypatch):
 
     path = messy_workbook(tmp_path / "东湖街道党员花名册.xlsx")
     dumps = []
-    for min_rows in (1, 10**9):
+    made: list = []
+    files: dict[str, int] = {}
+    real = st._create_stage_file
+
+    def counted(p):
+        made.append(p)
+        real(p)
+
+    monkeypatch.setattr(st, "_create_stage_file", counted)
+    # staged whole; staged in pieces (a thread writes the next piece while one is moved in); executemany;
+    # staged in pieces of which the second cannot be made (a full disk): the rest bound one by one
+    for case, min_rows, piece_rows in (("whole", 1, 10**9), ("pieces", 1, 1), ("rows", 10**9, 10**9),
+                                       ("second_fails", 1, 1)):
         monkeypatch.setattr(st, "STAGE_MIN_ROWS", min_rows)
-        folder = tmp_path / f"s{min_rows}"
+        monkeypatch.setattr(st, "STAGE_PIECE_MIN_ROWS", piece_rows)
+        if case == "second_fails":
+            def full_disk(p):
+                made.append(p)
+                if len(made) == 2:
+                    raise OSError(28, "磁盘已满（测试）")
+                real(p)
+            monkeypatch.setattr(st, "_create_stage_file", full_disk)
+        made.clear()
+        folder = tmp_path / case
         folder.mkdir()
         db = str(folder / "store.db")
         import_files([path], "2026Q3", db, street="东湖街道")
-        assert sorted(p.name for p in folder.iterdir()) == ["store.db"] or \
-            not [p for p in folder.iterdir() if p.name.startswith(".pbtool-stage")]
+        assert not [p for p in folder.iterdir() if p.name.startswith(".pbtool-stage")]
+        files[case] = len(made)
         dumps.append([re.sub(r"'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+'", "'时刻'", line) for line in sqlite_dump(db)])
-    assert dumps[0] == dumps[1]
+    assert dumps[0] == dumps[1] == dumps[2] == dumps[3]
     assert any(line.startswith('INSERT INTO "members"') for line in dumps[0])
+    # each staged table (members, aggregates) one file whole, up to STAGE_PIECES in pieces; the failed
+    # import made its second file only
+    assert files["rows"] == 0 and 0 < files["whole"] < files["pieces"] and files["second_fails"] >= 2
 
 
 def test_a_failure_after_staging_leaves_the_store_and_folder_as_they_were(tmp_path, monkeypatch):
