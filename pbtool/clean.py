@@ -414,6 +414,17 @@ def _real_days(year: Any, month: Any, day: Any) -> Any:
     return (year >= 1900) & (year <= 2100) & month_ok & (day >= 1) & (day <= days)
 
 
+def _ids_ok(a: Any) -> Any:
+    """Per row of an (n, 18) array of ASCII bytes: 17 digits, the right check character and a real
+    date of birth (GB 11643), the whole column at once."""
+    d = a[:, :17].astype(np.int64) - 48
+    digits = ((d >= 0) & (d <= 9)).all(axis=1)
+    d = np.where(d < 0, 0, np.where(d > 9, 0, d))
+    expected = _ID_CHECK_BYTES[(d @ _ID_WEIGHT_VECTOR) % 11]
+    year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
+    return digits & (a[:, 17] == expected) & _real_days(year, d[:, 10] * 10 + d[:, 11], d[:, 12] * 10 + d[:, 13])
+
+
 def _clean_id_column(values: list[Any]) -> tuple[list[Any], ColumnIssues]:
     """The common case (18 ASCII characters, valid date and check character) is decided for the
     whole column at once with numpy; every other cell goes through clean_id_number one by one."""
@@ -427,14 +438,7 @@ def _clean_id_column(values: list[Any]) -> tuple[list[Any], ColumnIssues]:
         fast = [i for i in fast if values[i].isascii()]
     ok = np.zeros(len(fast), dtype=bool)
     if fast:
-        arr = np.frombuffer("".join(values[i] for i in fast).encode("ascii"), dtype=np.uint8).reshape(-1, 18)
-        d = arr[:, :17].astype(np.int64) - 48
-        digits = ((d >= 0) & (d <= 9)).all(axis=1)
-        d = np.where(d < 0, 0, np.where(d > 9, 0, d))
-        expected = _ID_CHECK_BYTES[(d @ _ID_WEIGHT_VECTOR) % 11]
-        year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
-        ok = (digits & (arr[:, 17] == expected)
-              & _real_days(year, d[:, 10] * 10 + d[:, 11], d[:, 12] * 10 + d[:, 13]))
+        ok = _ids_ok(np.frombuffer("".join(values[i] for i in fast).encode("ascii"), dtype=np.uint8).reshape(-1, 18))
     cleaned: list[Any] = list(values)
     issues: ColumnIssues = []
     is_good = np.zeros(len(values), dtype=bool)
@@ -657,14 +661,7 @@ def _clean_id_arrow(arr: Any) -> ArrowCleaned:
     good = np.zeros(len(arr), dtype=bool)
     fast, a = _fixed_width(arr, 18)
     if len(fast):
-        d = a[:, :17].astype(np.int64) - 48
-        digits = ((d >= 0) & (d <= 9)).all(axis=1)
-        d = np.where(d < 0, 0, np.where(d > 9, 0, d))
-        expected = _ID_CHECK_BYTES[(d @ _ID_WEIGHT_VECTOR) % 11]
-        year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
-        ok = (digits & (a[:, 17] == expected)
-              & _real_days(year, d[:, 10] * 10 + d[:, 11], d[:, 12] * 10 + d[:, 13]))
-        good[fast[ok]] = True
+        good[fast[_ids_ok(a)]] = True
     rest = np.flatnonzero(~good)
     if not len(rest):
         return ArrowCleaned(arr, arr, [])

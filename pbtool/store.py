@@ -742,9 +742,9 @@ class Store(StoreQueries):
             ready.put(None)
 
         writer = threading.Thread(target=write_pieces, name="pbtool-stage", daemon=True)
-        writer.start()
         done = 0
-        try:
+        try:   # started inside: an interrupt at any moment after it must wait for the writer (below)
+            writer.start()
             for k, part in enumerate(parts):
                 while True:   # waited for in short slices: Ctrl-C is seen at once
                     try:
@@ -762,12 +762,13 @@ class Store(StoreQueries):
                 rows = select(*(literal(v).label(c) for c, v in consts.items()), *staged.c)
                 conn.execute(insert(table).from_select([*consts, *columns], rows))
                 done += part.num_rows
-        finally:
+        finally:   # the writer is done before the transaction ends and its files are deleted
             stop.set()
             for stmt in list(running):
                 with suppress(Exception):
                     stmt.cancel()
-            writer.join()
+            if writer.ident is not None:
+                writer.join()
         return done
 
     def _drop_stage(self, conn: Connection) -> None:

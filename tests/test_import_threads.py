@@ -141,12 +141,18 @@ def test_staging_on_sqlite_imports_neither_polars_nor_adbc_dbapi(tmp_path):
     con.close()
 
 
-def test_an_interrupt_right_after_the_scratch_file_is_made_leaves_nothing_behind(tmp_path, monkeypatch):
+@pytest.mark.parametrize("at, pieces", [(1, False), (2, True)], ids=["first-file", "second-piece"])
+def test_an_interrupt_while_staging_leaves_nothing_behind(tmp_path, monkeypatch, at, pieces):
     """Ctrl-C or SIGTERM can land between making the stage's scratch file and using it (the other thread
-    may hold the GIL then): the file is registered before it exists, so the rollback deletes it."""
+    may hold the GIL then): the file is registered before it exists, so the rollback deletes it. A large
+    sheet is staged in pieces by a thread of its own while the import's connection moves the earlier
+    pieces in: an interrupt that lands in that thread (the second piece) still stops the import, rolls
+    back what was moved in, deletes every scratch file and leaves no thread behind."""
     import pbtool.store as st
 
     monkeypatch.setattr(st, "STAGE_MIN_ROWS", 1)
+    if pieces:
+        monkeypatch.setattr(st, "STAGE_PIECE_MIN_ROWS", 1)
     db = str(tmp_path / "store.db")
     import_files([roster(tmp_path / "西山街道花名册.xlsx")], "2026Q3", db, street="西山街道")
     before = sqlite_dump(db)
@@ -156,13 +162,15 @@ def test_an_interrupt_right_after_the_scratch_file_is_made_leaves_nothing_behind
     def interrupted(path):
         real(path)
         made.append(path)
-        raise KeyboardInterrupt
+        if len(made) == at:
+            raise KeyboardInterrupt
 
     monkeypatch.setattr(st, "_create_stage_file", interrupted)
     with pytest.raises(KeyboardInterrupt):
         import_files([roster(tmp_path / "东湖街道花名册.xlsx")], "2026Q3", db, street="东湖街道")
-    assert made and made[0].parent == tmp_path
+    assert len(made) == at and made[0].parent == tmp_path
     assert not list(tmp_path.glob(".pbtool-stage-*"))
+    assert helper_threads() == []
     assert sqlite_dump(db) == before
 
 
@@ -178,32 +186,3 @@ def test_cell_length_limit_counts_characters_not_bytes():
     for long in ("党" * 32_768, "x" * 32_768):
         with pytest.raises(LimitError, match="超过 Excel 上限 32,767 个字符"):
             _check_lengths(pa.table({"a": pa.array(["短", long])}), "x.xlsx", "花名册")
-
-
-def test_an_interrupt_while_a_later_piece_is_staged_stops_the_import_and_leaves_nothing(tmp_path, monkeypatch):
-    """A large sheet is staged in pieces by a thread of its own while the import's connection moves the
-    earlier pieces in: an interrupt that lands in that thread (the second piece) still stops the import,
-    rolls back what was moved in, deletes every scratch file and leaves no thread behind."""
-    import pbtool.store as st
-
-    monkeypatch.setattr(st, "STAGE_MIN_ROWS", 1)
-    monkeypatch.setattr(st, "STAGE_PIECE_MIN_ROWS", 1)
-    db = str(tmp_path / "store.db")
-    import_files([roster(tmp_path / "西山街道花名册.xlsx")], "2026Q3", db, street="西山街道")
-    before = sqlite_dump(db)
-    made = []
-    real = st._create_stage_file
-
-    def interrupted(path):
-        made.append(path)
-        real(path)
-        if len(made) == 2:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(st, "_create_stage_file", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        import_files([roster(tmp_path / "东湖街道花名册.xlsx")], "2026Q3", db, street="东湖街道")
-    assert len(made) == 2
-    assert not list(tmp_path.glob(".pbtool-stage-*"))
-    assert helper_threads() == []
-    assert sqlite_dump(db) == before
