@@ -377,6 +377,15 @@ def _folded(texts: Any, spaces: bool) -> bool:
             and " \x00" not in joined and not joined.startswith(" ") and not joined.endswith(" "))
 
 
+def _iso_ok(a: Any) -> Any:
+    """Per row of an (n, 10) array of ASCII bytes: an ISO date YYYY-MM-DD of a real day of 1900-2100
+    (what clean_date returns unchanged), the whole column at once."""
+    d = a.astype(np.int64) - 48
+    digits = ((d[:, [0, 1, 2, 3, 5, 6, 8, 9]] >= 0) & (d[:, [0, 1, 2, 3, 5, 6, 8, 9]] <= 9)).all(axis=1)
+    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
+    return digits & (a[:, 4] == 45) & (a[:, 7] == 45) & _real_days(year, d[:, 5] * 10 + d[:, 6], d[:, 8] * 10 + d[:, 9])
+
+
 def _clean_date_column(clean: Callable[[Any], Cleaned], values: list[Any]) -> tuple[list[Any], ColumnIssues]:
     """Dates written as ISO text (YYYY-MM-DD, a real day of 1900-2100: what clean_date returns unchanged)
     are recognised for the whole column at once with numpy; every other cell is cleaned as any column
@@ -384,12 +393,7 @@ def _clean_date_column(clean: Callable[[Any], Cleaned], values: list[Any]) -> tu
     iso = [i for i, v in enumerate(values) if type(v) is str and len(v) == 10 and v.isascii()]
     good = np.zeros(len(values), dtype=bool)
     if iso:
-        a = np.frombuffer("".join([values[i] for i in iso]).encode("ascii"), dtype=np.uint8).reshape(-1, 10)
-        d = a.astype(np.int64) - 48
-        digits = ((d[:, [0, 1, 2, 3, 5, 6, 8, 9]] >= 0) & (d[:, [0, 1, 2, 3, 5, 6, 8, 9]] <= 9)).all(axis=1)
-        year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
-        ok = (digits & (a[:, 4] == 45) & (a[:, 7] == 45)
-              & _real_days(year, d[:, 5] * 10 + d[:, 6], d[:, 8] * 10 + d[:, 9]))
+        ok = _iso_ok(np.frombuffer("".join([values[i] for i in iso]).encode("ascii"), dtype=np.uint8).reshape(-1, 10))
         good[np.asarray(iso, dtype=np.int64)[ok]] = True
     rest = np.flatnonzero(~good).tolist()
     if not rest:
@@ -601,11 +605,18 @@ def _clean_distinct_arrow(ftype: str, clean: Callable[[Any], Cleaned], arr: Any)
             issues.append((i, r[1], r[2]))
     if _is_text(arr) and cleaned == distinct:
         return ArrowCleaned(arr, arr, issues, cleaned, idx)    # every text its own cleaned value
+    return ArrowCleaned(arr, distinct_array(cleaned, idx), issues, cleaned, idx)
+
+
+def distinct_array(distinct: list[Any], indices: Any) -> Any:
+    """The column of `distinct` values at `indices` (per row) as one Arrow array; None when the values do
+    not make one Arrow type (the store then binds them one by one)."""
+    from .arrow import pa
+
     try:
-        array = pa.array(cleaned).take(pa.array(idx))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):   # no one Arrow type: the store binds them
-        array = None
-    return ArrowCleaned(arr, array, issues, cleaned, idx)
+        return pa.array(distinct).take(pa.array(indices))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return None
 
 
 def _fixed_width(arr: Any, width: int) -> tuple[Any, Any]:
@@ -628,45 +639,39 @@ def _iso_dates(arr: Any) -> Any:
     good = np.zeros(len(arr), dtype=bool)
     rows, a = _fixed_width(arr, 10)
     if len(rows):
-        d = a.astype(np.int64) - 48
-        digits = ((d[:, [0, 1, 2, 3, 5, 6, 8, 9]] >= 0) & (d[:, [0, 1, 2, 3, 5, 6, 8, 9]] <= 9)).all(axis=1)
-        year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
-        ok = (digits & (a[:, 4] == 45) & (a[:, 7] == 45)
-              & _real_days(year, d[:, 5] * 10 + d[:, 6], d[:, 8] * 10 + d[:, 9]))
-        good[rows[ok]] = True
+        good[rows[_iso_ok(a)]] = True
     return good
 
 
 def _clean_plain_arrow(clean: Callable[[Any], Cleaned], arr: Any, plain: Any) -> ArrowCleaned:
     """Names and phones: a cell its cleaner returns unchanged (plain letters; ASCII digits) is told at C
     speed; only the others are cleaned one by one."""
+    from .arrow import pc
+
+    return _clean_others(clean, arr, pc.fill_null(plain, False).to_numpy(zero_copy_only=False))
+
+
+def _clean_others(clean: Callable[[Any], Cleaned], arr: Any, good: Any) -> ArrowCleaned:
+    """A text column whose `good` cells (numpy, per row) its cleaner returns unchanged: only the others
+    are cleaned, one by one."""
     from .arrow import pa, pc
 
-    plain = pc.fill_null(plain, False)
-    rest = pc.indices_nonzero(pc.invert(plain))
+    rest = np.flatnonzero(~good)
     if not len(rest):
         return ArrowCleaned(arr, arr, [])
-    results = list(map(clean, arrow_list(arr.take(rest))))
-    rows = rest.to_pylist()
+    results = list(map(clean, arrow_list(arr.take(pa.array(rest)))))
+    rows = rest.tolist()
     issues: ColumnIssues = [(rows[j], r[1], r[2]) for j, r in enumerate(results) if r[1]]
-    array = pc.replace_with_mask(arr, pc.invert(plain), pa.array([r[0] for r in results], pa.string()))
+    array = pc.replace_with_mask(arr, pa.array(~good), pa.array([r[0] for r in results], pa.string()))
     return ArrowCleaned(arr, array, issues)
 
 
 def _clean_id_arrow(arr: Any) -> ArrowCleaned:
     """_clean_id_column on an Arrow text column: the 18-byte cells are checked with numpy straight from
     the column's data buffer; every other cell goes through clean_id_number one by one."""
-    from .arrow import pa, pc
 
     good = np.zeros(len(arr), dtype=bool)
     fast, a = _fixed_width(arr, 18)
     if len(fast):
         good[fast[_ids_ok(a)]] = True
-    rest = np.flatnonzero(~good)
-    if not len(rest):
-        return ArrowCleaned(arr, arr, [])
-    results = list(map(clean_id_number, arrow_list(arr.take(pa.array(rest)))))
-    rows = rest.tolist()
-    issues: ColumnIssues = [(rows[j], r[1], r[2]) for j, r in enumerate(results) if r[1]]
-    array = pc.replace_with_mask(arr, pa.array(~good), pa.array([r[0] for r in results], pa.string()))
-    return ArrowCleaned(arr, array, issues)
+    return _clean_others(clean_id_number, arr, good)

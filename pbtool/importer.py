@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .checks import ROW_CHECKS
 from .clean import (CONTROL_RE, ArrowCleaned, arrow_list, arrow_value, as_text, clean_arrow_column, clean_column,
-                    cleaners, org_key, strip_controls, strip_controls_arrow)
+                    cleaners, distinct_array, org_key, strip_controls, strip_controls_arrow)
 from .config import Config, load_config
 from .errors import InputError
 from .detect import Layout, detect_layout, street_in_text
@@ -310,7 +310,7 @@ def parse_sheet(file: RawFile, sheet: RawSheet, layout: Layout, config: Config, 
         special.update(m - layout.data_start for m in merged_rows if 0 <= m - layout.data_start < nrows)
         # Mapped columns stay Arrow: each field's column is gathered from the table's rows and the rows
         # take() kept (those come after the table's rows, as Python values in `columns`).
-        lists = {c.index: _column_list(table, at[c.index]) if c.index in at else [""] * nrows for c in unknown}
+        lists = {c.index: arrow_list(table.column(at[c.index])) if c.index in at else [""] * nrows for c in unknown}
         arrow_cols = {i: table.column(at[i]) for i in idx if i in at}
         order = sorted(special)
         whole = dict(zip(order, arrow_rows(table, absolute, full_width, order)))
@@ -378,18 +378,6 @@ def parse_sheet(file: RawFile, sheet: RawSheet, layout: Layout, config: Config, 
 def sheet_width(sheet: RawSheet) -> int:
     """Columns the sheet's first rows reach (more may follow further down: those are read as they are)."""
     return max((len(r) for r in (sheet.prefix or sheet.head)), default=0)
-
-
-def _column_list(table: Any, i: int) -> list[Any]:
-    """One Arrow column as the Python values calamine gives: an empty cell is ''."""
-    from .arrow import pa, pc
-
-    col = table.column(i)
-    if not col.null_count:
-        return col.to_pylist()
-    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-        return pc.fill_null(col, "").to_pylist()
-    return ["" if v is None else v for v in col.to_pylist()]
 
 
 def _gather_column(col: Any, nrows: int, kept: list[Any], at_rows: Any) -> Any:
@@ -527,24 +515,21 @@ def _clean_columns(ps: ParsedSheet, columns: dict[str, Any], config: Config, pro
             continue
         ftype = fields[fld]["type"]
         ac = None
-        if isinstance(raw_values, list):
-            cleaned, issues = clean_column(ftype, reg[ftype], raw_values)
-            ps.values[fld] = cleaned
-            raw_at: Callable[[int], Any] = raw_values.__getitem__
-            missing: Any = cleaned if None in cleaned else None
-        else:
+        if not isinstance(raw_values, list):
             from .arrow import pa
 
             try:
                 ac = clean_arrow_column(ftype, reg[ftype], raw_values)
             except (pa.ArrowException, OverflowError):   # a type pyarrow.compute cannot take: as a list
                 columns[fld] = raw_values = arrow_list(raw_values)
-                cleaned, issues = clean_column(ftype, reg[ftype], raw_values)
-                ps.values[fld] = cleaned
-                raw_at = raw_values.__getitem__
-                missing = cleaned if None in cleaned else None
-                ac = None
-        if ac is not None:
+        raw_at: Callable[[int], Any]
+        missing: Any
+        if ac is None:
+            cleaned, issues = clean_column(ftype, reg[ftype], raw_values)
+            ps.values[fld] = cleaned
+            raw_at = raw_values.__getitem__
+            missing = cleaned if None in cleaned else None
+        else:
             issues, raw_at = ac.issues, ac.raw_at
             if ac.array is not None and kind == "roster" and fld in ROSTER_ARROW_ONLY:
                 ps.arrow[fld] = missing = ac.array
@@ -769,14 +754,8 @@ def find_near_misses(keys: set[str], org_names: dict[str, str]) -> dict[str, str
 def _derived(ac: Any, fn: Callable[[Any], Any]) -> tuple[list[Any], tuple[list[Any], Any]]:
     """fn of each value of a cleaned Arrow column, computed once per distinct value: the new column as a
     list, and its shadow (the list and an ArrowCleaned holding its Arrow array) for the store."""
-    from .arrow import pa
-
     distinct = [fn(v) for v in ac.distinct]
-    try:
-        array = pa.array(distinct).take(pa.array(ac.indices))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        array = None
-    new = ArrowCleaned(None, array, [], distinct, ac.indices)
+    new = ArrowCleaned(None, distinct_array(distinct, ac.indices), [], distinct, ac.indices)
     values = new.tolist()
     return values, (values, new)
 
