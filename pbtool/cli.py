@@ -7,7 +7,7 @@ import warnings
 from contextlib import suppress
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -122,6 +122,18 @@ ShowPersonalOpt = Annotated[bool, typer.Option(
 
 def _console() -> Console:
     return Console(highlight=False, soft_wrap=False)
+
+
+_KEPT: list[object] = []
+
+
+def _keep(*objs: Any) -> Any:
+    """Hold the command's large results until the process ends: _end leaves with os._exit, so they are
+    never freed one object at a time (a city's coverage, 50,000 findings and their JSON records: 0.09 s,
+    measured). Each call drops what the previous command kept (tests run many commands in one
+    process). Returns the last object given."""
+    _KEPT[:] = objs
+    return objs[-1]
 
 
 def _print_json(data: object) -> None:
@@ -263,12 +275,12 @@ def coverage_cmd(
         _fail("--city（全市）和 --district（一个区）只能用一个。")
     if xlsx:   # checked before any work: it must not overwrite the store
         xlsx = output_path(xlsx, ".xlsx", label="整改台账", protect=[db_url(db)])
-    result = compute_coverage(db, period, street, district=district, city=city)
+    result = _keep(compute_coverage(db, period, street, district=district, city=city))
     if xlsx:
         from .outputs.ledger_xlsx import write_ledger
         write_ledger(result, xlsx)
     if fmt == OutputFormat.json:
-        _print_json(result.as_dict())
+        _print_json(_keep(result, result.as_dict()))
     else:
         console = _console()
         print_coverage(result, console, limit=None if show_all else TERMINAL_LIMIT)

@@ -5,7 +5,12 @@ English text up in this table and falls back to it, so a message we do not know 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.util
 import re
+import sys
+from collections.abc import Callable
+from typing import Any
 
 ZH = {
     "Show this message and exit.": "显示本帮助并退出。",
@@ -79,23 +84,13 @@ def _(text: str) -> str:
 
 def install() -> None:
     for name in ("click.core", "click.decorators", "click.exceptions", "click.formatting", "click.parser",
-                 "click.types", "typer.rich_utils", "typer.core"):
+                 "click.types", "typer.core"):
         try:
             module = importlib.import_module(name)
         except ImportError:
             continue
         if hasattr(module, "_"):
             module._ = _
-    import typer.rich_utils as ru
-    original_format_error = ru.rich_format_error
-
-    def format_error(exc) -> None:  # type: ignore[no-untyped-def]
-        message = exc.format_message()
-        exc.format_message = lambda: translate(message)
-        original_format_error(exc)
-
-    ru.rich_format_error = format_error
-    ru.RICH_HELP = ZH["Try [blue]'{command_path} {help_option}'[/] for help."]
     try:
         from typer._click import formatting
         original_usage = formatting.HelpFormatter.write_usage
@@ -119,6 +114,25 @@ def install() -> None:
     except ImportError:
         pass
     _translate_types()
+    # typer imports rich_utils (and with it rich's Markdown, Syntax and Traceback: 0.08 s) only to print
+    # help or a usage error: translated when it is imported, not imported to be translated
+    if "typer.rich_utils" in sys.modules:
+        _translate_rich_utils(sys.modules["typer.rich_utils"])
+    elif not any(isinstance(f, _AfterImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _AfterImport("typer.rich_utils", _translate_rich_utils))
+
+
+def _translate_rich_utils(ru: Any) -> None:
+    ru._ = _
+    original_format_error = ru.rich_format_error
+
+    def format_error(exc) -> None:  # type: ignore[no-untyped-def]
+        message = exc.format_message()
+        exc.format_message = lambda: translate(message)
+        original_format_error(exc)
+
+    ru.rich_format_error = format_error
+    ru.RICH_HELP = ZH["Try [blue]'{command_path} {help_option}'[/] for help."]
     ru.ARGUMENTS_PANEL_TITLE = "参数"
     ru.OPTIONS_PANEL_TITLE = "选项"
     ru.COMMANDS_PANEL_TITLE = "命令"
@@ -127,6 +141,33 @@ def install() -> None:
     ru.DEFAULT_STRING = "[默认：{}]"
     ru.ENVVAR_STRING = "[环境变量：{}]"
     ru.ABORTED_TEXT = "已中止。"
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Runs `then(module)` once the named module has been imported (by whoever imports it first)."""
+
+    def __init__(self, name: str, then: Callable[[Any], None]):
+        self.name, self.then = name, then
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        loader, then = spec.loader, self.then
+
+        class Loader(importlib.abc.Loader):
+            def create_module(self, spec: Any) -> Any:
+                return loader.create_module(spec)
+
+            def exec_module(self, module: Any) -> None:
+                loader.exec_module(module)  # type: ignore[attr-defined]
+                then(module)
+
+        spec.loader = Loader()
+        return spec
 
 
 # Help shows each parameter's type the way Python spells it (<list[Path]>, <str>, <bool>) and the usage line

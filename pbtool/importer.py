@@ -895,6 +895,7 @@ def _write(store: st.Store, conn: Any, result: ImportResult, sheets: list[Parsed
     # Counted by a thread while the rows are written (SQLite and ADBC write without the GIL).
     added = [(dict(ps.values, **ps.arrow, district=[district] * len(ps), has_error=ps.row_error,
                    street=[s or "" for s in ps.values["street"]]), len(ps)) for ps in sheets if ps.kind == "roster"]
+    store.ready_for_bulk_rows(max((len(ps) for ps in sheets), default=0))   # not under the counting thread below
     counting = _Background(store.count_added, added)
     for ps in sheets:
         sheet_problems = by_sheet.pop((ps.file.name, ps.sheet.name), [])

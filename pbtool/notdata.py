@@ -22,8 +22,7 @@ def instruction_sheet(name: str, schema: dict) -> bool:
 
 def _own_markers() -> list[tuple[str, list[str]]]:
     """(what it is, a header row that only pbtool writes) for each of pbtool's own workbooks."""
-    from .outputs.ledger_xlsx import PLACE_HEADER, RATE_HEADER
-    from .outputs.problems_xlsx import SUMMARY_HEADER
+    from .outputs.headers import PLACE_HEADER, RATE_HEADER, SUMMARY_HEADER
     return [("pbtool 导出的问题清单", SUMMARY_HEADER[:5]),
             ("pbtool 导出的问题清单", ["原行号", "问题及处理办法"]),
             ("pbtool 导出的整改台账", PLACE_HEADER[:3]),

@@ -191,8 +191,9 @@ class ColumnReader:
 
 
 # Imported by the steps after a columnar load: pyarrow.compute (through pbtool.arrow, which keeps
-# pyarrow from importing pandas) and the store the rows go to (SQLAlchemy: a third of a second).
-WARM_UP = (f"{__package__}.arrow", f"{__package__}.store")
+# pyarrow from importing pandas), the store the rows go to (SQLAlchemy: a third of a second) and the
+# ADBC driver that stages them (store.ready_for_bulk_rows).
+WARM_UP = (f"{__package__}.arrow", f"{__package__}.store", "adbc_driver_manager", "adbc_driver_sqlite")
 
 
 def _warm_up() -> None:

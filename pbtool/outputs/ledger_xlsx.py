@@ -9,15 +9,8 @@ from typing import Any
 from ..coverage import CoverageResult
 from ..present import member_line, pct_number, pp_text
 from . import atomic
+from .headers import COUNT_HEADER, DISTRICT_HEADER, PLACE_HEADER, RATE_HEADER
 from .xlsxutil import fit_columns, safe_sheet_name, write_cell
-
-PLACE_HEADER = ["序号", "对象类别", "对象", "社区", "问题", "规则代码", "正式党员", "预备党员", "党员合计",
-                "其中有问题记录", "状态", "持续季度数", "整改建议", "责任人", "整改措施", "整改时限"]
-RATE_HEADER = ["范围", "街道", "社区", "组织类型", "组织总数", "党组织覆盖数", "党组织覆盖率", "较上期", "工作覆盖数",
-               "工作覆盖率", "较上期"]
-DISTRICT_HEADER = ["区", "两新组织", "党组织覆盖率", "较上期", "工作覆盖率", "较上期", "小区总数", "小区党组织覆盖率",
-                   "较上期", "空白点（处）", "已整改（处）"]
-COUNT_HEADER = ["街道", "空白点（处）", "问题（个）", "新增（处）", "持续（处）", "问题变化（处）", "已整改（处）"]
 
 
 def _pct(rate) -> float | None:

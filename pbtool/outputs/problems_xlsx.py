@@ -10,9 +10,8 @@ from ..mapping import normalize_header
 from ..problems import ERROR, Problem
 from ..read import read_file
 from . import atomic
+from .headers import SUMMARY_HEADER
 from .xlsxutil import fit_columns, safe_sheet_name, write_cell
-
-SUMMARY_HEADER = ["文件", "工作表", "行号", "列", "问题代码", "严重程度", "原值", "问题及处理办法"]
 
 
 def write_problem_workbook(result: ImportResult, paths: list[Path], out: Path) -> Path:
