@@ -14,9 +14,10 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from . import __version__, i18n
+from . import __version__, cliparams, i18n
 
 i18n.install()
+cliparams.install()
 
 
 try:   # typer >= 0.20 vendors click; older versions use it as a dependency
