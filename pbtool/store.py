@@ -27,7 +27,7 @@ DEFAULT_DB = "pbtool.db"
 # Names --db must not take: the spreadsheets, documents and outputs pbtool reads and writes.
 NOT_A_STORE_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".txt", ".docx", ".doc", ".pdf", ".json", ".htm", ".html"}
 INSERT_CHUNK = 20_000
-STAGE_MIN_ROWS = 20_000       # sheets this large are written through the Arrow stage on SQLite
+STAGE_MIN_ROWS = 10_000       # tables this large (a sheet, an aggregate) are written through the Arrow stage on SQLite
 STAGE_SCHEMA = "pbtool_stage"
 SCHEMA_LOCK_KEY = 0x7062746F6F6C   # PostgreSQL advisory lock held while the schema is upgraded
 MAX_STAGES = 8
