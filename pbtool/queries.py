@@ -84,22 +84,25 @@ class StoreQueries:
         while the member rows are written."""
         defaults = {"place_status": "none", "has_error": False}
         out: dict[str, tuple[Counter, Counter]] = {}
+        flagged_rows = [list(compress(range(rows), columns.get("has_error") or ())) for columns, rows in added]
         for name, keys in cls.AGGREGATES:
             fields = (*keys, "category")
             members: Counter[tuple] = Counter()
             errors: Counter[tuple] = Counter()
-            for columns, rows in added:
-                def row_keys() -> Any:   # each row's key (a fresh iterator: the defaults are repeat()s)
-                    return zip(*(columns[k] if columns.get(k) is not None else repeat(defaults.get(k), rows)
+            for (columns, rows), flagged in zip(added, flagged_rows):
+                # each row's key; the defaults are repeat()s
+                row_keys = zip(*(columns[k] if columns.get(k) is not None else repeat(defaults.get(k), rows)
                                  for k in fields))
                 # Counter.update holds the GIL for the whole of what it is given: in slices, so that the
                 # thread writing the rows meanwhile (and its signal handlers) get their turns
-                keys = row_keys()
                 for _ in range(0, rows, COUNT_SLICE):
-                    members.update(islice(keys, COUNT_SLICE))
-                keys, flags = row_keys(), iter(columns.get("has_error") or repeat(False, rows))
-                for _ in range(0, rows, COUNT_SLICE):
-                    errors.update(compress(islice(keys, COUNT_SLICE), islice(flags, COUNT_SLICE)))
+                    members.update(islice(row_keys, COUNT_SLICE))
+                # the rows with an error only: their keys are made for them alone (a second pass over
+                # every row's key took as long as the first, and the writes waited for the GIL meanwhile)
+                row_keys = zip(*(map(columns[k].__getitem__, flagged) if columns.get(k) is not None
+                                 else repeat(defaults.get(k), len(flagged)) for k in fields))
+                for _ in range(0, len(flagged), COUNT_SLICE):
+                    errors.update(islice(row_keys, COUNT_SLICE))
             out[name] = (members, errors)
         return out
 

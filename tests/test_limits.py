@@ -154,3 +154,34 @@ def test_stray_cells_far_below_and_far_right_are_refused(tmp_path, store, stray)
              f'<row r="403">{stray}</row>'
              + '<row r="404"><c r="A404" t="inlineStr"><is><t>end</t></is></c></row></sheetData></worksheet>')
     refused(p, store, "未导入")
+
+
+@pytest.mark.parametrize("inflater", ["isal", "zlib"])
+@pytest.mark.parametrize("damage", ["crc", "deflate"])
+def test_damaged_compressed_data_is_refused_in_chinese(tmp_path, store, monkeypatch, inflater, damage):
+    """A damaged copy (a byte flipped in the sheet's compressed data): the limits scan inflates every
+    part and refuses it with one Chinese line, whether ISA-L (limits.open_part) or zipfile's zlib
+    inflates it; before, zlib's error ended the import as an internal error."""
+    rows = "".join(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>党员{r:05d}</t></is></c>'
+                   f'<c r="B{r}"><v>{r * 7919 % 100003}</v></c></row>' for r in range(2, 40_000))
+    p = xlsx(tmp_path / "东湖街道花名册.xlsx", NS + "<sheetData>" + HEAD_ROW + rows + "</sheetData></worksheet>")
+    with zipfile.ZipFile(p) as z:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+    data = bytearray(p.read_bytes())
+    start = info.header_offset + 30 + int.from_bytes(data[info.header_offset + 26:info.header_offset + 28], "little") \
+        + int.from_bytes(data[info.header_offset + 28:info.header_offset + 30], "little")
+    if damage == "crc":
+        data[start + info.compress_size // 2] ^= 0x55
+    else:
+        data[start:start + 4] = b"\xff\xff\xff\xff"
+    p.write_bytes(bytes(data))
+    if inflater == "zlib":
+        monkeypatch.setattr(limits, "_isal", None)
+    else:
+        assert limits._isal is not None, "python-isal is a dependency"
+    before = dump(store)
+    with pytest.raises(Exception) as caught:
+        import_files([p], "2026Q3", store, street="东湖街道")
+    message = str(caught.value)
+    assert type(caught.value).__name__ == "InputError" and "已损坏" in message and "sheet1.xml" in message
+    assert "未导入" in message and dump(store) == before

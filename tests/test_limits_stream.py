@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pbtool import limits
-from pbtool.errors import LimitError
+from pbtool.errors import InputError, LimitError
 
 NS = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
 PART = "xl/worksheets/sheet1.xml"
@@ -115,16 +115,18 @@ def test_a_limit_met_mid_stream_leaves_no_thread_and_no_open_file(tmp_path, smal
 
 
 def test_a_broken_part_raises_the_reader_error_after_the_blocks_before_it(tmp_path, small, threads):
-    """A wrong CRC is found by the reading thread at the part's end and raised in the scanning one as
-    zipfile raises it; a limit met earlier in the part is raised instead, as it was before."""
+    """A wrong CRC is found by the reading thread at the part's end and raised in the scanning one, as
+    zipfile raises it, then said in Chinese (the file is damaged, nothing imported); a limit met earlier
+    in the part is raised instead, as it was before."""
     good = NS + b"<sheetData>" + rows(1, 3000) + b"</sheetData></worksheet>"
     path = part(tmp_path / "crc.xlsx", good)
     raw = bytearray(path.read_bytes())
     central = raw.index(b"PK\x01\x02")
     raw[central + 16] ^= 0xFF                  # the CRC-32 that zipfile checks at the end of the part
     path.write_bytes(bytes(raw))
-    with pytest.raises(zipfile.BadZipFile, match="Bad CRC-32"):
+    with pytest.raises(InputError, match="“crc.xlsx”已损坏.*Bad CRC-32.*未导入") as caught:
         limits.check_workbook(path, 320)
+    assert isinstance(caught.value.__context__, zipfile.BadZipFile)
     far = good.replace(row(40), b'<row r="40"><c r="XFE40"><v>1</v></c></row>')
     path = part(tmp_path / "both.xlsx", far)
     raw = bytearray(path.read_bytes())
