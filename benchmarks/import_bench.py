@@ -10,8 +10,9 @@ imports included; peak RSS of that process):
       (the whole command into a fresh SQLite store; with --db URL also into that PostgreSQL database,
       emptied before each run by dropping pbtool's tables, reported next to SQLite)
 
---repeat runs per step (default 3): the table shows the median and the min–max of time and peak RSS;
-the JSON keeps every run. Targets (issue 12): (d) ≤ 1.0 × (a) in time and in peak RSS, (d) ≤ 2 × (b)
+--repeat runs per step (default 3), taken in turns (a, b, d, a, b, d, …: the machine's speed drifts over
+minutes, and the ratios should not carry it): the table shows the median and the min–max of time and
+peak RSS; the JSON keeps every run. Targets (issue 12): (d) ≤ 1.0 × (a) in time and in peak RSS, (d) ≤ 2 × (b)
 in time, and a 50,000-row file imported in under 3 s (the verdict is printed when --rows ≤ 100,000).
 
     python benchmarks/import_bench.py                 # 1,000,000 rows (generates the file once, ~2 min)
@@ -25,6 +26,7 @@ import json
 import random
 import sys
 import time
+from typing import Any
 from collections import Counter
 from collections.abc import Callable
 from contextlib import suppress
@@ -306,28 +308,42 @@ def server_cpu_counter(postmaster: int) -> Callable[[], float]:
 
 # ------------------------------------------------------------------------------------ measuring
 
-def run_step(name: str, cmd: list, repeat: int, *, ok_codes=(0,), display: str | None = None, before=None,
-             server_cpu: Callable[[], float] | None = None, attempts: int = 3, max_wait: float = 600) -> dict:
-    runs = []
-    kw = {"server_cpu": server_cpu} if server_cpu else {}
+def run_step(name: str, cmd: list, repeat: int, **kw: Any) -> dict:
+    """One step, `repeat` runs in a row (see run_steps for several steps taken in turns)."""
+    return run_steps([(name, name, cmd, kw)], repeat)[name]
+
+
+def run_steps(specs: list[tuple[str, str, list, dict]], repeat: int) -> dict:
+    """(key, name, command, options) steps measured in turns, round after round (a, b, d, a, b, d, …):
+    the machine's speed drifts over minutes (34 to 38 s for the same run of (a) within an hour here), and
+    a ratio of medians taken ten minutes apart would carry that drift. Options: ok_codes, display,
+    before, server_cpu, attempts, max_wait."""
+    runs: dict[str, list[dict]] = {key: [] for key, *_ in specs}
     for i in range(repeat):
-        m = C.measure_quiet(cmd, before=before, attempts=attempts, max_wait=max_wait, **kw)
-        runs.append(m)
-        srv = f", server CPU {m['server_cpu_s']} s" if "server_cpu_s" in m else ""
-        print(f"  {name} run {i + 1}: {m['seconds']:.2f} s, peak RSS {m['peak_rss_mb']:.0f} MB, "
-              f"exit {m['returncode']}{srv}, other processes' CPU meanwhile {m['other_cpu_s']} s", file=sys.stderr)
-        if m["returncode"] not in ok_codes:
-            print(m["stderr_tail"], file=sys.stderr)
-    times = [r["seconds"] for r in runs]
-    rss = [r["peak_rss_mb"] for r in runs]
-    step = {"step": name, "command": display or C.fmt_cmd(cmd, "/dev/null"),
-            "seconds": C.median(times), "seconds_min": min(times), "seconds_max": max(times),
-            "peak_rss_mb": C.median(rss), "peak_rss_mb_min": min(rss), "peak_rss_mb_max": max(rss),
-            "returncodes": [r["returncode"] for r in runs],
-            "ok": all(r["returncode"] in ok_codes for r in runs), "runs": runs}
-    if server_cpu:
-        step["server_cpu_s"] = C.median([r["server_cpu_s"] for r in runs])
-    return step
+        for key, name, cmd, kw in specs:
+            extra = {"server_cpu": kw["server_cpu"]} if kw.get("server_cpu") else {}
+            m = C.measure_quiet(cmd, before=kw.get("before"), attempts=kw.get("attempts", 3),
+                                max_wait=kw.get("max_wait", 600), **extra)
+            runs[key].append(m)
+            srv = f", server CPU {m['server_cpu_s']} s" if "server_cpu_s" in m else ""
+            print(f"  {name} run {i + 1}: {m['seconds']:.2f} s, peak RSS {m['peak_rss_mb']:.0f} MB, "
+                  f"exit {m['returncode']}{srv}, other processes' CPU meanwhile {m['other_cpu_s']} s", file=sys.stderr)
+            if m["returncode"] not in kw.get("ok_codes", (0,)):
+                print(m["stderr_tail"], file=sys.stderr)
+    out = {}
+    for key, name, cmd, kw in specs:
+        rs = runs[key]
+        times = [r["seconds"] for r in rs]
+        rss = [r["peak_rss_mb"] for r in rs]
+        step = {"step": name, "command": kw.get("display") or C.fmt_cmd(cmd, "/dev/null"),
+                "seconds": C.median(times), "seconds_min": min(times), "seconds_max": max(times),
+                "peak_rss_mb": C.median(rss), "peak_rss_mb_min": min(rss), "peak_rss_mb_max": max(rss),
+                "returncodes": [r["returncode"] for r in rs],
+                "ok": all(r["returncode"] in kw.get("ok_codes", (0,)) for r in rs), "runs": rs}
+        if kw.get("server_cpu"):
+            step["server_cpu_s"] = C.median([r["server_cpu_s"] for r in rs])
+        out[key] = step
+    return out
 
 
 def spread(lo: float, hi: float) -> str:
@@ -415,15 +431,6 @@ def run(args: argparse.Namespace) -> int:
     C.warn_if_busy(before_state)
     py = sys.executable
     common = {"attempts": args.attempts, "max_wait": args.max_wait}
-    steps = {}
-    print("(a) python-calamine to_python …", file=sys.stderr)
-    steps["a"] = run_step("calamine to_python", [py, "-c", CALAMINE_CODE, path], args.repeat, **common)
-    print("(b) fastexcel load_sheet(header_row=1).to_arrow() …", file=sys.stderr)
-    steps["b"] = run_step("fastexcel to_arrow", [py, "-c", FASTEXCEL_CODE, path], args.repeat, **common)
-    if not args.skip_pandas:
-        print("(c) pandas.read_excel(engine='openpyxl') …", file=sys.stderr)
-        steps["c"] = run_step("pandas read_excel openpyxl", [py, "-c", PANDAS_CODE, path], args.repeat, **common)
-
     db = work / f"import_bench_{args.rows}.db"
 
     def fresh_db() -> None:
@@ -432,10 +439,18 @@ def run(args: argparse.Namespace) -> int:
             p.unlink(missing_ok=True)
 
     pbtool_args = ["import", path, "--period", "2026Q3", "--street", "东湖街道", "--format", "json"]
-    # exit 1: the import succeeded and found problems (none expected in the generated roster)
-    print("(d) pbtool import → fresh SQLite store …", file=sys.stderr)
-    steps["d"] = run_step("pbtool import (SQLite)", C.pbtool_cmd() + pbtool_args + ["--db", db], args.repeat,
-                          ok_codes=(0, 1), before=fresh_db, **common)
+    # taken in turns, round after round; exit 1 of (d): the import succeeded and found problems (none
+    # expected in the generated roster)
+    specs = [("a", "calamine to_python", [py, "-c", CALAMINE_CODE, path], common),
+             ("b", "fastexcel to_arrow", [py, "-c", FASTEXCEL_CODE, path], common)]
+    if not args.skip_pandas:
+        specs.append(("c", "pandas read_excel openpyxl", [py, "-c", PANDAS_CODE, path], common))
+    specs.append(("d", "pbtool import (SQLite)", C.pbtool_cmd() + pbtool_args + ["--db", db],
+                  {**common, "ok_codes": (0, 1), "before": fresh_db}))
+    print("(a) python-calamine to_python, (b) fastexcel load_sheet(header_row=1).to_arrow()"
+          + ("" if args.skip_pandas else ", (c) pandas.read_excel(engine='openpyxl')")
+          + ", (d) pbtool import → fresh SQLite store, in turns …", file=sys.stderr)
+    steps = run_steps(specs, args.repeat)
     steps["d"]["store"] = store_counts(f"sqlite:///{db}")
     if args.db:
         print(f"(d) pbtool import → PostgreSQL {hide_password(args.db)} …", file=sys.stderr)
