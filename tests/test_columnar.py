@@ -377,3 +377,35 @@ def test_a_sheet_read_row_by_row_after_the_head_copy_may_be_named_anything(tmp_p
     wb.save(path)
     fast, rows = import_both(tmp_path, monkeypatch, path)
     assert fast == rows and COLUMNAR_SHEETS == [] and fast[0][0][1] == HEAD_ROWS + 30
+
+
+def test_a_sheet_whose_cells_begin_at_column_c_is_numbered_from_a_on_both_readers(tmp_path, monkeypatch):
+    """Columns A and B empty, the table from column C: fastexcel numbers the loaded columns from the
+    first used one, and pbtool puts them back at their letters (the columns' positions come from the
+    load itself). Both readers store the same rows and problems, with the problems at the right letters."""
+    path = tmp_path / "西山街道花名册.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "花名册"
+    ws.cell(1, 3, "西山街道党员花名册")
+    for c, h in enumerate(["姓名", "身份证号", "人员类别", "所在党支部", "工作单位"], start=3):
+        ws.cell(2, c, h)
+    for k in range(HEAD_ROWS + 60):
+        ident = make_id(7000 + k)
+        if k == HEAD_ROWS + 7:
+            ident = ident[:-1] + ("0" if ident[-1] != "0" else "1")   # a wrong check digit below the head
+        for c, v in enumerate([f"成员{k}", ident, "预备党员" if k % 9 == 0 else "正式党员", f"第{k % 4 + 1}党支部",
+                               "西山物流有限公司"], start=3):
+            ws.cell(3 + k, c, v)
+    wb.save(path)
+    f = read_file(path)
+    table, cols = f.sheets[0].columns(2, set())
+    assert cols == [2, 3, 4, 5, 6] and table.num_rows == HEAD_ROWS + 60
+    fast, rows = import_both(tmp_path, monkeypatch, path)
+    assert len(COLUMNAR_SHEETS) == 1     # the sheet really went through fastexcel
+    assert fast == rows
+    bad = [p for p in fast[1] if p[3] == "ID_CHECKSUM"]
+    assert bad == [("花名册", HEAD_ROWS + 10, "身份证号", "ID_CHECKSUM", bad[0][4])]
+    con = sqlite3.connect(tmp_path / "c1.db")
+    assert con.execute("select count(*), sum(category='预备') from members").fetchone() == (HEAD_ROWS + 60, 43)
+    con.close()
