@@ -110,4 +110,6 @@ def member_line(s: dict) -> str:
     line = f"党员 {s['members']} 名（{'，'.join(parts)}）"
     if s.get("duplicates"):
         line += f"；重复 {s['duplicates']} 人次，已按 1 人计"
-    return line + f"；{s['members_with_errors']} 条记录有“错误”级问题，仍按其居住地/工作单位计入。"
+    if s.get("members_with_errors"):   # none: nothing to say ("0 条记录有问题，仍按…计入" reads as a defect)
+        line += f"；{s['members_with_errors']} 条记录有“错误”级问题，仍按其居住地/工作单位计入"
+    return line + "。"

@@ -768,3 +768,13 @@ def test_dual_report_of_a_street_without_the_column_is_left_blank_not_zero(tmp_p
     assert rows[0][-1] == "双报到"
     assert rows[1][-1] == "2" and rows[2][-1] == "【待填写】" and rows[3][-1] == "【待填写】"
     assert any("西山街道" in m and "是否到社区报到" in m for m in result.missing)
+
+
+def test_member_line_names_error_records_only_when_there_are_some():
+    """The members line of the terminal and the ledger: records with errors are named beside the totals
+    when there are some; with none, no "0 条记录有问题" clause (it read as a defect in a clean district)."""
+    base = {"members": 450, "full": 405, "probationary": 45, "unknown_category": 0, "duplicates": 0}
+    assert present.member_line({**base, "members_with_errors": 0}) == "党员 450 名（正式 405，预备 45）。"
+    line = present.member_line({**base, "members_with_errors": 13, "duplicates": 2, "unknown_category": 2})
+    assert line == ("党员 450 名（正式 405，预备 45，类别不详 2）；重复 2 人次，已按 1 人计；"
+                    "13 条记录有“错误”级问题，仍按其居住地/工作单位计入。")
