@@ -5,13 +5,15 @@ is first used: importing pydantic and building a command's adapters took 0.12–
 every command (measured on `pbtool import` and `pbtool coverage`), more than pbtool itself spends before
 it opens a file. Their messages were English too ('Input should be a valid integer, unable to parse
 string as an integer'). pbtool's options are plain text, integers, flags, paths, lists of those and
-enums whose choices click has already checked: they are converted here, with Chinese messages. Any
-other option (a parser, a range, a path check), or a typer without this hook, keeps typer's own way.
+enums: they are converted here, with Chinese messages (an enum's choices and an existing path's
+readability checked as typer checks them). Any other option (a parser, a range, another path check,
+a case-insensitive choice), or a typer whose internals differ, keeps typer's own way.
 """
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, get_args, get_origin
@@ -25,7 +27,13 @@ def _text(value: Any) -> Any:
 
 
 def _path(value: Any) -> Any:
-    return value if isinstance(value, Path) else Path(value) if isinstance(value, str) else _OTHER
+    if not isinstance(value, (str, Path)):
+        return _OTHER
+    path = value if isinstance(value, Path) else Path(value)
+    # as typer does (readable=True by default): an existing path must be readable
+    if path.exists() and not os.access(path, os.R_OK):
+        raise ValueError(f"“{value}”没有读取权限。")
+    return path
 
 
 def _flag(value: Any) -> Any:
@@ -81,15 +89,25 @@ def converter(annotation: Any) -> Callable[[Any], Any] | None:
 
 
 def _plain_option(info: Any) -> bool:
-    """No parser, click type, range or path check: nothing typer's adapter would add."""
+    """No parser, click type, range, path check other than readability, or case-insensitive choice:
+    nothing typer's adapter would add."""
     checks = {"parser": None, "click_type": None, "min": None, "max": None, "exists": False,
-              "resolve_path": False, "writable": False, "allow_dash": False, "path_type": None}
+              "resolve_path": False, "writable": False, "readable": True, "allow_dash": False,
+              "path_type": None, "case_sensitive": True}
     return all(getattr(info, name, default) == default for name, default in checks.items()) \
         and getattr(info, "file_okay", True) and getattr(info, "dir_okay", True)
 
 
 def install() -> None:
-    """Give typer's parameters this conversion where it applies (typer 0.20 and later)."""
+    """Give typer's parameters this conversion where it applies (typer 0.20 and later). Anything
+    unexpected in typer's internals leaves typer's own conversion in place."""
+    try:
+        _install()
+    except Exception:  # noqa: BLE001 - a typer whose internals differ: its own conversion stays
+        pass
+
+
+def _install() -> None:
     try:
         from typer import core
         from typer._click.exceptions import BadParameter  # type: ignore[import-not-found]
@@ -100,8 +118,12 @@ def install() -> None:
     original = getattr(cls, "get_runtime_param", None)
     if cls is None or original is None or getattr(original, "pbtool", False):
         return
+    # the runtime parameter this module builds: typer's two fields and a converter
+    if not dataclasses.is_dataclass(RuntimeParam) or \
+            [f.name for f in dataclasses.fields(RuntimeParam)] != ["parameter_info", "annotation"]:
+        return
 
-    @dataclass(frozen=True)
+    @dataclasses.dataclass(frozen=True)
     class Plain(RuntimeParam):  # type: ignore[misc, valid-type]
         convert: Callable[[Any], Any] = _text
 
@@ -121,7 +143,8 @@ def install() -> None:
                     and _plain_option(desc.parameter_info):
                 convert = converter(desc.annotation)
                 if convert is not None:
-                    self._runtime_param = Plain(desc.parameter_info, desc.annotation, convert)
+                    self._runtime_param = Plain(parameter_info=desc.parameter_info, annotation=desc.annotation,
+                                                convert=convert)
         return original(self)
 
     get_runtime_param.pbtool = True  # type: ignore[attr-defined]

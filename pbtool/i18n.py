@@ -118,7 +118,7 @@ def install() -> None:
     # help or a usage error: translated when it is imported, not imported to be translated
     if "typer.rich_utils" in sys.modules:
         _translate_rich_utils(sys.modules["typer.rich_utils"])
-    elif not any(isinstance(f, _AfterImport) for f in sys.meta_path):
+    elif not any(isinstance(f, _AfterImport) and not f.done for f in sys.meta_path):
         sys.meta_path.insert(0, _AfterImport("typer.rich_utils", _translate_rich_utils))
 
 
@@ -148,11 +148,12 @@ class _AfterImport(importlib.abc.MetaPathFinder):
 
     def __init__(self, name: str, then: Callable[[Any], None]):
         self.name, self.then = name, then
+        self.done = False   # left in sys.meta_path: removing it while another thread imports could skip a finder
 
     def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
-        if fullname != self.name:
+        if fullname != self.name or self.done:
             return None
-        sys.meta_path.remove(self)
+        self.done = True
         spec = importlib.util.find_spec(fullname)
         if spec is None or spec.loader is None:
             return spec
@@ -164,7 +165,10 @@ class _AfterImport(importlib.abc.MetaPathFinder):
 
             def exec_module(self, module: Any) -> None:
                 loader.exec_module(module)  # type: ignore[attr-defined]
-                then(module)
+                try:
+                    then(module)
+                except Exception:  # noqa: BLE001 - a typer whose help module differs: English help, not a traceback
+                    pass
 
         spec.loader = Loader()
         return spec

@@ -102,16 +102,26 @@ def check_workbook(path: Path, head_rows: int = 0) -> dict[str, PartScan]:
                              "未导入。请确认文件无误，或拆分为几个较小的文件。")
         for info in infos:
             part = info.filename
+            sheet = part.startswith("xl/worksheets/") and part.endswith(".xml")
+            if not sheet and not part.endswith("sharedStrings.xml"):
+                continue
+            if info.flag_bits & 0x1:   # an encrypted member (zipfile would raise RuntimeError)
+                raise InputError(f"“{name}”中的部件“{part}”是加密的，无法读取，未导入，数据库未改变。"
+                                 "请取消加密后用 Excel/WPS 另存为 .xlsx 再导入。")
             try:
-                if part.startswith("xl/worksheets/") and part.endswith(".xml"):
+                if sheet:
                     out[part] = _check_sheet(zf, info, name, head_rows)
-                elif part.endswith("sharedStrings.xml"):
+                else:
                     _check_shared_strings(zf, info, name)
-            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+            except NotImplementedError:   # a compression method zipfile cannot inflate (Deflate64 …)
+                raise InputError(f"“{name}”中的部件“{part}”用了不支持的压缩方式，无法读取，未导入，数据库未改变。"
+                                 "请用 Excel/WPS 打开后另存为 .xlsx 再导入。") from None
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
                 # a damaged download or copy: the compressed data of a part does not inflate to what the
-                # zip directory says (bad CRC, bad deflate data, cut short), or is encrypted
-                raise InputError(f"“{name}”已损坏：其中的部件“{part}”无法解压（{str(exc)[:120]}），未导入，数据库未改变。"
-                                 "请用 Excel/WPS 打开后另存为 .xlsx 再导入；打不开时请报送单位重新发送文件。") from None
+                # zip directory says (bad CRC, bad deflate data, cut short)
+                raise InputError(f"“{name}”已损坏：其中的部件“{part}”无法解压（{str(exc)[:120] or '数据不完整'}），"
+                                 "未导入，数据库未改变。请用 Excel/WPS 打开后另存为 .xlsx 再导入；"
+                                 "打不开时请报送单位重新发送文件。") from None
     return out
 
 

@@ -708,7 +708,8 @@ class Store(StoreQueries):
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):   # a column mixing types: bind them one by one
             return 0
         n = arrow.num_rows
-        pieces = min(STAGE_PIECES, free) if n >= STAGE_PIECE_MIN_ROWS else 1
+        # at most half the free scratch databases: later sheets and the aggregates get theirs too
+        pieces = min(STAGE_PIECES, max(1, free // 2)) if n >= STAGE_PIECE_MIN_ROWS else 1
         bounds = [n * k // pieces for k in range(pieces + 1)]
         parts = [arrow.slice(a, b - a) for a, b in pairwise(bounds)]
         del arrow

@@ -157,11 +157,12 @@ def test_stray_cells_far_below_and_far_right_are_refused(tmp_path, store, stray)
 
 
 @pytest.mark.parametrize("inflater", ["isal", "zlib"])
-@pytest.mark.parametrize("damage", ["crc", "deflate"])
+@pytest.mark.parametrize("damage", ["crc", "deflate", "encrypted"])
 def test_damaged_compressed_data_is_refused_in_chinese(tmp_path, store, monkeypatch, inflater, damage):
     """A damaged copy (a byte flipped in the sheet's compressed data): the limits scan inflates every
-    part and refuses it with one Chinese line, whether ISA-L (limits.open_part) or zipfile's zlib
-    inflates it; before, zlib's error ended the import as an internal error."""
+    part and refuses it with one Chinese line, whether ISA-L (limits.open_part, for a part of more than
+    one block) or zipfile's zlib inflates it; before, zlib's error ended the import as an internal
+    error. A part marked encrypted is refused as such."""
     rows = "".join(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>党员{r:05d}</t></is></c>'
                    f'<c r="B{r}"><v>{r * 7919 % 100003}</v></c></row>' for r in range(2, 40_000))
     p = xlsx(tmp_path / "东湖街道花名册.xlsx", NS + "<sheetData>" + HEAD_ROW + rows + "</sheetData></worksheet>")
@@ -172,16 +173,40 @@ def test_damaged_compressed_data_is_refused_in_chinese(tmp_path, store, monkeypa
         + int.from_bytes(data[info.header_offset + 28:info.header_offset + 30], "little")
     if damage == "crc":
         data[start + info.compress_size // 2] ^= 0x55
-    else:
+    elif damage == "deflate":   # not deflate data at all: found where the part's head is read
         data[start:start + 4] = b"\xff\xff\xff\xff"
+    else:   # the "encrypted" flag in the central directory's entry of the sheet
+        central = _central_entry(data, info.filename)
+        data[central + 8] |= 0x1
     p.write_bytes(bytes(data))
+    opened = []
     if inflater == "zlib":
         monkeypatch.setattr(limits, "_isal", None)
     else:
         assert limits._isal is not None, "python-isal is a dependency"
+        monkeypatch.setattr(limits, "BLOCK", 1 << 16)       # a part of many blocks: inflated by the thread
+        real = limits._Inflated
+        monkeypatch.setattr(limits, "_Inflated", lambda *a: opened.append(a[1].filename) or real(*a))
     before = dump(store)
     with pytest.raises(Exception) as caught:
         import_files([p], "2026Q3", store, street="东湖街道")
     message = str(caught.value)
-    assert type(caught.value).__name__ == "InputError" and "已损坏" in message and "sheet1.xml" in message
+    assert type(caught.value).__name__ == "InputError" and "sheet1.xml" in message
+    assert ("加密" if damage == "encrypted" else "已损坏") in message and "（）" not in message
     assert "未导入" in message and dump(store) == before
+    assert opened == (["xl/worksheets/sheet1.xml"] if (inflater, damage) == ("isal", "crc") else [])
+    if (inflater, damage) == ("isal", "deflate"):   # ISA-L's own error comes out as zipfile's zlib.error
+        import zlib
+        with zipfile.ZipFile(p) as z, pytest.raises(zlib.error), limits.open_part(z, info) as fh:
+            fh.read(1 << 16)
+
+
+def _central_entry(data: bytearray, name: str) -> int:
+    """Where the zip's central directory entry of `name` begins."""
+    at = data.index(b"PK\x01\x02")
+    while True:
+        name_len = int.from_bytes(data[at + 28:at + 30], "little")
+        if data[at + 46:at + 46 + name_len].decode() == name:
+            return at
+        extra, comment = int.from_bytes(data[at + 30:at + 32], "little"), int.from_bytes(data[at + 32:at + 34], "little")
+        at += 46 + name_len + extra + comment
