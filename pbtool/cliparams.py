@@ -30,8 +30,13 @@ def _path(value: Any) -> Any:
     if not isinstance(value, (str, Path)):
         return _OTHER
     path = value if isinstance(value, Path) else Path(value)
-    # as typer does (readable=True by default): an existing path must be readable
-    if path.exists() and not os.access(path, os.R_OK):
+    # as typer does (readable=True by default): an existing path must be readable; a path that cannot
+    # be looked at (absent, a name too long) is left to the command, which says why in Chinese
+    try:
+        os.stat(path)
+    except (OSError, ValueError):
+        return path
+    if not os.access(path, os.R_OK):
         raise ValueError(f"“{value}”没有读取权限。")
     return path
 
@@ -44,9 +49,12 @@ def _integer(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     m = _INT.fullmatch(value) if isinstance(value, str) else None
-    if m is None:
-        raise ValueError(f"“{value}”不是整数。")
-    return int(m.group(1))
+    if m is not None:
+        try:
+            return int(m.group(1))
+        except ValueError:   # more digits than Python converts
+            pass
+    raise ValueError(f"“{str(value)[:40]}”不是整数。")
 
 
 def _choice(enum: type[Enum]) -> Callable[[Any], Any]:
