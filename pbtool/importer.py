@@ -7,7 +7,6 @@ from __future__ import annotations
 import gc
 import json
 import re
-import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .background import Background
 from .checks import ROW_CHECKS
 from .clean import (CONTROL_RE, ArrowCleaned, arrow_list, arrow_value, as_text, clean_arrow_column, clean_column,
                     cleaners, distinct_array, org_key, strip_controls, strip_controls_arrow)
@@ -896,7 +896,7 @@ def _write(store: st.Store, conn: Any, result: ImportResult, sheets: list[Parsed
     added = [(dict(ps.values, **ps.arrow, district=[district] * len(ps), has_error=ps.row_error,
                    street=[s or "" for s in ps.values["street"]]), len(ps)) for ps in sheets if ps.kind == "roster"]
     store.ready_for_bulk_rows(max((len(ps) for ps in sheets), default=0))   # not under the counting thread below
-    counting = _Background(store.count_added, added)
+    counting = Background(store.count_added, added)
     for ps in sheets:
         sheet_problems = by_sheet.pop((ps.file.name, ps.sheet.name), [])
         import_id = store.add_import(conn, period=period, kind=ps.kind, district=district, street=ps.street,
@@ -917,29 +917,6 @@ def _write(store: st.Store, conn: Any, result: ImportResult, sheets: list[Parsed
              p.column, p.value, p.message, p.expected, district) for p in sheet_problems))
         result.imported[ps.kind] = result.imported.get(ps.kind, 0) + total
     store.update_aggregates(conn, period, run_id, added, counting.result())
-
-
-class _Background:
-    """fn(*args) in a thread of its own; result() waits for it and returns its value or raises its error."""
-
-    def __init__(self, fn: Callable[..., Any], *args: Any):
-        self._value: Any = None
-        self._error: BaseException | None = None
-
-        def run() -> None:
-            try:
-                self._value = fn(*args)
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller by result()
-                self._error = exc
-
-        self._thread = threading.Thread(target=run, name="pbtool-background", daemon=True)
-        self._thread.start()
-
-    def result(self) -> Any:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
 
 
 # ------------------------------------------------------------------------------------ API

@@ -6,8 +6,7 @@ import hashlib
 import io
 import os
 import re
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -17,6 +16,7 @@ import python_calamine as pc
 
 from .errors import InputError, LimitError
 from . import xlsx_fast
+from .background import Background
 from .limits import check_sheet_texts, check_workbook
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
@@ -78,28 +78,6 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _hash_in_background(path: Path) -> Callable[[], str]:
-    """file_sha256(path) in a thread (hashlib releases the GIL); the function returned waits for it and
-    gives the digest, or raises what reading the file raised."""
-    out: list[Any] = []
-
-    def run() -> None:
-        try:
-            out.append(file_sha256(path))
-        except BaseException as exc:  # noqa: BLE001 - raised by the caller's thread below
-            out.append(exc)
-
-    thread = threading.Thread(target=run, name="pbtool-sha256", daemon=True)
-    thread.start()
-
-    def result() -> str:
-        thread.join()
-        if isinstance(out[0], BaseException):
-            raise out[0]
-        return out[0]
-    return result
-
-
 def read_file(path: Path) -> RawFile:
     """Open a spreadsheet (python-calamine) or CSV; sheets are parsed lazily, one at a time."""
     path = Path(path)
@@ -118,9 +96,9 @@ def read_file(path: Path) -> RawFile:
     if suffix in (".xlsx", ".xlsm") and magic.startswith(ZIP_MAGIC):
         # the file's digest on a core the limits scan leaves idle (a quarter of its time: 0.13 s at a
         # million rows); limits before parsing: calamine must never see a hostile workbook
-        hashed = _hash_in_background(path)   # a daemon thread that only reads: left to end if the scan refuses
+        hashed = Background(file_sha256, path, name="pbtool-sha256")   # only reads: left to end if the scan refuses
         scans = check_workbook(path, xlsx_fast.HEAD_ROWS)
-        digest = hashed()
+        digest = hashed.result()
         fast = _fast_xlsx(path, digest, scans)
         if fast is not None:
             return fast
