@@ -617,6 +617,12 @@ def _resolve_places(ps: ParsedSheet, places: PlaceIndex, problems: list[Problem]
                 source[i] = "column" if (est[i] or comm[i]) else "address"
                 if ps.place_source == "sheet" and not est[i]:
                     source[i] = "sheet"
+                if res.mismatch:
+                    col = ps.layout.fields.get("community")
+                    problems.append(make_problem("PLACE_MISMATCH", file=ps.file.name, sheet=ps.sheet.name,
+                                                 row=ps.rows[i], column=col.header if col else "工作表名",
+                                                 value=comm[i], kind="roster", street=streets[i],
+                                                 detail=res.mismatch))
             elif res.status in ("unknown", "ambiguous"):
                 fld = "estate" if est[i] else "community" if comm[i] else "address"
                 col = ps.layout.fields.get(fld)

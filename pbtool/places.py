@@ -27,6 +27,7 @@ class Resolution:
     status: str                   # ok | unknown | ambiguous | none
     place: Place | None = None
     detail: str = ""              # Chinese, for the problem message
+    mismatch: str = ""            # ok, but the row's community is not the listed one of its estate
 
 
 def _variants(name: str, suffixes: tuple[str, ...]) -> set[str]:
@@ -86,13 +87,20 @@ class PlaceIndex:
         self.streets = {s for s, _ in communities if s} | {s for s, _, _ in estates if s}
 
     @staticmethod
-    def _narrow(cands: list[Place], street: str, community: str | None) -> list[Place]:
+    def _in_community(cands: list[Place], community: str) -> list[Place]:
+        """The candidates whose community is the row's: with or without 社区/居委会, and also where
+        the row writes the street before it (东湖街道朝阳社区)."""
+        ck = _variants(community, COMMUNITY_SUFFIXES)
+        key = place_key(community)
+        return [p for p in cands if _variants(p.community, COMMUNITY_SUFFIXES) & ck
+                or (p.community and key.endswith(place_key(p.community)) and len(p.community) >= 2)]
+
+    @classmethod
+    def _narrow(cls, cands: list[Place], street: str, community: str | None) -> list[Place]:
         if street:
             cands = [p for p in cands if p.street == street]
         if community:
-            ck = _variants(community, COMMUNITY_SUFFIXES)
-            same = [p for p in cands if _variants(p.community, COMMUNITY_SUFFIXES) & ck]
-            cands = same or cands
+            cands = cls._in_community(cands, community) or cands
         return cands
 
     def resolve(self, street: str, community: str | None, estate: str | None, address: str | None) -> Resolution:
@@ -103,14 +111,28 @@ class PlaceIndex:
         if estate:
             if not self.has_estates:
                 return Resolution("none")
-            cands = self._narrow(self.estates.get(place_key(estate), []), street, community)
-            return self._pick(cands, f"小区“{estate}”")
+            found = self._narrow(self.estates.get(place_key(estate), []), street, None)
+            if community and found and not self._in_community(found, community):
+                return self._mismatch(found, estate, community)
+            return self._pick(self._narrow(found, "", community), f"小区“{estate}”")
         if community:
             cands = self._narrow(self.communities.get(place_key(community), []), street, None)
             return self._pick(cands, f"社区“{community}”")
         if address and self._address_re is not None:
             return self.resolve_address(street, address)
         return Resolution("none")
+
+    @staticmethod
+    def _mismatch(found: list[Place], estate: str, community: str) -> Resolution:
+        """The row's estate is listed, but under another community than the row's 所在社区. The list
+        decides where the estate is (a community holds many estates, an estate belongs to one); the
+        row is kept under the listed community and the clerk is told both names."""
+        listed = "、".join(f"{p.street}{p.community}" for p in found)
+        if len(found) > 1:
+            return Resolution("ambiguous", detail=f"小区“{estate}”在清单中属于{listed}，"
+                                                  f"与本行所填社区“{community}”都不符，无法确定是哪一个。")
+        return Resolution("ok", found[0], mismatch=f"小区“{estate}”在本期小区清单中属于“{found[0].community}”，"
+                                                   f"与本行所填社区“{community}”不符；已按小区清单记为“{found[0].community}”。")
 
     def _pick(self, cands: list[Place], what: str) -> Resolution:
         if len(cands) == 1:

@@ -248,6 +248,29 @@ def test_estate_missing_from_the_list_is_unknown_place(tmp_path, lists, db):
     assert r.problems[0].severity == "警告"
 
 
+def test_community_that_disagrees_with_the_estate_list_is_reported_not_silently_moved(tmp_path, lists, db):
+    """青松苑 is listed under 青松社区. A row that writes 朝阳社区 beside it is stored under the listed
+    community (the list places the estate) with a warning naming both; written as 青松 or with the street
+    before it, it is the same community and nothing is said."""
+    f = roster(tmp_path, [member(1, community="朝阳社区", estate="青松苑"),
+                          member(2, community="东湖街道青松社区", estate="青松苑"),
+                          member(3, community="青松", estate="青松苑"),
+                          member(4, community="朝阳社区", estate="幸福里小区")])
+    r = import_files([lists, f], "2026Q3", db)
+    assert codes(r) == [("PLACE_MISMATCH", 2, "所属社区")]
+    [p] = r.problems
+    assert p.severity == "警告" and p.value == "朝阳社区"
+    assert "青松苑" in p.message and "“青松社区”" in p.message and "“朝阳社区”" in p.message
+    assert stored(db, "select community, estate, place_status from members order by row") == [
+        ("青松社区", "青松苑", "ok"), ("青松社区", "青松苑", "ok"), ("青松社区", "青松苑", "ok"),
+        ("朝阳社区", "幸福里小区", "ok")]
+    # without a street, an estate listed in two streets under communities the row does not name
+    g = write_xlsx(tmp_path / "名单.xlsx", {"花名册": (ROSTER_HEADER, [member(5, community="青松社区", estate="幸福里小区")])})
+    r2 = import_files([g], "2026Q3", db)
+    [p2] = r2.problems
+    assert p2.code == "AMBIGUOUS_PLACE" and "东湖街道朝阳社区、西山街道朝阳社区" in p2.message and "“青松社区”" in p2.message
+
+
 def test_unknown_column_reported_once_with_candidates_and_kept(tmp_path, db):
     header = ROSTER_HEADER + ["籍贯", "入党年月日"]
     f = write_xlsx(tmp_path / "东湖街道.xlsx", {"花名册": (header, [member(1, 籍贯="浙江杭州", 入党年月日="2019"), member(2)])})
