@@ -28,6 +28,13 @@ try:
 except ImportError:  # pragma: no cover - then zipfile inflates with zlib, as before
     pass
 
+
+
+def crc32(data: Any, value: int = 0) -> int:
+    """zlib's CRC-32, by ISA-L where it is installed (several times faster on a sheet's XML)."""
+    return (_isal or zlib).crc32(data, value)
+
+
 if TYPE_CHECKING:
     import numpy as np
 

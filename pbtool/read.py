@@ -181,7 +181,8 @@ def _fast_xlsx(path: Path, digest: str, scans: dict[str, Any]) -> RawFile | None
             sheet = RawSheet(path.name, meta.name, visible, small.head, small.merged,
                              max(small.height, scan.last_value_row),
                              lambda n=meta.name, v=visible: full_sheet(n, v).rows(), prefix,
-                             lambda start, text, n=meta.name, f=scan.first_col: reader.load(n, start, text, f))
+                             lambda start, text, n=meta.name, f=scan.first_col, p=parts[meta.name]:
+                                 reader.load(n, start, text, f, p))
             sheets.append(sheet)
     except (KeyboardInterrupt, SystemExit):
         raise

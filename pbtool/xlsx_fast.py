@@ -139,7 +139,8 @@ class ColumnReader:
         self.path = path
         self._reader: Any = None
 
-    def load(self, sheet: str, data_start: int, text_only: set[int], first_col: int) -> tuple[Any, list[int]] | None:
+    def load(self, sheet: str, data_start: int, text_only: set[int], first_col: int,
+             part: str | None = None) -> tuple[Any, list[int]] | None:
         """The rows from data_start on. Columns in text_only (absolute numbers: columns no field reads,
         looked at only for 合计/填表人 words) are read as text; every other column keeps its cells' type,
         which must be one type for the whole column (strict), else None. first_col is where the sheet's
@@ -155,9 +156,47 @@ class ColumnReader:
         warm = threading.Thread(target=_warm_up, name="pbtool-warm-up", daemon=True)
         warm.start()
         try:
+            if part is not None:
+                split = self._load_split(fastexcel, sheet, part, data_start, text_only, first_col)
+                if split is not None:
+                    return split
             return self._load(fastexcel, sheet, data_start, text_only, first_col)
         finally:
             warm.join()
+
+    def _load_split(self, fastexcel: Any, sheet: str, part: str, data_start: int, text_only: set[int],
+                    first_col: int) -> tuple[Any, list[int]] | None:
+        """The data area parsed in pieces on several cores (xlsx_split), or None: parse it in one."""
+        from . import xlsx_split
+
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                pieces = xlsx_split.pieces_wanted(zf.getinfo(part))
+            if pieces < 2:
+                return None
+            cut = xlsx_split.split_sheet(self.path, part, data_start, pieces)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception:  # noqa: BLE001 - a part the cutting cannot read: the one-piece parse decides
+            return None
+        if cut is None:
+            return None
+        blobs, firsts = cut
+        dtypes = {c - first_col: "string" for c in text_only if c >= first_col}
+
+        def load(blob: bytes, skip: int) -> tuple[Any, list[int]]:
+            loaded = fastexcel.read_excel(blob).load_sheet(0, header_row=None, skip_rows=skip,
+                                                           schema_sample_rows=None, dtype_coercion="strict",
+                                                           dtypes=dtypes or None)
+            table = loaded.to_arrow()
+            from .arrow import pa
+
+            return pa.Table.from_batches([table]), [c.absolute_index for c in loaded.selected_columns]
+
+        got = xlsx_split.load_pieces(blobs, firsts, first_col, load)
+        if got is not None:
+            _check_lengths(got[0], self.path.name, sheet)
+        return got
 
     def _load(self, fastexcel: Any, sheet: str, data_start: int, text_only: set[int],
               first_col: int) -> tuple[Any, list[int]] | None:
