@@ -184,10 +184,10 @@ class ColumnReader:
         blobs, firsts = cut
         dtypes = {c - first_col: "string" for c in text_only if c >= first_col}
 
-        def load(blob: bytes, skip: int) -> tuple[Any, list[int]]:
-            loaded = fastexcel.read_excel(blob).load_sheet(0, header_row=None, skip_rows=skip,
-                                                           schema_sample_rows=None, dtype_coercion="strict",
-                                                           dtypes=dtypes or None)
+        def load(box: list[bytes], skip: int) -> tuple[Any, list[int]]:
+            reader = fastexcel.read_excel(box.pop())   # fastexcel keeps its own copy
+            loaded = reader.load_sheet(0, header_row=None, skip_rows=skip, schema_sample_rows=None,
+                                       dtype_coercion="strict", dtypes=dtypes or None)
             table = loaded.to_arrow()
             from .arrow import pa
 

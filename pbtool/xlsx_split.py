@@ -28,16 +28,19 @@ from pathlib import Path
 from typing import Any, Callable
 
 SPLIT_MIN_BYTES = 8 << 20      # a sheet's XML below this parses in under 0.2 s: one piece
-# Above this the inflated sheet and its pieces would stay in memory for the parse (twice the XML): at a
-# million rows (921 MB of XML) that would cost more memory than the issue allows. Those sheets are
-# parsed in one piece.
-SPLIT_MAX_BYTES = 192 << 20
+# Above this the sheet's XML and its pieces in memory cost more than the time saved is worth: the
+# benchmark's 200,000-row roster (182 MB of XML) took 7.3 s instead of 8.5 s but 760–820 MB of memory
+# instead of 425 MB (measured). Up to 64 MB (about 70,000 rows of 15 columns: a district's roster) the
+# extra memory stays under about 100 MB; larger sheets are parsed in one piece.
+SPLIT_MAX_BYTES = 64 << 20
 MAX_PIECES = 4
 
 _ROW_NUMBER_RE = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
 _DIMENSION_RE = re.compile(rb"<dimension\b[^>]*/>")
 
-LoadPiece = Callable[[bytes, int], tuple[Any, list[int]]]
+# load([workbook bytes], skip_rows): pops the bytes from the list once the parser has them, so that
+# they are freed while the piece is parsed
+LoadPiece = Callable[[list[bytes], int], tuple[Any, list[int]]]
 
 
 def pieces_wanted(info: zipfile.ZipInfo) -> int:
@@ -169,7 +172,7 @@ def _workbook(others: list[tuple[zipfile.ZipInfo, bytes]], part: str, sheet: lis
 
 
 def load_pieces(blobs: list[bytes], firsts: list[int], first_col: int, load: LoadPiece) -> tuple[Any, list[int]] | None:
-    """Each piece parsed by `load(workbook bytes, skip_rows)` (the first here, the others in threads), and
+    """Each piece parsed by `load([workbook bytes], skip_rows)` (the first here, the others in threads), and
     the tables put together as the whole sheet's; None when they cannot be (see the module's text)."""
     from .arrow import pa
 
@@ -179,7 +182,9 @@ def load_pieces(blobs: list[bytes], firsts: list[int], first_col: int, load: Loa
         try:
             # the first piece skips the header rows; the others keep the empty rows above them, which
             # are checked to be empty below (a row written out of order would be there)
-            results[k] = load(blobs[k], firsts[k] if k == 0 else 0)
+            box = [blobs[k]]
+            blobs[k] = b""                   # the piece's only reference is the box, emptied by load()
+            results[k] = load(box, firsts[k] if k == 0 else 0)
         except BaseException as exc:  # noqa: BLE001 - mixed types, anything fastexcel refuses: decided below
             results[k] = exc
 
