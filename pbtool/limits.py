@@ -384,22 +384,28 @@ def open_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> IO[bytes] | _Inflat
     return _Inflated(zf.filename, info)
 
 
+def seek_member_data(fh: IO[bytes], info: zipfile.ZipInfo) -> None:
+    """Put `fh` (the zip file) at the first byte of the member's stored data, after its local header;
+    zipfile.BadZipFile when no local header stands where the central directory says."""
+    import struct
+
+    fh.seek(info.header_offset)
+    header = fh.read(30)
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile("Bad magic number for file header")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    fh.seek(info.header_offset + 30 + name_len + extra_len)
+
+
 class _Inflated:
     """A deflated zip member read by ISA-L with zipfile's own checks: output cut at the declared size,
     EOFError when the compressed data ends early, zipfile.BadZipFile when the CRC-32 differs, the
     inflater's error (zlib.error, as zipfile raises it) when the data is not deflate."""
 
     def __init__(self, path: str, info: zipfile.ZipInfo):
-        import struct
-
         self._fh = open(path, "rb")
         try:
-            self._fh.seek(info.header_offset)
-            header = self._fh.read(30)
-            if len(header) != 30 or header[:4] != b"PK\x03\x04":
-                raise zipfile.BadZipFile("Bad magic number for file header")
-            name_len, extra_len = struct.unpack("<HH", header[26:30])
-            self._fh.seek(info.header_offset + 30 + name_len + extra_len)
+            seek_member_data(self._fh, info)
         except BaseException:
             self._fh.close()
             raise

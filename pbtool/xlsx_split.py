@@ -108,29 +108,20 @@ def _inflated(info: zipfile.ZipInfo, raw: bytes) -> bytes | None:
     return data
 
 
-def _column_letters(index: int) -> bytes:
-    letters = ""
-    index += 1
-    while index:
-        index, r = divmod(index - 1, 26)
-        letters = chr(65 + r) + letters
-    return letters.encode()
-
-
 def _stored_parts(path: Path, infos: list[zipfile.ZipInfo]) -> list[tuple[zipfile.ZipInfo, bytes]] | None:
     """The parts as they are stored (compressed bytes: the others are copied without inflating them)."""
+    from .limits import seek_member_data
+
     out = []
     total = 0
     with open(path, "rb") as fh:
         for info in infos:
             if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
                 return None
-            fh.seek(info.header_offset)
-            header = fh.read(30)
-            if len(header) != 30 or header[:4] != b"PK\x03\x04":
+            try:
+                seek_member_data(fh, info)
+            except zipfile.BadZipFile:
                 return None
-            name_len, extra_len = struct.unpack("<HH", header[26:30])
-            fh.seek(info.header_offset + 30 + name_len + extra_len)
             raw = fh.read(info.compress_size)
             if len(raw) != info.compress_size:
                 return None
