@@ -675,6 +675,8 @@ class Store(StoreQueries):
         the store inside the import's transaction. Python's sqlite3 would bind every value one by one
         (about twice the time). Anything the stage cannot take goes through executemany as before."""
         n = len(series[0]) if series else 0
+        if not n:   # a sheet whose rows were all blank: nothing to insert (compiling for no row fails)
+            return 0
         staged = 0
         if conn.dialect.name == "sqlite" and n >= STAGE_MIN_ROWS:
             staged = self._insert_staged(conn, table, consts, columns, series)

@@ -182,11 +182,11 @@ class ColumnReader:
         if cut is None:
             return None
         blobs, firsts = cut
-        dtypes = {c - first_col: "string" for c in text_only if c >= first_col}
+        dtypes = {c: "string" for c in text_only if c >= first_col}   # fastexcel: keys are sheet columns (absolute_index)
 
         def load(box: list[bytes], skip: int) -> tuple[Any, list[int]]:
             reader = fastexcel.read_excel(box.pop())   # fastexcel keeps its own copy
-            loaded = reader.load_sheet(0, header_row=None, skip_rows=skip, schema_sample_rows=None,
+            loaded = reader.load_sheet(sheet, header_row=None, skip_rows=skip, schema_sample_rows=None,
                                        dtype_coercion="strict", dtypes=dtypes or None)
             table = loaded.to_arrow()
             from .arrow import pa
@@ -204,7 +204,7 @@ class ColumnReader:
             try:
                 if self._reader is None:
                     self._reader = fastexcel.read_excel(str(self.path))
-                dtypes = {c - first_col: "string" for c in text_only if c >= first_col}
+                dtypes = {c: "string" for c in text_only if c >= first_col}   # fastexcel: keys are sheet columns (absolute_index)
                 loaded = self._reader.load_sheet(sheet, header_row=None, skip_rows=data_start,
                                                  schema_sample_rows=None, dtype_coercion="strict",
                                                  dtypes=dtypes or None)

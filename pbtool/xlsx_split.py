@@ -43,9 +43,17 @@ _DIMENSION_RE = re.compile(rb"<dimension\b[^>]*/>")
 LoadPiece = Callable[[list[bytes], int], tuple[Any, list[int]]]
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (a container or `taskset` may allow fewer than the machine has)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:   # Windows, macOS
+        return os.cpu_count() or 1
+
+
 def pieces_wanted(info: zipfile.ZipInfo) -> int:
     """How many pieces to cut a sheet part into: 1 (not cut) for a small or a very large sheet, or on one core."""
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     if cores < 2 or not SPLIT_MIN_BYTES <= info.file_size <= SPLIT_MAX_BYTES or info.flag_bits & 0x1:
         return 1
     return min(MAX_PIECES, cores)

@@ -409,3 +409,31 @@ def test_a_sheet_whose_cells_begin_at_column_c_is_numbered_from_a_on_both_reader
     con = sqlite3.connect(tmp_path / "c1.db")
     assert con.execute("select count(*), sum(category='预备') from members").fetchone() == (HEAD_ROWS + 60, 43)
     con.close()
+
+
+def test_text_only_columns_of_a_sheet_beginning_at_column_c_are_the_right_columns(tmp_path, monkeypatch):
+    """fastexcel names the columns of `dtypes` by their sheet position (absolute_index). A sheet from
+    column C with a 备注 column (read as text only) after a date column: the date column must keep its
+    dates (before the fix the text-only type went to the column two places left, 出生日期), and the
+    columnar import must store what the row reader stores."""
+    path = tmp_path / "西山街道花名册.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "花名册"
+    header = ["姓名", "身份证号", "出生日期", "人员类别", "备注"]
+    for c, h in enumerate(header, start=3):
+        ws.cell(1, c, h)
+    for k in range(HEAD_ROWS + 60):
+        birth = dt.datetime(1970, 1, 1) + dt.timedelta(days=97 * k)
+        values = [f"成员{k}", make_id(8000 + k, birth.strftime("%Y%m%d")), birth, "正式党员",
+                  k if k % 5 else "调入"]
+        for c, v in enumerate(values, start=3):
+            ws.cell(2 + k, c, v)
+    wb.save(path)
+    table, cols = read_file(path).sheets[0].columns(1, {6})
+    assert cols == [2, 3, 4, 5, 6]
+    assert str(table.schema.field(2).type).startswith("timestamp")    # 出生日期 keeps its dates
+    assert str(table.schema.field(4).type) == "string"                # 备注 (numbers and words) as text
+    fast, rows = import_both(tmp_path, monkeypatch, path)
+    assert len(COLUMNAR_SHEETS) == 1
+    assert fast == rows

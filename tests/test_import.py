@@ -271,6 +271,32 @@ def test_community_that_disagrees_with_the_estate_list_is_reported_not_silently_
     assert p2.code == "AMBIGUOUS_PLACE" and "东湖街道朝阳社区、西山街道朝阳社区" in p2.message and "“青松社区”" in p2.message
 
 
+def test_a_roster_sheet_whose_rows_are_all_error_cells_beside_a_real_one(tmp_path, db):
+    """Two roster sheets; the second's rows hold only #N/A (a lookup formula that found nothing), which
+    reads as empty. The import stores the first sheet and counts the second as imported with 0 rows
+    (it stopped with an internal error: the store compiled an insert for no row)."""
+    import openpyxl
+
+    path = tmp_path / "东湖街道党员花名册.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "朝阳社区"
+    ws.append(ROSTER_HEADER)
+    for k in range(1, 6):
+        ws.append([member(k)[h] for h in ROSTER_HEADER])
+    other = wb.create_sheet("青松社区")
+    other.append(ROSTER_HEADER)
+    for r in range(2, 8):
+        for c in range(1, len(ROSTER_HEADER) + 1):
+            other.cell(r, c).value = "#N/A"
+            other.cell(r, c).data_type = "e"
+    wb.save(path)
+    r = import_files([path], "2026Q3", db)
+    assert r.imported == {"roster": 5}
+    assert {s.sheet: s.rows for s in r.sheets} == {"朝阳社区": 5, "青松社区": 0}
+    assert stored(db, "select count(*) from members") == [(5,)]
+
+
 def test_unknown_column_reported_once_with_candidates_and_kept(tmp_path, db):
     header = ROSTER_HEADER + ["籍贯", "入党年月日"]
     f = write_xlsx(tmp_path / "东湖街道.xlsx", {"花名册": (header, [member(1, 籍贯="浙江杭州", 入党年月日="2019"), member(2)])})

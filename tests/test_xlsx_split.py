@@ -36,7 +36,7 @@ def split(monkeypatch):
 
     monkeypatch.setattr(xlsx_split, "load_pieces", spy)
     monkeypatch.setattr(xlsx_split, "SPLIT_MIN_BYTES", 0)
-    monkeypatch.setattr(xlsx_split.os, "cpu_count", lambda: 3)
+    monkeypatch.setattr(xlsx_split, "usable_cores", lambda: 3)
     return monkeypatch
 
 
@@ -143,6 +143,33 @@ def test_pieces_of_an_openpyxl_workbook_give_the_whole_sheets_table(tmp_path, sp
     assert str(pieced[0].schema.field(0).type) == "string"
 
 
+def test_the_pieces_are_of_the_sheet_that_was_cut_not_the_first_sheet(tmp_path, split):
+    """The roster on the second sheet, the first holding only error cells (#N/A, read as empty): the
+    pieces must parse the roster (before the fix they parsed sheet 1, whose empty rows passed every
+    check and replaced the roster)."""
+    path = tmp_path / "东湖街道党员花名册.xlsx"
+    wb = openpyxl.Workbook()
+    first = wb.active
+    first.title = "汇总"
+    for r in range(1, 40):
+        for c in range(1, 6):
+            first.cell(r, c).value = "#N/A"
+            first.cell(r, c).data_type = "e"
+    ws = wb.create_sheet("花名册")
+    ws.append(["序号", "姓名", "身份证号", "人员类别"])
+    for k in range(N):
+        ws.append([k + 1, f"党员{k}", make_id(k + 1), "正式党员"])
+    wb.save(path)
+    sheets = read_file(path).sheets
+    assert [s.name for s in sheets] == ["汇总", "花名册"]
+    pieced = sheets[1].columns(1, set())
+    split.setattr(xlsx_split, "SPLIT_MIN_BYTES", 1 << 60)
+    whole = read_file(path).sheets[1].columns(1, set())
+    assert PIECES == [True]
+    same(pieced, whole)
+    assert pieced[0].num_rows == N and pieced[0].column(1).to_pylist()[-1] == f"党员{N - 1}"
+
+
 def test_rows_without_values_before_a_cut_are_kept_as_empty_rows(tmp_path, split):
     rows = list(HEAD)
     for k in range(2, N):
@@ -214,13 +241,23 @@ def test_an_import_in_pieces_stores_what_the_one_piece_import_stores(tmp_path, s
 
 def test_only_sheets_of_a_middling_size_are_cut_and_only_on_several_cores(monkeypatch):
     info = zipfile.ZipInfo("xl/worksheets/sheet1.xml")
-    monkeypatch.setattr(xlsx_split.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(xlsx_split, "usable_cores", lambda: 2)
     for size, want in ((xlsx_split.SPLIT_MIN_BYTES - 1, 1), (xlsx_split.SPLIT_MIN_BYTES, 2),
                        (xlsx_split.SPLIT_MAX_BYTES, 2), (xlsx_split.SPLIT_MAX_BYTES + 1, 1)):
         info.file_size = size
         assert xlsx_split.pieces_wanted(info) == want
-    monkeypatch.setattr(xlsx_split.os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(xlsx_split, "usable_cores", lambda: 1)
     info.file_size = xlsx_split.SPLIT_MIN_BYTES
     assert xlsx_split.pieces_wanted(info) == 1
-    monkeypatch.setattr(xlsx_split.os, "cpu_count", lambda: 16)
+    monkeypatch.setattr(xlsx_split, "usable_cores", lambda: 16)
     assert xlsx_split.pieces_wanted(info) == xlsx_split.MAX_PIECES
+
+
+def test_the_cores_counted_are_those_the_process_may_use(monkeypatch):
+    import os
+
+    if hasattr(os, "sched_getaffinity"):
+        assert xlsx_split.usable_cores() == len(os.sched_getaffinity(0))
+        monkeypatch.delattr(os, "sched_getaffinity")    # as on Windows
+    monkeypatch.setattr(os, "cpu_count", lambda: 6)
+    assert xlsx_split.usable_cores() == 6
