@@ -37,6 +37,8 @@ MAX_PIECES = 4
 
 _ROW_NUMBER_RE = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
 _DIMENSION_RE = re.compile(rb"<dimension\b[^>]*/>")
+_ERROR_CELL_RE = re.compile(rb'<c\b[^>]*\bt="e"[^>]*>')
+_CELL_ROW_RE = re.compile(rb'\br="[A-Z]+(\d+)"')
 
 # load([workbook bytes], skip_rows): pops the bytes from the list once the parser has them, so that
 # they are freed while the piece is parsed
@@ -91,10 +93,25 @@ def split_sheet(path: Path, part: str, data_start: int, pieces: int) -> tuple[li
         cuts.append(at)
         firsts.append(row)
     cuts.append(end)
+    if not all(_errors_in_place(data, cuts[k], cuts[k + 1], firsts[k]) for k in range(1, pieces)):
+        return None
     head = _DIMENSION_RE.sub(b"", data[:body], count=1)
     tail = data[end:]
     blobs = [_workbook(others, part, [head, memoryview(data)[cuts[k]:cuts[k + 1]], tail]) for k in range(pieces)]
     return blobs, firsts
+
+
+def _errors_in_place(data: bytes, start: int, end: int, above: int) -> bool:
+    """Whether every error cell (#N/A …) of a piece stands in the piece's own rows. fastexcel reads an
+    error as empty, so one addressed into an earlier piece's rows (a damaged file; the one-piece parse
+    lets it replace that cell) would pass the check of the rows above as empty."""
+    if data.find(b't="e"', start, end) < 0:    # the usual case: no error cell at all
+        return True
+    for m in _ERROR_CELL_RE.finditer(data, start, end):
+        ref = _CELL_ROW_RE.search(m.group(0))
+        if ref is None or int(ref.group(1)) <= above:
+            return False
+    return True
 
 
 def _inflated(info: zipfile.ZipInfo, raw: bytes) -> bytes | None:

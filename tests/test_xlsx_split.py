@@ -64,7 +64,7 @@ def same(a, b) -> None:
 def write_xml_workbook(path: Path, rows: list[tuple[int | None, list[tuple[str, object]]]]) -> Path:
     """A minimal .xlsx from hand-written sheet XML: each row (its number, or None for a row written
     without r="…") with cells (column letter, value: an int is a number, "" a formatted empty cell,
-    any other text an inline string)."""
+    "#N/A" an error cell, any other text an inline string)."""
     xml = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
            '<dimension ref="A1:H9999"/><sheetData>']
@@ -74,6 +74,8 @@ def write_xml_workbook(path: Path, rows: list[tuple[int | None, list[tuple[str, 
             ref = f' r="{col}{r}"' if r is not None else ""
             if v == "":
                 xml.append(f'<c{ref} s="1"/>')
+            elif v == "#N/A":
+                xml.append(f'<c{ref} t="e"><f>VLOOKUP(1,B:B,2,0)</f><v>#N/A</v></c>')
             elif isinstance(v, int):
                 xml.append(f"<c{ref}><v>{v}</v></c>")
             else:
@@ -197,6 +199,31 @@ def test_rows_out_of_order_fall_back_to_the_one_piece_parse(tmp_path, split):
     assert PIECES == [False]
     same(pieced, whole)
     assert pieced[0].column(1).to_pylist()[38] == "成员40"   # row 40 where it belongs
+
+
+def test_error_cells_in_their_rows_are_cut_but_one_addressed_upwards_is_not(tmp_path, split):
+    """#N/A reads as empty. In its own row it is just an empty cell of the piece; written in a late row
+    but addressed to an early one (a damaged file), the one-piece parse lets it replace that cell, and
+    the pieces could not tell: such a sheet is not cut."""
+    rows = list(HEAD) + [(k, member_cells(k) + ([("E", "#N/A")] if k % 7 == 0 else [])) for k in range(2, N)]
+    path = write_xml_workbook(tmp_path / "名单.xlsx", rows)
+    pieced, whole = both(path, split, 1)
+    assert PIECES == [True]
+    same(pieced, whole)
+    path = write_xml_workbook(tmp_path / "损坏.xlsx", list(HEAD) + [(k, member_cells(k)) for k in range(2, N)])
+    text = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
+    text = text.replace(b"</row></sheetData>", b'<c r="B40" t="e"><v>#N/A</v></c></row></sheetData>')
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = text
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, d in parts.items():
+            z.writestr(n, d)
+    PIECES.clear()
+    pieced, whole = both(path, split, 1)
+    assert PIECES == []                              # not cut
+    same(pieced, whole)
+    assert whole[0].column(1).to_pylist()[38] is None   # B40: the late #N/A replaced 成员40
 
 
 def test_rows_without_numbers_are_not_cut(tmp_path, split):
