@@ -15,8 +15,9 @@ be there) and dropped. The pieces' tables are then put together as the whole she
 last rows hold no value is padded with empty rows up to the next piece, a piece narrower than the
 others gets empty columns, and a column that is empty in a piece takes the type it has elsewhere.
 Whenever the pieces cannot give exactly the whole sheet's table (rows out of order, a row written
-without its number, columns of other types in different pieces, a sheet that does not begin where it
-was declared to), None is returned and the sheet is parsed in one piece as before."""
+without its number, an error cell addressed into an earlier piece's rows, columns of other types in
+different pieces, a sheet that does not begin where it was declared to), None is returned and the
+sheet is parsed in one piece as before."""
 from __future__ import annotations
 
 import os
