@@ -66,6 +66,12 @@ def org_key(name: str) -> str:
     return _ORG_PUNCT_RE.sub("", unicodedata.normalize("NFKC", name)).upper()
 
 
+def org_keys(names: list[str]) -> list[str]:
+    """org_key of each name, in one comprehension (for many names seen once: no call, no cache entry)."""
+    sub, norm = _ORG_PUNCT_RE.sub, unicodedata.normalize
+    return [sub("", norm("NFKC", n)).upper() for n in names]
+
+
 @lru_cache(maxsize=1 << 16)
 def place_key(name: str) -> str:
     """A place name as matched: NFKC, no spaces."""
@@ -360,6 +366,16 @@ _FOLDING: dict[str, Callable[[Any], Cleaned]] = {"text": clean_text, "org_name":
 _OTHER_SPACE_RE = re.compile(r"[^\S ]")   # whitespace other than the space (a character class: scanned fast)
 
 
+def folded_texts(texts: list[str], spaces: bool = True) -> list[str | None]:
+    """clean_text / clean_org_name (spaces kept) or clean_place (spaces dropped) of many texts: the same
+    fold(), in one comprehension (no call per text, no cache of texts seen once: a third of the time
+    at 29,000 employer names, measured)."""
+    norm = unicodedata.normalize
+    if spaces:
+        return [" ".join((v if v.isascii() else norm("NFKC", v)).split()) or None for v in texts]
+    return ["".join((v if v.isascii() else norm("NFKC", v)).split()) or None for v in texts]
+
+
 def _folded(texts: Any, spaces: bool) -> bool:
     """Whether every one of the texts (non-empty) is its own fold(), tested on them joined by NUL at C
     speed: NFKC already (NUL is a stable code point, so the joined text is normalized exactly when each
@@ -590,6 +606,8 @@ def _clean_distinct_arrow(ftype: str, clean: Callable[[Any], Cleaned], arr: Any)
     distinct, idx, dictionary = _distinct(arr)
     if _FOLDING.get(ftype) is clean and "" not in distinct and _folded(distinct, spaces=ftype != "place"):
         results: list[Cleaned] = [(v, None, None) for v in distinct]   # every text is its own fold
+    elif _FOLDING.get(ftype) is clean and _is_text(dictionary):
+        results = [(v, None, None) for v in folded_texts(distinct, spaces=ftype != "place")]
     elif ftype == "date" and clean is clean_date and _is_text(dictionary):
         iso = np.zeros(len(distinct), dtype=bool)     # ISO dates: what clean_date returns unchanged
         iso[:len(dictionary)] = _iso_dates(dictionary.cast(pa.string()))

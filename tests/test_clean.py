@@ -91,3 +91,21 @@ def test_id_birth_check_full_dates_months_and_gaps():
     found = [(i, code, fld, d["expected"]) for i, code, fld, d in check_id_birth(ids, births)]
     assert found == [(2, "ID_BIRTH_MISMATCH", "birth_date", "1980-01-15"),
                      (3, "ID_BIRTH_MISMATCH", "birth_date", "1980-01-15")]
+
+
+def test_folding_many_texts_at_once_is_the_per_text_cleaning():
+    """folded_texts (used for a column's distinct values) and employer_keys against the per-value
+    functions they replace, on texts with every kind of width, space, case and separator trouble."""
+    from pbtool.clean import clean_org_name, clean_place, clean_text, folded_texts, org_key, org_keys
+    from pbtool.importer import employer_key, employer_keys
+
+    pieces = ["青湖", "（杭州）", "(杭州)", "ＡＢＣ", "abc", "Straße", "ǅ", "ﬁ", "Ⅻ", "①", "\u3000", "\xa0", " ",
+              "  ", "\t", "\n", "\x1c", "\u2028", "\u200b", "\u0345", "e\u0301", "，", ",", "、", "；", "/", "·",
+              "—", "《", "》", "经理", "有限公司", "", "Ｘ", "ß", "İ", "ŉ"]
+    rng = random.Random(12)
+    texts = [""] + ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 7))) for _ in range(3000)]
+    assert folded_texts(texts) == [clean_text(t)[0] for t in texts] == [clean_org_name(t)[0] for t in texts]
+    assert folded_texts(texts, spaces=False) == [clean_place(t)[0] for t in texts]
+    names = [t for t in folded_texts(texts)]
+    assert employer_keys(names) == [employer_key(n) for n in names]
+    assert org_keys([n or "" for n in names]) == [org_key(n or "") for n in names]
