@@ -112,7 +112,8 @@ class PlaceIndex:
             if not self.has_estates:
                 return Resolution("none")
             found = self._narrow(self.estates.get(place_key(estate), []), street, None)
-            if community and found and not self._in_community(found, community):
+            # (an estate listed without its community says nothing against the row's)
+            if community and found and all(p.community for p in found) and not self._in_community(found, community):
                 return self._mismatch(found, estate, community)
             return self._pick(self._narrow(found, "", community), f"小区“{estate}”")
         if community:

@@ -264,6 +264,12 @@ def test_community_that_disagrees_with_the_estate_list_is_reported_not_silently_
     assert stored(db, "select community, estate, place_status from members order by row") == [
         ("青松社区", "青松苑", "ok"), ("青松社区", "青松苑", "ok"), ("青松社区", "青松苑", "ok"),
         ("朝阳社区", "幸福里小区", "ok")]
+    # an estate listed without its community: nothing to compare the row's community with
+    ests = [{"所在街道": "东湖街道", "所属社区": "", "小区名称": "无名苑", "小区党组织名称": ""}]
+    blank = write_lists(tmp_path / "补充小区清单.xlsx", [], ests, [])
+    r3 = import_files([blank, roster(tmp_path, [member(6, community="朝阳社区", estate="无名苑")], name="东湖街道补充.xlsx")],
+                      "2026Q3", db, mode="append")
+    assert not [p for p in r3.problems if p.code == "PLACE_MISMATCH"]
     # without a street, an estate listed in two streets under communities the row does not name
     g = write_xlsx(tmp_path / "名单.xlsx", {"花名册": (ROSTER_HEADER, [member(5, community="青松社区", estate="幸福里小区")])})
     r2 = import_files([g], "2026Q3", db)
