@@ -95,6 +95,15 @@ class PlaceIndex:
         return [p for p in cands if _variants(p.community, COMMUNITY_SUFFIXES) & ck
                 or (p.community and key.endswith(place_key(p.community)) and len(p.community) >= 2)]
 
+    def _listed_community(self, street: str, community: str) -> str:
+        """The community list's name of `community` in `street` (朝阳 -> 朝阳社区), or the text as written."""
+        same = [p for p in self.communities.get(place_key(community), []) if p.street == street]
+        if not same:
+            same = [p for p in self._in_community([p for ps in self.communities.values() for p in ps], community)
+                    if p.street == street]
+        names = {p.community for p in same}
+        return names.pop() if len(names) == 1 else community
+
     @classmethod
     def _narrow(cls, cands: list[Place], street: str, community: str | None) -> list[Place]:
         if street:
@@ -115,7 +124,15 @@ class PlaceIndex:
             # (an estate listed without its community says nothing against the row's)
             if community and found and all(p.community for p in found) and not self._in_community(found, community):
                 return self._mismatch(found, estate, community)
-            return self._pick(self._narrow(found, "", community), f"小区“{estate}”")
+            # the row's community, else an estate listed without one (the row's may be its), else any
+            cands = (self._in_community(found, community) or [p for p in found if not p.community] or found) \
+                if community else found
+            res = self._pick(cands, f"小区“{estate}”")
+            if res.place is not None and not res.place.community and community:
+                # an estate listed without its community: the member keeps the community the row names
+                # (as listed where the community list has it), not a blank one
+                res.place = Place(res.place.street, self._listed_community(res.place.street, community), res.place.estate)
+            return res
         if community:
             cands = self._narrow(self.communities.get(place_key(community), []), street, None)
             return self._pick(cands, f"社区“{community}”")

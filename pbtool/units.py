@@ -94,8 +94,22 @@ def period_units(inputs: dict[str, Any], covered: tuple[str, ...], uncovered_onl
     e = e.filter(_truthy(e.column("name")))
     has = place_has_org(e)
     community = pc.fill_null(e.column("community"), "")
-    units["estate"] = _units(e.column("street"), community, e.column("name"),
-                             _lookup(_key(e.column("street"), e.column("community"), e.column("name")), est, est_keys),
+    counts = _lookup(_key(e.column("street"), e.column("community"), e.column("name")), est, est_keys)
+    blank = pc.invert(_truthy(community))
+    if pc.any(blank).as_py():
+        # An estate listed without its community: its residents keep the community their rows name, so
+        # besides the rows stored with a blank community (as before) it counts, by street and estate
+        # name, those with a community that no same-named estate of the list is in.
+        named = e.filter(pc.invert(blank))
+        listed = _key(named.column("street"), named.column("community"), named.column("name"))
+        loose_rows = est.filter(pc.and_(_truthy(est.column("community")),
+                                        pc.invert(pc.is_in(est_keys, value_set=listed))))
+        by_name = _summed(loose_rows, ["street", "estate"])
+        loose = _lookup(_key(e.column("street"), e.column("name")), by_name,
+                        _key(by_name.column("street"), by_name.column("estate")))
+        counts = {c: pc.if_else(blank, pc.add(counts[c], loose[c]), counts[c]) if c in COUNT_COLS else counts[c]
+                  for c in counts}
+    units["estate"] = _units(e.column("street"), community, e.column("name"), counts,
                              has, has, pc.binary_join_element_wise("estate", e.column("street"), community,
                                                                    e.column("name"), "|"))
 

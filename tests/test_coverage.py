@@ -9,7 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from builders import ROSTER_HEADER, make_uscc, member, write_lists, write_xlsx
+from builders import ROSTER_HEADER, make_uscc, member, stored, write_lists, write_xlsx
 from typer.testing import CliRunner
 
 from pbtool.cli import app
@@ -51,6 +51,27 @@ def test_estate_with_three_full_members_and_no_org_is_res_no_org(tmp_path, db, l
     r = district(tmp_path, db, lists, residents(3))
     assert found(r, "RES_NO_ORG") == [("RES_NO_ORG", "幸福里小区", 3, 0, 3)]
     assert found(r, "COMMUNITY_NO_ORG") == [("COMMUNITY_NO_ORG", "朝阳社区", 3, 0, 3)]
+
+
+def test_an_estate_listed_without_its_community_counts_its_residents_and_their_community(tmp_path, db):
+    """无名苑 is listed with a blank 所属社区. Its residents keep the community their rows name (written
+    朝阳 here, stored as the listed 朝阳社区): three of them make both the estate and 朝阳社区 blind
+    spots. (They were stored with a blank community: the estate counted them, the community did not.)
+    A same-named estate listed in 青松社区 keeps its own two residents (not counted for the other)."""
+    comms = [{"所在街道": "东湖街道", "社区名称": "朝阳社区", "社区党组织名称": ""},
+             {"所在街道": "东湖街道", "社区名称": "青松社区", "社区党组织名称": "青松社区党委"}]
+    ests = [{"所在街道": "东湖街道", "所属社区": "", "小区名称": "无名苑", "小区党组织名称": ""},
+            {"所在街道": "东湖街道", "所属社区": "青松社区", "小区名称": "无名苑", "小区党组织名称": ""}]
+    orgs = [{"单位名称": "青湖智联科技有限公司", "组织类型": "非公有制企业", "所在街道": "东湖街道", "所在社区": "朝阳社区",
+             "党组织建立情况": "单独组建"}]
+    lists = write_lists(tmp_path / "资源清单.xlsx", comms, ests, orgs)
+    rows = residents(3, estate="无名苑", community="朝阳") + residents(2, start=10, estate="无名苑", community="青松社区")
+    r = district(tmp_path, db, lists, rows)
+    assert found(r, "RES_NO_ORG") == [("RES_NO_ORG", "无名苑", 3, 0, 3)]
+    assert found(r, "COMMUNITY_NO_ORG") == [("COMMUNITY_NO_ORG", "朝阳社区", 3, 0, 3)]
+    assert stored(db, "select community, estate, place_status, count(*) from members "
+                      "group by community, estate, place_status order by community") == [
+        ("朝阳社区", "无名苑", "ok", 3), ("青松社区", "无名苑", "ok", 2)]
 
 
 def test_probationary_members_never_count_toward_three(tmp_path, db, lists):
