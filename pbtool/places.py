@@ -104,13 +104,9 @@ class PlaceIndex:
         names = {p.community for p in same}
         return names.pop() if len(names) == 1 else community
 
-    @classmethod
-    def _narrow(cls, cands: list[Place], street: str, community: str | None) -> list[Place]:
-        if street:
-            cands = [p for p in cands if p.street == street]
-        if community:
-            cands = cls._in_community(cands, community) or cands
-        return cands
+    @staticmethod
+    def _in_street(cands: list[Place], street: str) -> list[Place]:
+        return [p for p in cands if p.street == street] if street else cands
 
     def resolve(self, street: str, community: str | None, estate: str | None, address: str | None) -> Resolution:
         if street and self.streets and street not in self.streets and (estate or community or address):
@@ -120,13 +116,13 @@ class PlaceIndex:
         if estate:
             if not self.has_estates:
                 return Resolution("none")
-            found = self._narrow(self.estates.get(place_key(estate), []), street, None)
+            found = self._in_street(self.estates.get(place_key(estate), []), street)
+            same = self._in_community(found, community) if community else []
             # (an estate listed without its community says nothing against the row's)
-            if community and found and all(p.community for p in found) and not self._in_community(found, community):
+            if community and found and not same and all(p.community for p in found):
                 return self._mismatch(found, estate, community)
             # the row's community, else an estate listed without one (the row's may be its), else any
-            cands = (self._in_community(found, community) or [p for p in found if not p.community] or found) \
-                if community else found
+            cands = (same or [p for p in found if not p.community] or found) if community else found
             res = self._pick(cands, f"小区“{estate}”")
             if res.place is not None and not res.place.community and community:
                 # an estate listed without its community: the member keeps the community the row names
@@ -134,7 +130,7 @@ class PlaceIndex:
                 res.place = Place(res.place.street, self._listed_community(res.place.street, community), res.place.estate)
             return res
         if community:
-            cands = self._narrow(self.communities.get(place_key(community), []), street, None)
+            cands = self._in_street(self.communities.get(place_key(community), []), street)
             return self._pick(cands, f"社区“{community}”")
         if address and self._address_re is not None:
             return self.resolve_address(street, address)
@@ -173,7 +169,7 @@ class PlaceIndex:
                                              for o in longer)]
         found: list[Place] = []
         for a, b in spans:
-            for p in self._narrow(self.estates[text[a:b]], street, None):
+            for p in self._in_street(self.estates[text[a:b]], street):
                 if p not in found:
                     found.append(p)
         if len(found) == 1:
