@@ -23,10 +23,11 @@ from __future__ import annotations
 import os
 import re
 import struct
-import threading
 import zipfile
 from pathlib import Path
 from typing import Any, Callable
+
+from .background import Background
 
 SPLIT_MIN_BYTES = 8 << 20      # a sheet's XML below this parses in under 0.2 s: one piece
 # Above this the sheet's XML and its pieces in memory cost more than the time saved is worth: the
@@ -62,17 +63,23 @@ def pieces_wanted(info: zipfile.ZipInfo) -> int:
     return min(MAX_PIECES, cores)
 
 
-def split_sheet(path: Path, part: str, data_start: int, pieces: int) -> tuple[list[bytes], list[int]] | None:
-    """The pieces as workbooks in memory, and the 0-based row index where each piece's rows begin (the
-    first: data_start). None when the sheet cannot be cut safely."""
+def split_sheet(path: Path, part: str, data_start: int) -> tuple[list[bytes], list[int]] | None:
+    """The pieces (pieces_wanted) as workbooks in memory, and the 0-based row index where each piece's
+    rows begin (the first: data_start). None when the sheet is not to be cut or cannot be cut safely."""
+    from .limits import inflate_member
+
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
+    [info] = [i for i in infos if i.filename == part]
+    pieces = pieces_wanted(info)
+    if pieces < 2:
+        return None
     stored = _stored_parts(path, infos)
     if stored is None:
         return None
     others = [(i, raw) for i, raw in stored if i.filename != part]
-    [(info, raw)] = [(i, raw) for i, raw in stored if i.filename == part]
-    data = _inflated(info, raw)
+    [raw] = [raw for i, raw in stored if i.filename == part]
+    data = inflate_member(info, raw)
     if data is None:
         return None
     start = data.find(b"<sheetData")
@@ -113,25 +120,6 @@ def _errors_in_place(data: bytes, start: int, end: int, above: int) -> bool:
         if ref is None or int(ref.group(1)) <= above:
             return False
     return True
-
-
-def _inflated(info: zipfile.ZipInfo, raw: bytes) -> bytes | None:
-    """The part's bytes, checked as zipfile checks them (size and CRC-32); None when they do not agree
-    (the limits scan has read the part already: a damaged one never gets here)."""
-    import zlib
-
-    from .limits import _isal, crc32
-
-    if info.compress_type == zipfile.ZIP_STORED:
-        data = raw
-    else:
-        try:
-            data = (_isal or zlib).decompress(raw, -15, info.file_size or 1)
-        except Exception:  # noqa: BLE001 - zlib.error or ISA-L's own error class
-            return None
-    if len(data) != info.file_size or crc32(data) != info.CRC:
-        return None
-    return data
 
 
 def _stored_parts(path: Path, infos: list[zipfile.ZipInfo]) -> list[tuple[zipfile.ZipInfo, bytes]] | None:
@@ -193,29 +181,25 @@ def load_pieces(blobs: list[bytes], firsts: list[int], first_col: int, load: Loa
     the tables put together as the whole sheet's; None when they cannot be (see the module's text)."""
     from .arrow import pa
 
-    results: list[Any] = [None] * len(blobs)
-
-    def run(k: int) -> None:
+    def attempt(k: int) -> tuple[Any, list[int]] | None:
+        box = [blobs[k]]
+        blobs[k] = b""                       # the piece's only reference is the box, emptied by load()
         try:
             # the first piece skips the header rows; the others keep the empty rows above them, which
             # are checked to be empty below (a row written out of order would be there)
-            box = [blobs[k]]
-            blobs[k] = b""                   # the piece's only reference is the box, emptied by load()
-            results[k] = load(box, firsts[k] if k == 0 else 0)
-        except BaseException as exc:  # noqa: BLE001 - mixed types, anything fastexcel refuses: decided below
-            results[k] = exc
+            return load(box, firsts[k] if k == 0 else 0)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # noqa: BLE001 - mixed types, anything fastexcel refuses (a Rust panic too)
+            return None
 
-    threads = [threading.Thread(target=run, args=(k,), name=f"pbtool-piece-{k}", daemon=True)
-               for k in range(1, len(blobs))]
-    for t in threads:
-        t.start()
-    run(0)
-    for t in threads:
-        t.join()
-    for r in results:
-        if isinstance(r, (KeyboardInterrupt, SystemExit)):
-            raise r
-    if any(isinstance(r, BaseException) or r is None for r in results):
+    others = [Background(attempt, k, name=f"pbtool-piece-{k}") for k in range(1, len(blobs))]
+    try:
+        first = attempt(0)
+    finally:   # the other pieces are done before anything is returned or raised (Ctrl-C included)
+        rest = [b.result() for b in others]
+    results = [first, *rest]
+    if any(r is None for r in results):
         return None
     tables: list[Any] = []
     offsets: list[int] = []             # the sheet column of each piece's first column, less first_col
