@@ -67,7 +67,9 @@ def org_key(name: str) -> str:
 
 
 def org_keys(names: list[str]) -> list[str]:
-    """org_key of each name, in one comprehension (for many names seen once: no call, no cache entry)."""
+    """org_key of each name, in one comprehension (for many names seen once: no call, no cache entry).
+    org_key keeps its own body: defined through this, its every cache miss paid for a list (measured
+    with fold, 0.053 -> 0.078 s for 29,000 names); tests/test_clean.py holds the two equal."""
     sub, norm = _ORG_PUNCT_RE.sub, unicodedata.normalize
     return [sub("", norm("NFKC", n)).upper() for n in names]
 
@@ -368,8 +370,9 @@ _OTHER_SPACE_RE = re.compile(r"[^\S ]")   # whitespace other than the space (a c
 
 def folded_texts(texts: list[str], spaces: bool = True) -> list[str | None]:
     """clean_text / clean_org_name (spaces kept) or clean_place (spaces dropped) of many texts: the same
-    fold(), in one comprehension (no call per text, no cache of texts seen once: a third of the time
-    at 29,000 employer names, measured)."""
+    fold(), in one comprehension (no call per text, no cache of texts seen once: under half the time
+    at 29,000 employer names, measured). fold keeps its own body, as org_key does (see org_keys);
+    tests/test_clean.py holds them equal on 3,000 awkward texts."""
     norm = unicodedata.normalize
     if spaces:
         return [" ".join((v if v.isascii() else norm("NFKC", v)).split()) or None for v in texts]

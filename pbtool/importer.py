@@ -695,13 +695,11 @@ _EMPLOYER_SPLIT = re.compile(r"[\s,，;；/、]")
 
 def employer_key(name: str | None) -> str | None:
     """The employer as matched to an organization: the name before a job title ('某公司 经理')."""
-    if not name:
-        return None
-    return org_key(_EMPLOYER_SPLIT.split(name.strip(), maxsplit=1)[0]) or None
+    return employer_keys([name])[0]
 
 
 def employer_keys(names: list[str | None]) -> list[str | None]:
-    """employer_key of each name, without a call and a cache entry per name (org_keys): 0.086 -> 0.06 s
+    """employer_key() of each name, without a call and a cache entry per name (org_keys): 0.086 -> 0.06 s
     for 29,000 distinct employers, measured."""
     split = _EMPLOYER_SPLIT.split
     return [k or None for k in org_keys([split(n.strip(), maxsplit=1)[0] if n else "" for n in names])]
