@@ -281,7 +281,7 @@ def coverage_cmd(
         from .outputs.ledger_xlsx import write_ledger
         write_ledger(result, xlsx)
     if fmt == OutputFormat.json:
-        _print_json(_keep(result, result.as_dict()))
+        _print_json(_keep(result, result.as_dict() if sys.stdout.isatty() else result.json_data()))
     else:
         console = _console()
         print_coverage(result, console, limit=None if show_all else TERMINAL_LIMIT)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from operator import attrgetter, itemgetter
 from typing import Any
 
+import numpy as np
+import orjson
+
+from . import findings as fd
 from . import store as st
 from .config import Config, load_config
 from .errors import PbtoolError
@@ -194,56 +196,100 @@ def _lookup(obj: Any, attr: str, key: Any) -> dict[Any, Any]:
 
 @dataclass
 class PeriodState:
-    """What one period's store says: findings and rates, before comparison. A state read back from
-    the store keeps its findings as stored rows (`rows`, the fields of STORED_FIELDS) and makes Finding
-    objects only when asked: an earlier period is mostly compared by rule and place, and at city
-    scale 50,000 objects nobody lists cost a third of a second."""
+    """What one period's store says: findings (as columns, pbtool.findings) and rates, before
+    comparison."""
 
     period: str
-    _findings: list[Finding] | None
+    found: fd.Findings
     rates: list[Rate]
     estates: list[EstateRate]
     summary: dict[str, Any]
     near_misses: list[dict[str, Any]]
-    rows: list[list[Any]] | None = None
-    make: Callable[..., Finding] | None = None
-    _places: tuple[dict[str, list[Any]], Callable[[Any], str]] | None = field(default=None, repr=False)
 
     @property
     def findings(self) -> list[Finding]:
-        if self._findings is None:
-            assert self.rows is not None and self.make is not None
-            make = self.make
-            self._findings = [make(*row) for row in self.rows]
-        return self._findings
+        return _finding_objects(self.found)
 
     def figures_only(self) -> "PeriodState":
         """The rates, estates and summary without the findings and name notes (what a view of the
         comparison period shows)."""
-        return PeriodState(self.period, [], self.rates, self.estates, self.summary, [])
-
-    def by_place(self) -> tuple[dict[str, list[Any]], Callable[[Any], str]]:
-        """Findings (or stored rows, when not made) by place key, places in order of their first
-        finding, and how to read an item's rule code (made once: quarters_open and the comparison
-        both ask)."""
-        if self._places is None:
-            if self._findings is None and self.rows is not None:
-                self._places = _by_place(self.rows, _PLACE_AT), itemgetter(_RULE_AT)
-            else:
-                self._places = _by_place(self.findings), attrgetter("rule")
-        return self._places
-
-    def finding(self, item: Any) -> Finding:
-        if isinstance(item, Finding):
-            return item
-        assert self.make is not None
-        return self.make(*item)
+        return PeriodState(self.period, fd.Findings(fd.empty_table(), self.found.text), self.rates, self.estates,
+                           self.summary, [])
 
     def rate(self, scope: str, street: str, kind: str = "合计") -> Rate | None:
         return _lookup(self, "rates", lambda r: (r.scope, r.street, r.kind)).get((scope, street, kind))
 
     def estate(self, street: str) -> EstateRate | None:
         return _lookup(self, "estates", lambda e: e.street).get(street)
+
+
+def _finding_objects(fs: fd.Findings, own_status: bool = True) -> list[Finding]:
+    """Every finding of `fs` as a Finding (made once per Findings: places and lists share them)."""
+    key = "objects" if own_status else "objects_closed"
+    objs = fs._cache.get(key)
+    if objs is None:
+        c = {k: v.to_pylist() for k, v in fd.finding_columns(fs, np.arange(fs.n), own_status).items()}
+        names: dict[str, str] = {}
+        share = names.setdefault
+        objs = fs._cache[key] = [
+            Finding(rule, title, share(street, street), share(comm, comm), target, full, prob, members, errs,
+                    action, status, q, unit, place)
+            for rule, title, street, comm, target, full, prob, members, errs, action, status, q, unit, place
+            in zip(*(c[n] for n in fd.FINDING_FIELDS))]
+    return objs
+
+
+def _place_objects(view: fd.PlaceView) -> list[Place]:
+    fs = view.fs
+    objs = _finding_objects(fs, own_status=not view.closed)
+    c = {k: v.to_pylist() for k, v in view.columns().items()
+         if k in ("key", "unit", "street", "community", "target", "status", "change", "quarters_open")}
+    order, off = fs.order.tolist(), fs.offsets.tolist()
+    return [Place(key, unit, street, comm, target, [objs[j] for j in order[off[i]:off[i + 1]]], status, change, q)
+            for i, key, unit, street, comm, target, status, change, q in
+            zip(view.sel.tolist(), c["key"], c["unit"], c["street"], c["community"], c["target"], c["status"],
+                c["change"], c["quarters_open"])]
+
+
+@dataclass
+class Columns:
+    """The findings and places of a CoverageResult as columns: the period's findings (`cur`; listed:
+    `listed`, indices), its open places, and the closed places of the comparison period."""
+
+    cur: fd.Findings
+    listed: np.ndarray
+    open: fd.PlaceView
+    closed: fd.PlaceView
+
+    def closed_findings(self) -> np.ndarray:
+        """The closed places' findings (indices into the comparison period's), grouped by place."""
+        return self.closed.fs.findings_of(self.closed.sel)
+
+    def for_street(self, street: str) -> "Columns":
+        listed = self.listed[self.cur.finding_streets()[self.listed] == street] if len(self.listed) else self.listed
+        return Columns(self.cur, listed, self.open.where(self.open.streets() == street),
+                       self.closed.where(self.closed.streets() == street))
+
+
+class _Lazy:
+    """A CoverageResult list (findings, closed, places, closed_places) made from its columns when first
+    read. Set to a list, that list is what the outputs render (a view of some places, the terminal's)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name, self.slot = name, f"_{name}"
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        if obj is None:
+            return None   # the dataclass field's default
+        value = obj.__dict__.get(self.slot)
+        if value is None:
+            value = obj.__dict__[self.slot] = obj._made(self.name)
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.slot] = value
+        if value is not None:
+            obj.__dict__["_explicit"] = obj.__dict__.get("_explicit", frozenset()) | {self.name}
 
 
 @dataclass
@@ -283,20 +329,18 @@ class DistrictPart:
 @dataclass
 class CoverageResult:
     """The one result every output renders. `previous` is the comparison period's state (its rates,
-    estates and member summary), so no output computes a period a second time."""
+    estates and member summary), so no output computes a period a second time. The findings and
+    places are kept as columns (`columns`); `findings`, `closed`, `places` and `closed_places` are
+    made from them when first read, and the JSON record is written from the columns themselves."""
 
     period: str
     previous_period: str | None
     street: str | None
-    findings: list[Finding]
-    closed: list[Finding]
     rates: list[Rate]
     estates: list[EstateRate]
     rate_changes: list[dict[str, Any]]
     summary: dict[str, Any]
     near_misses: list[dict[str, Any]] = field(default_factory=list)
-    places: list[Place] = field(default_factory=list)
-    closed_places: list[Place] = field(default_factory=list)
     previous: PeriodState | None = None
     compare_note: str = ""    # why the comparison period is not the one just before (Chinese), or ""
     # A city-wide result (no district chosen, the period holds two or more named districts): each
@@ -304,6 +348,27 @@ class CoverageResult:
     districts: list[DistrictPart] = field(default_factory=list)
     # districts of the period whose own coverage cannot be computed (lists missing): Chinese notes
     district_notes: list[str] = field(default_factory=list)
+    columns: Columns | None = field(default=None, repr=False)
+    findings: list[Finding] = _Lazy()           # type: ignore[assignment]
+    closed: list[Finding] = _Lazy()             # type: ignore[assignment]
+    places: list[Place] = _Lazy()               # type: ignore[assignment]
+    closed_places: list[Place] = _Lazy()        # type: ignore[assignment]
+
+    def _made(self, name: str) -> list[Any]:
+        c = self.columns
+        if c is None:
+            return []
+        if name == "findings":
+            objs = _finding_objects(c.cur)
+            return [objs[i] for i in c.listed.tolist()]
+        if name == "closed":
+            objs = _finding_objects(c.closed.fs, own_status=False)
+            return [objs[i] for i in c.closed_findings().tolist()]
+        return _place_objects(c.open if name == "places" else c.closed)
+
+    def _from_columns(self) -> bool:
+        """Render from the columns: no list was set in their place."""
+        return self.columns is not None and not self.__dict__.get("_explicit")
 
     @property
     def is_city(self) -> bool:
@@ -322,13 +387,45 @@ class CoverageResult:
 
     def counts(self) -> dict[str, int]:
         """Places and problems, open and closed, as every output states them."""
+        if self._from_columns():
+            assert self.columns is not None
+            codes = self.columns.open.status_codes()
+            return {"places": len(codes), "problems": len(self.columns.listed),
+                    "new": int((codes == fd.NEW).sum()), "persisting": int((codes == fd.PERSISTING).sum()),
+                    "changed": int((codes == fd.CHANGED).sum()), "closed": len(self.columns.closed)}
         return {"places": len(self.places), "problems": len(self.findings),
                 "new": sum(1 for p in self.places if p.status == "新增"),
                 "persisting": sum(1 for p in self.places if p.status == "持续"),
                 "changed": sum(1 for p in self.places if p.status == "变化"),
                 "closed": len(self.closed_places)}
 
+    def _records(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        """places, closed places, findings and closed findings as the JSON records them."""
+        closed_fields = fd.CLOSED_FIELDS
+        if self._from_columns():
+            c = self.columns
+            assert c is not None
+            return (fd.place_records(c.open), fd.place_records(c.closed), fd.finding_records(c.cur, c.listed),
+                    fd.finding_records(c.closed.fs, c.closed_findings(), closed_fields, own_status=False))
+        return (place_dicts(self.places), place_dicts(self.closed_places),
+                [f.__dict__.copy() for f in self.findings],   # flat records: much faster than asdict()
+                [{k: getattr(f, k) for k in closed_fields} for f in self.closed])
+
     def as_dict(self) -> dict[str, Any]:
+        return self._dict(*self._records())
+
+    def json_data(self) -> dict[str, Any]:
+        """as_dict() for JSON output: the long lists of places and findings already JSON (orjson
+        fragments written from the columns, byte for byte what orjson writes for as_dict()'s lists)."""
+        c = self.columns
+        if not self._from_columns() or c is None:
+            return self.as_dict()
+        Fragment = orjson.Fragment
+        return self._dict(Fragment(fd.place_json(c.open)), Fragment(fd.place_json(c.closed)),
+                          Fragment(fd.finding_json(c.cur, c.listed)),
+                          Fragment(fd.finding_json(c.closed.fs, c.closed_findings(), fd.CLOSED_FIELDS, own_status=False)))
+
+    def _dict(self, places: Any, closed_places: Any, findings: Any, closed: Any) -> dict[str, Any]:
         prev = self.previous
         return {
             "period": self.period,
@@ -336,11 +433,10 @@ class CoverageResult:
             "compare_note": self.compare_note,
             "street": self.street,
             "counts": self.counts(),
-            "places": place_dicts(self.places),
-            "closed_places": place_dicts(self.closed_places),
-            "findings": [f.__dict__.copy() for f in self.findings],   # flat records: much faster than asdict()
-            "closed": [{"rule": f.rule, "title": f.title, "street": f.street, "community": f.community,
-                        "target": f.target} for f in self.closed],
+            "places": places,
+            "closed_places": closed_places,
+            "findings": findings,
+            "closed": closed,
             "rates": [r.as_dict() for r in self.rates],
             "estates": [e.as_dict() for e in self.estates],
             "rate_changes": self.rate_changes,
@@ -364,14 +460,14 @@ class CoverageResult:
 def _period_state(store: st.Store, period: str, config: Config, near_check: bool = True) -> PeriodState:
     # The member counts come from the aggregates every import keeps for its period (store.py,
     # queries.py), never from member rows; the units and the rules are worked by columns (units.py),
-    # so only the findings become Python objects.
+    # and the findings stay columns (pbtool.findings).
     from . import units as un
 
     org_rules = [r for r in config.rules["rules"] if r["unit"] == "org"]
     uncovered_only = all(r.get("uncovered") in ("org", "work") for r in org_rules)
     inputs = store.coverage_inputs(period)
-    findings = un.apply_rules(un.period_units(inputs, ORG_COVERED, uncovered_only), config.rules["rules"],
-                              config.thresholds, finding_maker(config))
+    found = un.apply_rules(un.period_units(inputs, ORG_COVERED, uncovered_only), config.rules["rules"],
+                           config.thresholds)
     rates = _rates(un.org_rate_groups(inputs, ORG_COVERED))
     ests = inputs["estates"]
     estates = _estate_rates(zip(*(ests.column(c).to_pylist() for c in ("street", "name")), un.place_has_org(ests).to_pylist()))
@@ -380,16 +476,24 @@ def _period_state(store: st.Store, period: str, config: Config, near_check: bool
             for s, emp, org, n in un.near_miss_counts(inputs)] if near_check else []
     del inputs
     un.release_memory()
-    return PeriodState(period, findings, rates, estates, summary, near)
+    return PeriodState(period, fd.Findings(found, rule_text(config)), rates, estates, summary, near)
 
 
-STATE_VERSION = 4   # 4: 是否建立党组织 = 是 covers a community or estate; 3: findings stored as rows without what the rules give. Bump when the rules' application changes: stored states are then recomputed
+STATE_VERSION = 5   # 5: findings kept as Arrow IPC; 4: 是否建立党组织 = 是 covers a community or estate. Bump when the rules' application changes: stored states are then recomputed
 
 
 def rules_key(config: Config) -> str:
     """Which rules and thresholds a stored state was computed with."""
     text = json.dumps([STATE_VERSION, config.rules, config.thresholds], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def rule_text(config: Config) -> fd.RuleText:
+    """What the rules give each finding (title, unit, action), made once per configuration."""
+    cached = config.__dict__.get("_rule_text")
+    if cached is None:
+        cached = config.__dict__["_rule_text"] = fd.RuleText(config.rules["rules"], config.thresholds)
+    return cached
 
 
 def _state(store: st.Store, period: str, config: Config,
@@ -402,9 +506,9 @@ def _state(store: st.Store, period: str, config: Config,
     key = f"{rules_key(config)}|{scope}|{store.period_stamp(period)}"
     stored = store.stored_coverage_state(period, key)
     if stored is not None:
-        return PeriodState(period, None, [Rate(**r) for r in stored["rates"]],
-                           [EstateRate(**e) for e in stored["estates"]], stored["summary"], stored["near_misses"],
-                           rows=stored["findings"], make=finding_maker(config))
+        return PeriodState(period, fd.Findings(fd.from_text(stored["findings"]), rule_text(config)),
+                           [Rate(**r) for r in stored["rates"]], [EstateRate(**e) for e in stored["estates"]],
+                           stored["summary"], stored["near_misses"])
     state = _period_state(store, period, config)
     if computed is not None:
         computed.append((period, key, state))
@@ -414,40 +518,11 @@ def _state(store: st.Store, period: str, config: Config,
 
 
 def _save_state(store: st.Store, period: str, key: str, state: PeriodState) -> None:
-    # findings as rows of what the rules cannot give back (finding_maker adds title, unit and action):
-    # at 50,000 findings a third of the text, time and memory of one object per finding
+    # the findings as compressed Arrow IPC of what the rules cannot give back (title, unit and action
+    # come from the rules when read)
     store.save_coverage_state(period, key, {
-        "findings": state.rows if state._findings is None else list(map(_stored_row, state.findings)),
-        "rates": state.rates, "estates": state.estates,
+        "findings": fd.to_text(state.found.table), "rates": state.rates, "estates": state.estates,
         "summary": state.summary, "near_misses": state.near_misses})
-
-
-# a stored finding: these fields, in this order (finding_maker's arguments); the rest the rules give back
-STORED_FIELDS = ("rule", "street", "community", "target", "full_members", "probationary", "members",
-                 "members_with_problems", "place")
-_stored_row = attrgetter(*STORED_FIELDS)
-_RULE_AT, _PLACE_AT = STORED_FIELDS.index("rule"), STORED_FIELDS.index("place")
-
-
-def finding_maker(config: Config) -> Callable[..., Finding]:
-    """make(rule code, street, community, target, full, probationary, members, members with problems,
-    place) -> Finding, with the rule's title, unit and action text (the action formatted once per rule
-    and counts; streets and communities shared): how computed and stored findings are both made."""
-    rules = {r["code"]: r for r in config.rules["rules"]}
-    th = config.thresholds
-    actions: dict[tuple[str, int, int, int], str] = {}
-    names: dict[str, str] = {}
-
-    def make(code: str, street: str, community: str, target: str, full: int, prob: int, members: int,
-             errs: int, place: str) -> Finding:
-        rule = rules[code]
-        action = actions.get((code, full, members, prob))
-        if action is None:
-            action = actions[(code, full, members, prob)] = rule["action"].format(
-                full=full, members=members, probationary=prob, **th)
-        return Finding(code, rule["title"], names.setdefault(street, street), names.setdefault(community, community),
-                       target, full, prob, members, errs, action, "新增", 1, rule["unit"], place)
-    return make
 
 
 def _rates(groups: list) -> list[Rate]:
@@ -534,112 +609,6 @@ def _rate_changes(cur: PeriodState, prev: PeriodState | None) -> list[dict[str, 
     return out
 
 
-def _short(f: Finding) -> str:
-    """A rule's title without its unit: 两新组织应单独组建 -> 应单独组建."""
-    unit = UNIT_TITLES.get(f.unit, "")
-    return f.title[len(unit):] if unit and f.title.startswith(unit) and len(f.title) > len(unit) else f.title
-
-
-def _by_place(findings: list[Any], key_index: int | None = None) -> dict[str, list[Any]]:
-    """Findings by place key, places in order of their first finding (stored rows: the key at
-    `key_index`)."""
-    out: dict[str, list[Any]] = {}
-    for f in findings:
-        k = f.place if key_index is None else f[key_index]
-        fs = out.get(k)
-        if fs is None:
-            out[k] = [f]
-        else:
-            fs.append(f)
-    return out
-
-
-def _place(key: str, fs: list[Finding], status: str = "新增") -> Place:
-    f = fs[0]
-    return Place(key, f.unit, f.street, f.community, f.target, fs, status=status)
-
-
-def _group(findings: list[Finding]) -> list[Place]:
-    return [_place(key, fs) for key, fs in _by_place(findings).items()]
-
-
-def _quarters_open(places: list[Place], earlier: Iterable[PeriodState]) -> None:
-    """quarters_open of each place and finding: 1 + the number of earlier stored periods in a row
-    (newest first) in which the place (the finding: its rule at that place) was open too. Worked
-    place by place against each period's findings by place: most places have one finding."""
-    pending = places
-    for p in places:
-        p.quarters_open = 1
-        for f in p.findings:
-            f.quarters_open = 1
-    n = 1
-    for state in earlier:
-        if not pending:
-            break
-        before, rule_of = state.by_place()
-        n += 1
-        still = []
-        for p in pending:
-            old = before.get(p.key)
-            if old is None:
-                continue
-            p.quarters_open = n
-            fs = p.findings
-            if len(fs) == 1 and len(old) == 1:
-                f = fs[0]
-                if f.quarters_open == n - 1 and rule_of(old[0]) == f.rule:
-                    f.quarters_open = n
-            else:
-                rules = {rule_of(o) for o in old}
-                for f in fs:
-                    if f.quarters_open == n - 1 and f.rule in rules:
-                        f.quarters_open = n
-            still.append(p)
-        pending = still
-
-
-def _compare(cur: list[Place], prev: PeriodState | None) -> list[Place]:
-    """Status of each current place against the comparison period's findings; returns the closed
-    places (Place objects are made only for those: at city scale nearly every place persists; the
-    earlier period's findings are made only for places that changed or closed)."""
-    before, rule_of = prev.by_place() if prev is not None else ({}, attrgetter("rule"))
-    for p in cur:
-        old = before.get(p.key)
-        fs = p.findings
-        if old is None:
-            p.status = "新增"
-            for f in fs:
-                f.status = "新增"
-            continue
-        if (rule_of(old[0]) == fs[0].rule) if len(fs) == 1 == len(old) else \
-                [rule_of(f) for f in old] == [f.rule for f in fs]:   # the common case: the same problems
-            p.status, p.change = "持续", ""
-            for f in fs:
-                f.status = "持续"
-            continue
-        assert prev is not None
-        old_rules = {rule_of(f): f for f in old}
-        cur_rules = {f.rule for f in p.findings}
-        gone = [prev.finding(f) for f in old if rule_of(f) not in cur_rules]
-        added = [f for f in p.findings if f.rule not in old_rules]
-        if added and gone:
-            p.status, p.change = "变化", f"由{'、'.join(map(_short, gone))}转为{'、'.join(map(_short, added))}"
-        elif added:
-            p.status, p.change = "变化", f"新发现{'、'.join(map(_short, added))}"
-        else:
-            p.status = "持续"
-            p.change = f"{'、'.join(map(_short, gone))}已整改" if gone else ""
-        for f in p.findings:
-            f.status = "持续" if f.rule in old_rules else "变化"
-    keys = {p.key for p in cur}
-    closed = []
-    for key, items in before.items():
-        if key not in keys:
-            assert prev is not None
-            closed.append(_place(key, [prev.finding(f) for f in items], status="已整改"))
-    return closed
-
-
 def previous_period(store: st.Store, period: str) -> str | None:
     earlier = [p for p in store.periods() if p < period]
     return earlier[-1] if earlier else None
@@ -688,26 +657,24 @@ def _compute_once(db: str | None, period: str, street: str | None = None, config
             return states[p]
 
         # quarters open: how many stored periods in a row (ending now) each place and finding has been open
-        places = _group(cur.findings)
-        _quarters_open(places, (state(p) for p in reversed(earlier)))
+        fd.count_quarters(cur.found, (state(p).found for p in reversed(earlier)))
         compare = compare_with if compare_with is not None else (earlier[-1] if earlier else None)
         if compare is not None and compare not in periods:
             raise CoverageError(f"数据库中没有 {compare} 的数据，无法与之比较。")
         prev = state(compare) if compare is not None and compare != period else None
     finally:
         store.close()
-    closed_places = _compare(places, prev)
-    closed = [f for p in closed_places for f in p.findings]
-    result = CoverageResult(period, prev.period if prev else None, street, cur.findings, closed, cur.rates,
-                            cur.estates, _rate_changes(cur, prev), cur.summary, cur.near_misses, places,
-                            closed_places, prev)
+    closed = fd.compare(cur.found, prev.found if prev else None)
+    found = cur.found
+    columns = Columns(found, np.arange(found.n), fd.PlaceView(found, np.arange(found.m)),
+                      fd.PlaceView(prev.found if prev else fd.Findings(fd.empty_table(), found.text), closed,
+                                   closed=True))
+    result = CoverageResult(period, prev.period if prev else None, street, cur.rates, cur.estates,
+                            _rate_changes(cur, prev), cur.summary, cur.near_misses, prev, columns=columns)
     if street:
         if street not in {r.street for r in result.rates} | set(result.summary["streets"]) | {e.street for e in result.estates}:
             raise CoverageError(f"{period} 没有“{street}”的数据。可选街道：{'、'.join(result.summary['streets'])}")
-        result.findings = [f for f in result.findings if f.street == street]
-        result.closed = [f for f in result.closed if f.street == street]
-        result.places = [p for p in result.places if p.street == street]
-        result.closed_places = [p for p in result.closed_places if p.street == street]
+        result.columns = columns.for_street(street)
         result.rates = [r for r in result.rates if r.scope == "district" or r.street == street]
         result.estates = [e for e in result.estates if e.street in ("", street)]
         result.rate_changes = [r for r in result.rate_changes if r["scope"] == "district" or r["street"] == street]

@@ -16,9 +16,11 @@ def ratio(part: int, whole: int) -> Rate:
 
 
 def _round_1(value: Fraction) -> Fraction:
-    tenths = abs(value) * 1000
-    n = int(tenths + Fraction(1, 2))
-    return Fraction(n if value >= 0 else -n, 10)
+    """value × 100 rounded to one decimal, half away from zero, in integers: floor(|a/b| × 1000 + 1/2)
+    tenths (Fraction arithmetic took a city's 1,000 rates 40 ms)."""
+    a, b = value.numerator, value.denominator   # b > 0
+    n = (2000 * abs(a) + b) // (2 * b)
+    return Fraction(n if a >= 0 else -n, 10)
 
 
 def percent_1(value: Fraction | None) -> Fraction | None:

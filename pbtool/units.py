@@ -10,14 +10,12 @@ two listed organizations share that key; findings are ordered by street, rule, c
 then the order of the lists."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from .arrow import pa, pc
 
 NULL = "\x00"   # stands for NULL in composite keys (control characters never reach the store)
 SEP = "\x1f"
-T = TypeVar("T")
 COUNT_COLS = ("full", "probationary", "members", "with_errors")
 
 
@@ -159,11 +157,12 @@ def _bound(value: Any, thresholds: dict[str, int]) -> int:
     return thresholds[value] if isinstance(value, str) else int(value)
 
 
-def apply_rules(units: dict[str, Any], rules: list[dict[str, Any]], thresholds: dict[str, int],
-                make: Callable[..., T]) -> list[T]:
-    """The findings, each made by make(rule code, street, community, target, full members,
-    probationary, members, members with problems, place), ordered by street, rule, community, target
-    and list order. Each rule is a mask over its unit's table."""
+def apply_rules(units: dict[str, Any], rules: list[dict[str, Any]], thresholds: dict[str, int]) -> Any:
+    """The findings as a table of pbtool.findings.STORED's columns (rule code, street, community,
+    target, full members, probationary, members, members with problems, place), ordered by street,
+    rule, community, target and list order. Each rule is a mask over its unit's table."""
+    from .findings import SCHEMA, empty_table
+
     parts = []
     for order, rule in enumerate(rules):
         t = units[rule["unit"]]
@@ -181,16 +180,17 @@ def apply_rules(units: dict[str, Any], rules: list[dict[str, Any]], thresholds: 
         parts.append(hit.append_column("order", pa.array([order] * hit.num_rows, pa.int32()))
                      .append_column("seq", pa.array(range(hit.num_rows), pa.int64())))
     if not parts:
-        return []
+        return empty_table()
     found = pa.concat_tables(parts)
     found = found.take(pc.sort_indices(found, [("street", "ascending"), ("order", "ascending"),
                                                ("community", "ascending"), ("target", "ascending"),
                                                ("seq", "ascending")]))
-    codes = [rule["code"] for rule in rules]
-    cols = [found.column(name).to_pylist() for name in
-            ("order", "street", "community", "target", "full", "probationary", "members", "with_errors", "place")]
-    cols[0] = [codes[i] for i in cols[0]]
-    return [make(*row) for row in zip(*cols)]
+    codes = pa.array([rule["code"] for rule in rules], pa.string())
+    cols = [codes.take(found.column("order"))] + [
+        pc.cast(found.column(name), f.type) for name, f in
+        zip(("street", "community", "target", "full", "probationary", "members", "with_errors", "place"),
+                               list(SCHEMA)[1:])]
+    return pa.Table.from_arrays(cols, schema=SCHEMA)
 
 
 def street_totals(inputs: dict[str, Any]) -> list[tuple[str, str | None, int, int]]:

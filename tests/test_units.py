@@ -13,7 +13,8 @@ from sqlalchemy import select, update
 from pbtool import store as st
 from pbtool import units as un
 from pbtool.config import load_config
-from pbtool.coverage import ORG_COVERED, compute_coverage, finding_maker
+from pbtool import findings as fd
+from pbtool.coverage import ORG_COVERED, PeriodState, compute_coverage, rule_text
 from pbtool.importer import import_files
 
 
@@ -115,7 +116,9 @@ def test_units_match_keys_exactly_and_count_organizations_by_code_before_name():
     assert o.column("has_work").to_pylist() == [False, False, False, True]
     assert o.column("place").to_pylist() == [f"org|{code}", "org|东湖街道|乙", "org|东湖街道|丙", "org|91330106MA0000002X"]
     config = load_config()
-    found = un.apply_rules(units, config.rules["rules"], config.thresholds, finding_maker(config))
+    table = un.apply_rules(units, config.rules["rules"], config.thresholds)
+    assert table.schema == fd.SCHEMA
+    found = PeriodState("2026Q3", fd.Findings(table, rule_text(config)), [], [], {}, []).findings
     assert [(f.rule, f.target) for f in found] == [
         ("RES_NO_ORG", "幸福里小区"), ("RES_NO_ORG", "幸福里小区"), ("ORG_SOLO", "甲公司"), ("ORG_JOINT", "乙公司"),
         ("ORG_NO_WORK", "丙公司"), ("ORG_NO_WORK", "乙公司"), ("ORG_NO_WORK", "甲公司")]   # code point order
