@@ -424,4 +424,4 @@ def json_array(cols: dict[str, Any], fields: tuple[str, ...]) -> bytes:
     parts.append(text + "},")
     records = pc.binary_join_element_wise(*parts, "")
     data = _string_data(records)
-    return b"".join((b"[", memoryview(data)[:-1], b"]"))
+    return b"".join((b"[", data[:-1].data, b"]"))
