@@ -35,7 +35,7 @@ import _common as C
 
 from pbtool.report.fmt import cn_number
 
-GENERATOR_VERSION = 4   # 4: the per-period aggregates written as the import writes them
+GENERATOR_VERSION = 5   # 5: coverage inputs kept after each period, as the import keeps them; 4: the per-period aggregates written as the import writes them
 PERIOD, PREVIOUS = "2026Q3", "2026Q2"
 CHUNK = 20_000
 BRANCH_SIZE = 38                     # average residential branch; most stay ≤ 50, a tail goes above
@@ -291,6 +291,7 @@ def write_period(store, d: District, rng: random.Random, period: str, n_members:
         stats["near_miss_problems"] = insert_chunks(conn, problems, near_miss_problems(
             iid, period, unmatched, org_names))
         Store.refresh_aggregates(conn, period)   # as the import transaction does
+    assert store.keep_coverage_inputs(period, "")   # as every import does once it committed
     return dict(stats)
 
 

@@ -1098,6 +1098,8 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
             with store.transaction(on_wait) as conn:
                 analyse(conn)
                 _write(store, conn, result, parsed, problems, replace, progress)
+            # committed: the period's coverage inputs of this district kept for coverage (best effort)
+            store.keep_coverage_inputs(period, store.district or "")
     finally:
         store.close()
     return result

@@ -26,6 +26,14 @@ if TYPE_CHECKING:
 
 
 COUNT_SLICE = 1 << 15      # rows counted per Counter.update call (count_added)
+# coverage_inputs' tables
+INPUT_NAMES = ("orgs", "employers", "places", "branches", "near_misses", "estates", "communities")
+
+
+def _prefixed(district: str, street: Any) -> Any:
+    """Streets named with their district (_street's city view, in Arrow): 青湖区 + 城关街道."""
+    from .arrow import pc
+    return pc.binary_join_element_wise(district, street, "")
 
 
 def _errors(col: Any) -> Any:
@@ -280,14 +288,95 @@ class StoreQueries:
         named = and_(table.c.district.is_not(None), table.c.district != "")
         return case((named, table.c.district + table.c.street), else_=table.c.street).label("street")
 
+    INPUTS_VERSION = 1   # of what coverage_inputs reads: bump when its columns or their meaning change
+
     def coverage_inputs(self, period: str) -> dict[str, Any]:
         """What a period's coverage is computed from, as Arrow tables (pbtool.units): member counts by
-        place, employer and branch and category (the aggregates), and the community, estate and
-        organization lists. The seven reads run on two connections at once (SQLite, PostgreSQL's COPY
-        and pyarrow work without the GIL): a city's reads take about half the time. The reads are then
-        not one snapshot; the caller's read_consistently() repeats the whole computation when an
+        place, employer and branch and category (the aggregates), the community, estate and
+        organization lists, and the name notes. Per district of the period (within the store's
+        district): the copy the district's last import or undo kept (keep_coverage_inputs), while it is
+        still the district's data, else read from the tables. In a city view the streets are named with
+        their district (_street)."""
+        from .arrow import pa
+
+        districts = self.districts_of_period(period)
+        kept = self._kept_inputs(period, districts)
+        parts: dict[str, list[Any]] = {}
+        for d in districts:
+            tables = kept.get(d) or self._read_inputs(period, d)
+            for name, t in tables.items():
+                if self.qualify_streets and d and "street" in t.column_names:
+                    t = t.set_column(t.schema.get_field_index("street"), "street",
+                                     _prefixed(d, t.column("street")))
+                parts.setdefault(name, []).append(t)
+        if not districts:
+            parts = {k: [v] for k, v in self._read_inputs(period, "").items()}
+        return {k: v[0] if len(v) == 1 else pa.concat_tables(v) for k, v in parts.items()}
+
+    def _inputs_stamp(self, period: str, district: str) -> str:
+        """What the district's imports of the period are now (number, last id, time): a kept copy of
+        its inputs is valid while this is unchanged (every import and undo changes it)."""
+        i = st.imports
+        n, last, when = self._all(select(func.count(), func.max(i.c.id), func.max(i.c.imported_at))
+                                  .where(and_(i.c.period == period, i.c.district == district)))[0]
+        return f"{self.INPUTS_VERSION}.{st.SCHEMA_VERSION}:{n}:{last}:{when}"
+
+    def _kept_inputs(self, period: str, districts: list[str]) -> dict[str, dict[str, Any]]:
+        if not districts:
+            return {}
+        import pyarrow as pa
+
+        c = st.coverage_inputs
+        stamps = {d: self._inputs_stamp(period, d) for d in districts}
+        out: dict[str, dict[str, Any]] = {}
+        bad: set[str] = set()
+        q = select(c.c.district, c.c.name, c.c.stamp, c.c.data).where(and_(c.c.period == period, c.c.district.in_(districts)))
+        for d, name, stamp, data in self._all(q):
+            if stamp != stamps.get(d):
+                bad.add(d)
+                continue
+            with pa.ipc.open_stream(data) as r:
+                out.setdefault(d, {})[name] = r.read_all()
+        return {d: t for d, t in out.items() if d not in bad and set(t) == set(INPUT_NAMES)}
+
+    def keep_coverage_inputs(self, period: str, district: str) -> bool:
+        """Read the district's coverage inputs of the period from the tables and keep them (Arrow IPC),
+        under the stamp read before and checked after the read: an import that committed meanwhile
+        leaves nothing kept. Best effort: False when nothing was kept (coverage then reads the tables)."""
+        import pyarrow as pa
+
+        try:
+            stamp = self._inputs_stamp(period, district)
+            tables = self._read_inputs(period, district)
+            if self._inputs_stamp(period, district) != stamp:
+                return False
+            rows = []
+            now = dt.datetime.now()
+            for name, t in tables.items():
+                sink = pa.BufferOutputStream()
+                with pa.ipc.new_stream(sink, t.schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as w:
+                    w.write_table(t)
+                rows.append({"period": period, "district": district, "name": name, "stamp": stamp,
+                             "computed_at": now, "data": sink.getvalue().to_pybytes()})
+            c = st.coverage_inputs
+            with self.engine.begin() as conn:
+                conn.execute(delete(c).where(and_(c.c.period == period, c.c.district == district)))
+                conn.execute(insert(c), rows)
+        except (SQLAlchemyError, pa.ArrowException, OSError):
+            return False
+        return True
+
+    def _read_inputs(self, period: str, district: str | None) -> dict[str, Any]:
+        """The inputs of the period's rows of `district` (None: every district's) from the tables, with
+        their streets as stored. The seven reads run on two connections at once (SQLite, PostgreSQL's
+        COPY and pyarrow work without the GIL): a city's reads take about half the time. The reads are
+        then not one snapshot; coverage's read_consistently() repeats the whole computation when an
         import committed meanwhile."""
         from .arrow import pa
+
+        def here(table: Any) -> Any:
+            cond = table.c.period == period
+            return cond if district is None else and_(cond, table.c.district == district)
 
         counts = {"members": pa.int64(), "with_errors": pa.int64()}
         jobs: dict[str, tuple[Any, list[str], dict[str, Any] | None]] = {}
@@ -295,24 +384,20 @@ class StoreQueries:
         org_cols = ["street", "community", "name", "name_key", "uscc", "org_type", "org_status", "instructor",
                     "instructor_assigned"]
         # the longest reads first, so that the two connections finish together
-        jobs["orgs"] = (select(*(self._street(o) if k == "street" else o.c[k] for k in org_cols))
-                        .where(self._here(o, period)), org_cols, {"instructor_assigned": pa.bool_()})
+        jobs["orgs"] = (select(*(o.c[k] for k in org_cols)).where(here(o)), org_cols, {"instructor_assigned": pa.bool_()})
         for name, keys in (("employers", ["employer_key", "employer_uscc"]),
                            ("places", ["street", "community", "estate", "place_status"]), ("branches", ["street", "branch"])):
             a = st.metadata.tables[f"agg_{name}"]
             cols = [*keys, "category", "members", "with_errors"]
-            jobs[name] = (select(*(self._street(a) if k == "street" else a.c[k] for k in cols))
-                          .where(self._here(a, period)), cols, counts)
+            jobs[name] = (select(*(a.c[k] for k in cols)).where(here(a)), cols, counts)
         p = st.problems
-        jobs["near_misses"] = (select(self._street(p), p.c.value, p.c.expected)
-                               .where(and_(self._here(p, period), p.c.code == "NAME_NEAR_MISS")),
-                               ["street", "value", "expected"], None)
+        jobs["near_misses"] = (select(p.c.street, p.c.value, p.c.expected)
+                               .where(and_(here(p), p.c.code == "NAME_NEAR_MISS")), ["street", "value", "expected"], None)
         built = {"org_built": pa.bool_()}
-        jobs["estates"] = (select(self._street(e), e.c.community, e.c.name, e.c.party_org, e.c.org_built)
-                           .where(self._here(e, period)), ["street", "community", "name", "party_org", "org_built"],
-                           built)
-        jobs["communities"] = (select(self._street(c), c.c.name, c.c.party_org, c.c.org_built)
-                               .where(self._here(c, period)), ["street", "name", "party_org", "org_built"], built)
+        jobs["estates"] = (select(e.c.street, e.c.community, e.c.name, e.c.party_org, e.c.org_built).where(here(e)),
+                           ["street", "community", "name", "party_org", "org_built"], built)
+        jobs["communities"] = (select(c.c.street, c.c.name, c.c.party_org, c.c.org_built).where(here(c)),
+                               ["street", "name", "party_org", "org_built"], built)
         if self.engine.dialect.name not in ("sqlite", "postgresql"):
             return {k: self._arrow(*job) for k, job in jobs.items()}
         from concurrent.futures import ThreadPoolExecutor

@@ -113,11 +113,19 @@ def stored(db: str, sql: str) -> list[tuple]:
 
 
 def sqlite_dump(db: str) -> list[str]:
-    """The whole SQLite store as SQL text: equal dumps, equal stores."""
+    """The whole SQLite store as SQL text: equal dumps, equal stores. The coverage inputs an import keeps
+    (coverage_inputs) are given by their content (a hash of each Arrow table) without their stamp and
+    time, which follow the imports' times (in the dump themselves)."""
+    import hashlib
     import sqlite3
     con = sqlite3.connect(db)
     try:
-        return list(con.iterdump())
+        lines = [line for line in con.iterdump() if not line.startswith('INSERT INTO "coverage_inputs"')]
+        try:
+            kept = con.execute("SELECT period, district, name, data FROM coverage_inputs ORDER BY 1, 2, 3").fetchall()
+        except sqlite3.OperationalError:   # a store without the table
+            kept = []
+        return lines + [f"-- coverage_inputs {p} {d} {n} {hashlib.sha256(data).hexdigest()}" for p, d, n, data in kept]
     finally:
         con.close()
 

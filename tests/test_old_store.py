@@ -89,8 +89,8 @@ def test_read_only_command_upgrades_an_older_store(tmp_path, db, command):
     assert res.returncode == 0, res.stderr
     assert "Traceback" not in res.stderr
     lines = upgrade_lines(res.stderr)
-    assert len(lines) == 1 and "从版本 3 升级到版本 5" in lines[0] and lines[0].startswith("提示："), res.stderr
-    assert version(db) == SCHEMA_VERSION == 5
+    assert len(lines) == 1 and "从版本 3 升级到版本 6" in lines[0] and lines[0].startswith("提示："), res.stderr
+    assert version(db) == SCHEMA_VERSION == 6
     assert content(db) == before            # every row as it was
     engine = create_engine(db_url(db))
     with engine.connect() as conn:
@@ -120,7 +120,7 @@ def test_two_commands_opening_an_old_store_together_upgrade_it_once(tmp_path, sq
         p.stderr.close()   # type: ignore[union-attr]
     assert [rc for rc, _ in results] == [0, 0], results
     assert sum(len(upgrade_lines(err)) for _, err in results) == 1, results
-    assert version(db) == 5 and content(db) == before
+    assert version(db) == SCHEMA_VERSION and content(db) == before
 
 
 def _read_only_prefix() -> list[str]:

@@ -21,7 +21,7 @@ def test_version_1_store_is_migrated_and_keeps_its_data(tmp_path, sqlite_db):
     con.commit()
     con.close()
     store = Store.open(db)
-    assert store.schema_version() == SCHEMA_VERSION == 5
+    assert store.schema_version() == SCHEMA_VERSION == 6
     con = sqlite3.connect(db)
     assert con.execute("SELECT code, expected FROM problems").fetchall() == [("BAD_VALUE", "")]
     assert con.execute("SELECT count(*) FROM members").fetchone() == (1,)
@@ -39,7 +39,7 @@ def test_version_2_store_gains_person_type_and_blank_estate_communities(tmp_path
     con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     con.commit()
     con.close()
-    assert Store.open(db).schema_version() == 5
+    assert Store.open(db).schema_version() == SCHEMA_VERSION
     con = sqlite3.connect(db)
     assert con.execute("SELECT person_type FROM members").fetchall() == [(None,)]
     assert con.execute("SELECT community FROM estates").fetchall() == [("",)]
@@ -57,7 +57,7 @@ def test_version_3_store_gains_instructor_assigned_and_keeps_its_orgs(tmp_path, 
     con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     con.commit()
     con.close()
-    assert Store.open(db).schema_version() == 5
+    assert Store.open(db).schema_version() == SCHEMA_VERSION
     con = sqlite3.connect(db)
     assert con.execute("SELECT name, instructor_assigned FROM orgs").fetchall() == [("青湖甲公司", None)]
     assert "instructor_assigned" in {r[1] for r in con.execute("PRAGMA table_info(orgs_replaced)")}
@@ -79,7 +79,7 @@ def test_version_4_store_gains_org_built_and_keeps_its_places(tmp_path, sqlite_d
     con.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
     con.commit()
     con.close()
-    assert Store.open(db).schema_version() == 5
+    assert Store.open(db).schema_version() == SCHEMA_VERSION
     con = sqlite3.connect(db)
     assert con.execute("SELECT name, party_org, org_built FROM communities").fetchall() == [("朝阳社区", "朝阳社区党委", None)]
     assert con.execute("SELECT name, party_org, org_built FROM estates").fetchall() == [("幸福里小区", None, None)]
