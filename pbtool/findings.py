@@ -31,6 +31,15 @@ NEW, PERSISTING, CHANGED, CLOSED = 0, 1, 2, 3
 STATUS_WORDS = np.array(["新增", "持续", "变化", "已整改"], dtype=object)
 UNIT_TITLES = {"community": "社区", "estate": "小区", "org": "两新组织", "branch": "党支部"}
 _SEP = "\x1f"   # between a place key and a rule code (cleaning removes control characters from values)
+_STATUS = pa.array(list(STATUS_WORDS), pa.string())
+
+
+def _ints(values: Any, type_: Any = None) -> Any:
+    """A numpy array of integers as an Arrow int64 (or int32) array, without a copy. (pa.array() of a
+    numpy array first imports numpy.ma to ask whether it is masked: 16 ms of a coverage run.)"""
+    type_ = type_ or pa.int64()
+    v = np.ascontiguousarray(values, dtype=np.int32 if type_ == pa.int32() else np.int64)
+    return pa.Array.from_buffers(type_, len(v), [None, pa.py_buffer(v)])
 
 
 def empty_table() -> Any:
@@ -93,7 +102,7 @@ class RuleText:
         enc = pc.dictionary_encode(key).combine_chunks()
         idx = enc.indices.to_numpy(zero_copy_only=False)
         _, first = np.unique(idx, return_index=True)   # a row of each distinct key, by dictionary index
-        rows = t.take(pa.array(first))
+        rows = t.take(_ints(first))
         texts = [self.action(*v) for v in zip(*(rows.column(c).to_pylist() for c in
                                                 ("rule", "full_members", "members", "probationary")))]
         return pa.array(texts, pa.string()).take(enc.indices)
@@ -143,8 +152,8 @@ class Findings:
     def _lists(self, name: str, values: Any) -> Any:
         got = self._cache.get(name)
         if got is None:
-            got = self._cache[name] = pa.ListArray.from_arrays(pa.array(self.offsets, pa.int32()),
-                                                               values.take(pa.array(self.order)))
+            got = self._cache[name] = pa.ListArray.from_arrays(_ints(self.offsets, pa.int32()),
+                                                               values.take(_ints(self.order)))
         return got
 
     @property
@@ -184,15 +193,8 @@ class Findings:
                 if self.n else pa.array([], pa.string())
         return self._cache["fkeys"]
 
-    def rules_of(self, place: int) -> list[str]:
-        got = self._cache.get("rules_py")
-        if got is None:
-            got = self._cache["rules_py"] = (self.column("rule").to_pylist(), self.order.tolist(), self.offsets.tolist())
-        rules, order, off = got
-        return [rules[j] for j in order[off[place]:off[place + 1]]]
-
     def place_streets(self) -> np.ndarray:
-        return np.asarray(self.column("street").take(pa.array(self.first)).to_pylist(), dtype=object)
+        return np.asarray(self.column("street").take(_ints(self.first)).to_pylist(), dtype=object)
 
     def finding_streets(self) -> np.ndarray:
         return np.asarray(self.column("street").to_pylist(), dtype=object)
@@ -242,15 +244,26 @@ def compare(cur: Findings, prev: Findings | None) -> np.ndarray:
     matched = at >= 0
     same = matched.copy()
     if matched.any():
-        sig_prev = prev.signature.take(pa.array(np.where(matched, at, 0)))
+        sig_prev = prev.signature.take(_ints(np.where(matched, at, 0)))
         same &= _numpy(pc.equal(cur.signature, sig_prev))
     cur.place_status[same] = PERSISTING
     # the findings: 持续 when their rule was open at the place before, else 变化 (新增 at a new place)
     was = _numpy(pc.is_in(cur.finding_keys, value_set=prev.finding_keys))
     cur.status[:] = np.where(matched[cur.place_of], np.where(was, PERSISTING, CHANGED), NEW)
-    short = cur.text.short
-    for i in np.flatnonzero(matched & ~same).tolist():
-        rules, old = cur.rules_of(i), prev.rules_of(int(at[i]))
+    text = cur.text
+    changed = np.flatnonzero(matched & ~same)
+    # one problem before and another now (most changed places): 由…转为…, by columns
+    one = (np.diff(cur.offsets)[changed] == 1) & (np.diff(prev.offsets)[at[changed]] == 1)
+    single = changed[one]
+    if len(single):
+        now = text.by_rule(cur.column("rule").take(_ints(cur.first[single])), text.short)
+        was_ = text.by_rule(prev.column("rule").take(_ints(prev.first[at[single]])), text.short)
+        cur.place_status[single] = CHANGED
+        cur.change.update(zip(single.tolist(), pc.binary_join_element_wise("由", was_, "转为", now, "").to_pylist()))
+    short = text.short
+    several = changed[~one]
+    for i, rules, old in zip(several.tolist(), cur.rule_lists.take(_ints(several)).to_pylist(),
+                             prev.rule_lists.take(_ints(at[several])).to_pylist()):
         gone = [r for r in old if r not in rules]
         added = [r for r in rules if r not in old]
         if added and gone:
@@ -298,16 +311,16 @@ class PlaceView:
     def columns(self) -> dict[str, Any]:
         """Each place's fields (Place's, as coverage.place_dicts writes them), as Arrow arrays."""
         fs, k = self.fs, len(self.sel)
-        sel = pa.array(self.sel, pa.int64())
-        first = pa.array(fs.first[self.sel], pa.int64())
+        sel = _ints(self.sel)
+        first = _ints(fs.first[self.sel])
         col = {n: fs.column(n).take(first) for n in ("street", "community", "target", *COUNTS)}
         units = fs.units.take(first)
-        status = pa.array(STATUS_WORDS[self.status_codes()], pa.string())
+        status = _STATUS.take(_ints(self.status_codes()))
         if self.closed or not fs.change:
             change = pa.array([""] * k, pa.string())
         else:
             change = pa.array([fs.change.get(i, "") for i in self.sel.tolist()], pa.string())
-        quarters = pa.array(np.ones(k, np.int64) if self.closed else fs.place_quarters[self.sel], pa.int64())
+        quarters = _ints(np.ones(k, np.int64) if self.closed else fs.place_quarters[self.sel])
         return {"key": fs.keys.take(sel), "unit": units,
                 "unit_title": fs.text.by_rule(fs.column("rule").take(first), fs.text.unit_title), **col,
                 "rules": fs.rule_lists.take(sel),
@@ -345,14 +358,21 @@ def finding_columns(fs: Findings, sel: np.ndarray, own_status: bool = True) -> d
     """The fields of findings `sel` (indices) as Arrow arrays. `own_status` False: 新增 and 1, as a
     finding of a closed place is made (its status is its place's)."""
     sel = np.asarray(sel, np.int64)
-    idx = pa.array(sel, pa.int64())
-    cols = {n: fs.column(n).take(idx) for n in STORED}
-    cols["title"] = fs.titles.take(idx)
-    cols["unit"] = fs.units.take(idx)
-    cols["action"] = fs.actions.take(idx)
+    if len(sel) == fs.n and (fs.n == 0 or (sel[0] == 0 and bool((np.diff(sel) == 1).all()))):
+        def pick(arr: Any) -> Any:   # every finding in order: the columns as they are
+            return arr
+    else:
+        idx = _ints(sel)
+
+        def pick(arr: Any) -> Any:
+            return arr.take(idx)
+    cols = {n: pick(fs.column(n)) for n in STORED}
+    cols["title"] = pick(fs.titles)
+    cols["unit"] = pick(fs.units)
+    cols["action"] = pick(fs.actions)
     status = fs.status[sel] if own_status else np.zeros(len(sel), np.int8)
-    cols["status"] = pa.array(STATUS_WORDS[status], pa.string())
-    cols["quarters_open"] = pa.array(fs.quarters[sel] if own_status else np.ones(len(sel), np.int64), pa.int64())
+    cols["status"] = _STATUS.take(_ints(status))
+    cols["quarters_open"] = _ints(fs.quarters[sel] if own_status else np.ones(len(sel), np.int64))
     return cols
 
 
