@@ -11,6 +11,7 @@ retries the import), so nothing that uses pandas breaks.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -25,4 +26,17 @@ if "pandas" not in sys.modules:
     finally:
         PANDAS_GATE.closed = False
 
-__all__ = ["pa", "pc"]
+
+
+def int_array(values: Any) -> Any:
+    """A numpy array of integers (indices, counts) as an Arrow array, without a copy. pa.array() of a
+    numpy array first imports numpy.ma (17 ms, once per process) to ask whether it is masked."""
+    import numpy as np
+
+    v = np.ascontiguousarray(values)
+    if v.dtype not in (np.int32, np.int64):
+        v = v.astype(np.int64)
+    return pa.Array.from_buffers(pa.int32() if v.dtype == np.int32 else pa.int64(), len(v), [None, pa.py_buffer(v)])
+
+
+__all__ = ["pa", "pc", "int_array"]

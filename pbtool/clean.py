@@ -632,10 +632,10 @@ def _clean_distinct_arrow(ftype: str, clean: Callable[[Any], Cleaned], arr: Any)
 def distinct_array(distinct: list[Any], indices: Any) -> Any:
     """The column of `distinct` values at `indices` (per row) as one Arrow array; None when the values do
     not make one Arrow type (the store then binds them one by one)."""
-    from .arrow import pa
+    from .arrow import int_array, pa
 
     try:
-        return pa.array(distinct).take(pa.array(indices))
+        return pa.array(distinct).take(int_array(indices) if isinstance(indices, np.ndarray) else pa.array(indices))
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         return None
 

@@ -927,7 +927,9 @@ def _write(store: st.Store, conn: Any, result: ImportResult, sheets: list[Parsed
             (import_id, period, p.kind or ps.kind, p.street or "", p.code, p.severity, p.file, p.sheet, p.row,
              p.column, p.value, p.message, p.expected, district) for p in sheet_problems))
         result.imported[ps.kind] = result.imported.get(ps.kind, 0) + total
-    store.update_aggregates(conn, period, run_id, added, counting.result())
+    written = store.update_aggregates(conn, period, run_id, added, counting.result())
+    # what coverage reads, kept for it by this transaction (the aggregates just written from memory)
+    store.keep_coverage_inputs(period, district, conn, written)
 
 
 # ------------------------------------------------------------------------------------ API
@@ -1098,8 +1100,6 @@ def _import_files(paths: Sequence[str | Path], period: str, db: str | None, *, s
             with store.transaction(on_wait) as conn:
                 analyse(conn)
                 _write(store, conn, result, parsed, problems, replace, progress)
-            # committed: the period's coverage inputs of this district kept for coverage (best effort)
-            store.keep_coverage_inputs(period, store.district or "")
     finally:
         store.close()
     return result

@@ -30,6 +30,27 @@ COUNT_SLICE = 1 << 15      # rows counted per Counter.update call (count_added)
 INPUT_NAMES = ("orgs", "employers", "places", "branches", "near_misses", "estates", "communities")
 
 
+# the aggregate tables' columns as coverage_inputs reads them (after period and district)
+INPUT_AGGREGATES = {"employers": ("agg_employers", ("employer_key", "employer_uscc")),
+                    "places": ("agg_places", ("street", "community", "estate", "place_status")),
+                    "branches": ("agg_branches", ("street", "branch"))}
+
+
+def _aggregate_table(name: str, district: str, fields: tuple[str, ...], columns: list[list[Any]]) -> Any:
+    """One district's rows of an aggregate as update_aggregates wrote them for the whole period
+    (`fields`: district, the keys, category; `columns`: theirs, then members and members with an
+    error), as the table coverage_inputs reads from the store: the same columns, types and order."""
+    from .arrow import pa, pc
+
+    def arrow(values: Any, type_: Any) -> Any:
+        return pc.cast(values, type_) if isinstance(values, pa.Array) else pa.array(values, type_)
+
+    at = {f: i for i, f in enumerate(fields)}
+    cols = {f: arrow(columns[at[f]], pa.string()) for f in (*INPUT_AGGREGATES[name][1], "category")}
+    table = pa.table({**cols, "members": arrow(columns[-2], pa.int64()), "with_errors": arrow(columns[-1], pa.int64())})
+    return table.filter(pc.fill_null(pc.equal(arrow(columns[at["district"]], pa.string()), district), False))
+
+
 def _prefixed(district: str, street: Any) -> Any:
     """Streets named with their district (_street's city view, in Arrow): 青湖区 + 城关街道."""
     from .arrow import pc
@@ -116,14 +137,20 @@ class StoreQueries:
 
     def update_aggregates(self, conn: Connection, period: str, run_id: int,
                           added: list[tuple[dict[str, list[Any]], int]],
-                          counted: dict[str, tuple[Counter, Counter]] | None = None) -> None:
+                          counted: dict[str, tuple[Counter, Counter]] | None = None
+                          ) -> dict[str, tuple[tuple[str, ...], list[list[Any]]]]:
         """What an import does instead of a full refresh (three grouped scans of every member row of the
         period: about 20 s at a million): the period's aggregates so far, less the rows this run moved
-        aside, plus the rows it inserted (count_added(added), or `counted` when the caller has it)."""
+        aside, plus the rows it inserted (count_added(added), or `counted` when the caller has it).
+        Returns what it wrote, per table: the key fields, and the columns (the fields', then members and
+        members with an error; keep_coverage_inputs takes the district's rows from there)."""
+        from .arrow import pa
+
         archive = st.ARCHIVES["roster"]
         if counted is None:
             counted = self.count_added(added)
         flagged = 0     # member rows of the period with an error after this import
+        written = {}
         for name, keys in self.AGGREGATES:
             table = st.metadata.tables[name]
             fields = (*keys, "category")
@@ -146,11 +173,15 @@ class StoreQueries:
             conn.execute(delete(table).where(table.c.period == period))
             kept = [(key, n, errors.get(key, 0)) for key, n in members.items() if n]
             flagged = max(flagged, sum(e for _, _, e in kept))
+            # as Arrow arrays: what the staged insert takes, and what keep_coverage_inputs keeps
+            columns = [pa.array(c) for c in (*zip(*(key for key, _, _ in kept)), [n for _, n, _ in kept],
+                                             [e for _, _, e in kept])] if kept else [[] for _ in (*fields, 1, 2)]
+            written[name] = (fields, columns)
             self.insert_columns(conn, table, {"period": period}, [*fields, "members", "with_errors"],  # type: ignore[attr-defined]
-                                [*map(list, zip(*(key for key, _, _ in kept))), [n for _, n, _ in kept],
-                                 [e for _, _, e in kept]] if kept else [[] for _ in (*fields, 1, 2)])
+                                columns)
         # a repeated person is always a flagged row: with none in the period there is nothing to look for
         self._refresh_repeats(conn, period, skip_search=not flagged)
+        return written
 
     @staticmethod
     def _refresh_repeats(conn: Connection, period: str, skip_search: bool = False) -> None:
@@ -204,7 +235,7 @@ class StoreQueries:
 
     # ------------------------------------------------------------ coverage inputs, by columns
 
-    def _arrow(self, q: Any, names: list[str], types: dict[str, Any] | None = None) -> Any:
+    def _arrow(self, q: Any, names: list[str], types: dict[str, Any] | None = None, conn: Connection | None = None) -> Any:
         """The rows of `q` as a pyarrow Table with these column names; text columns unless `types`
         says otherwise. On SQLite each column comes as one JSON array (json_group_array), which pyarrow
         parses in C++ without the GIL: a city's reads took 1.06 s as group_concat strings split by
@@ -218,27 +249,24 @@ class StoreQueries:
         types = types or {}
         schema = pa.schema([(n, types.get(n, pa.string())) for n in names])
         dialect = self.engine.dialect.name
-        table = self._arrow_json(q, schema) if dialect == "sqlite" else \
-            self._arrow_csv(q, schema) if dialect == "postgresql" else None
+        table = self._arrow_json(q, schema, conn) if dialect == "sqlite" else \
+            self._arrow_csv(q, schema, conn) if dialect == "postgresql" else None
         if table is None:
-            rows = self._all(q)
+            rows = list(conn.execute(q).all()) if conn is not None else self._all(q)
             table = pa.table([pa.array([r[i] for r in rows], type=f.type) for i, f in enumerate(schema)],
                              schema=schema)
         return table
 
-    def _arrow_json(self, q: Any, schema: Any) -> Any:
+    def _arrow_json(self, q: Any, schema: Any, conn: Connection | None = None) -> Any:
         from .arrow import pa
 
         sub = q.subquery()
         try:
-            with self.engine.connect() as conn:
-                raw = conn.connection.dbapi_connection
-                factory = raw.text_factory   # type: ignore[union-attr]
-                raw.text_factory = bytes     # type: ignore[union-attr]  # the JSON text as stored: no Python str of it
-                try:
-                    row = conn.execute(select(*(func.json_group_array(c) for c in sub.c))).one()
-                finally:
-                    raw.text_factory = factory   # type: ignore[union-attr]
+            if conn is None:
+                with self.engine.connect() as own:
+                    row = self._json_arrays(own, sub)
+            else:   # inside the caller's transaction (a failed statement leaves a SQLite transaction as it was)
+                row = self._json_arrays(conn, sub)
         except OperationalError:   # a SQLite built without its JSON functions
             return None
         import io
@@ -259,7 +287,18 @@ class StoreQueries:
             cols.append(col.cast(f.type) if want != f.type else col)
         return pa.Table.from_arrays(cols, schema=schema)
 
-    def _arrow_csv(self, q: Any, schema: Any) -> Any:
+    @staticmethod
+    def _json_arrays(conn: Connection, sub: Any) -> Any:
+        """Each column of `sub` as one JSON array (json_group_array), as the bytes SQLite made."""
+        raw = conn.connection.dbapi_connection
+        factory = raw.text_factory   # type: ignore[union-attr]
+        raw.text_factory = bytes     # type: ignore[union-attr]  # the JSON text as stored: no Python str of it
+        try:
+            return conn.execute(select(*(func.json_group_array(c) for c in sub.c))).one()
+        finally:
+            raw.text_factory = factory   # type: ignore[union-attr]
+
+    def _arrow_csv(self, q: Any, schema: Any, conn: Connection | None = None) -> Any:
         """PostgreSQL: the rows as CSV through COPY, parsed by pyarrow (C++, without the GIL). At city
         scale row-by-row fetching was most of a PostgreSQL coverage run's reading time."""
         import io
@@ -268,8 +307,11 @@ class StoreQueries:
 
         from .arrow import pa
 
-        with self.engine.connect() as conn:
+        if conn is not None:
             data = engines.copy_out_csv(conn, q)
+        else:
+            with self.engine.connect() as own:
+                data = engines.copy_out_csv(own, q)
         if not data:
             return pa.Table.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
         return pcsv.read_csv(
@@ -313,12 +355,13 @@ class StoreQueries:
             parts = {k: [v] for k, v in self._read_inputs(period, "").items()}
         return {k: v[0] if len(v) == 1 else pa.concat_tables(v) for k, v in parts.items()}
 
-    def _inputs_stamp(self, period: str, district: str) -> str:
+    def _inputs_stamp(self, period: str, district: str, conn: Connection | None = None) -> str:
         """What the district's imports of the period are now (number, last id, time): a kept copy of
         its inputs is valid while this is unchanged (every import and undo changes it)."""
         i = st.imports
-        n, last, when = self._all(select(func.count(), func.max(i.c.id), func.max(i.c.imported_at))
-                                  .where(and_(i.c.period == period, i.c.district == district)))[0]
+        q = (select(func.count(), func.max(i.c.id), func.max(i.c.imported_at))
+             .where(and_(i.c.period == period, i.c.district == district)))
+        n, last, when = (conn.execute(q).one() if conn is not None else self._all(q)[0])
         return f"{self.INPUTS_VERSION}.{st.SCHEMA_VERSION}:{n}:{last}:{when}"
 
     def _kept_inputs(self, period: str, districts: list[str]) -> dict[str, dict[str, Any]]:
@@ -339,34 +382,55 @@ class StoreQueries:
                 out.setdefault(d, {})[name] = r.read_all()
         return {d: t for d, t in out.items() if d not in bad and set(t) == set(INPUT_NAMES)}
 
-    def keep_coverage_inputs(self, period: str, district: str) -> bool:
-        """Read the district's coverage inputs of the period from the tables and keep them (Arrow IPC),
-        under the stamp read before and checked after the read: an import that committed meanwhile
-        leaves nothing kept. Best effort: False when nothing was kept (coverage then reads the tables)."""
+    def keep_coverage_inputs(self, period: str, district: str, conn: Connection | None = None,
+                             aggregates: dict[str, Any] | None = None) -> bool:
+        """Keep the district's coverage inputs of the period (Arrow IPC) for coverage to read.
+
+        Inside a write transaction (`conn`: an import's or an undo's, before it commits) they are read
+        on that connection, and the aggregates the import just wrote are taken from memory
+        (`aggregates`: update_aggregates' result) instead of read back. Without `conn` they are read
+        from the tables under the stamp read before and checked after: an import that committed
+        meanwhile leaves nothing kept. Best effort outside a transaction: False when nothing was kept
+        (coverage then reads the tables)."""
         import pyarrow as pa
 
-        try:
-            stamp = self._inputs_stamp(period, district)
-            tables = self._read_inputs(period, district)
-            if self._inputs_stamp(period, district) != stamp:
-                return False
-            rows = []
+        def kept_rows(stamp: str, tables: dict[str, Any]) -> list[dict[str, Any]]:
             now = dt.datetime.now()
+            rows = []
             for name, t in tables.items():
                 sink = pa.BufferOutputStream()
                 with pa.ipc.new_stream(sink, t.schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as w:
                     w.write_table(t)
                 rows.append({"period": period, "district": district, "name": name, "stamp": stamp,
                              "computed_at": now, "data": sink.getvalue().to_pybytes()})
-            c = st.coverage_inputs
-            with self.engine.begin() as conn:
-                conn.execute(delete(c).where(and_(c.c.period == period, c.c.district == district)))
-                conn.execute(insert(c), rows)
+            return rows
+
+        c = st.coverage_inputs
+        here = and_(c.c.period == period, c.c.district == district)
+        if conn is not None:
+            mem = {name: (aggregates or {})[table] for name, (table, _) in INPUT_AGGREGATES.items()
+                   if table in (aggregates or {})}
+            tables = self._read_inputs(period, district, conn, skip=set(mem))
+            tables.update({name: _aggregate_table(name, district, *mem[name]) for name in mem})
+            tables = {name: tables[name] for name in INPUT_NAMES}
+            conn.execute(delete(c).where(here))
+            conn.execute(insert(c), kept_rows(self._inputs_stamp(period, district, conn), tables))
+            return True
+        try:
+            stamp = self._inputs_stamp(period, district)
+            tables = self._read_inputs(period, district)
+            if self._inputs_stamp(period, district) != stamp:
+                return False
+            rows = kept_rows(stamp, tables)
+            with self.engine.begin() as own:
+                own.execute(delete(c).where(here))
+                own.execute(insert(c), rows)
         except (SQLAlchemyError, pa.ArrowException, OSError):
             return False
         return True
 
-    def _read_inputs(self, period: str, district: str | None) -> dict[str, Any]:
+    def _read_inputs(self, period: str, district: str | None, conn: Connection | None = None,
+                     skip: set[str] | None = None) -> dict[str, Any]:
         """The inputs of the period's rows of `district` (None: every district's) from the tables, with
         their streets as stored. The seven reads run on two connections at once (SQLite, PostgreSQL's
         COPY and pyarrow work without the GIL): a city's reads take about half the time. The reads are
@@ -398,6 +462,18 @@ class StoreQueries:
                            ["street", "community", "name", "party_org", "org_built"], built)
         jobs["communities"] = (select(c.c.street, c.c.name, c.c.party_org, c.c.org_built).where(here(c)),
                                ["street", "name", "party_org", "org_built"], built)
+        for name in skip or ():
+            del jobs[name]
+        if conn is not None:   # inside the caller's transaction: on its connection, one after another
+            # a kind the district never imported this period has no rows: not read (an import's time)
+            i = st.imports
+            kinds = {k for (k,) in conn.execute(select(i.c.kind).where(and_(
+                i.c.period == period, i.c.district == district) if district is not None else i.c.period == period)
+                .distinct())}
+            none = {name for name, kind in (("orgs", "org"), ("estates", "estate"), ("communities", "community"),
+                                            ("near_misses", "roster")) if kind not in kinds}
+            return {k: pa.schema([(n, (job[2] or {}).get(n, pa.string())) for n in job[1]]).empty_table()
+                    if k in none else self._arrow(*job, conn=conn) for k, job in jobs.items()}
         if self.engine.dialect.name not in ("sqlite", "postgresql"):
             return {k: self._arrow(*job) for k, job in jobs.items()}
         from concurrent.futures import ThreadPoolExecutor

@@ -929,7 +929,7 @@ class Store(StoreQueries):
                     restored[kind] = m
             conn.execute(delete(imports).where(imports.c.run_id == run))
             self.refresh_aggregates(conn, period)   # the period's counts and stored coverage follow its rows
-        self.keep_coverage_inputs(period, district or "")
+            self.keep_coverage_inputs(period, district or "", conn)
         return {"run": run, "period": period, "removed": removed, "restored": restored}
 
     # ---------------------------------------------------------------- consistent reads

@@ -55,7 +55,28 @@ def _kept(db: str, period: str) -> dict[str, set[str]]:
         s.close()
 
 
+def _tables_as_read(db: str, period: str) -> None:
+    """Each district's kept tables are the tables read from the store: the same columns and types,
+    and the same rows (compared in one order: a server returns rows in no set order)."""
+    s = Store.open(db, create=False)
+    try:
+        districts = s.districts_of_period(period)
+        kept = s._kept_inputs(period, districts)
+        assert set(kept) == set(districts)
+        for d in districts:
+            read = s._read_inputs(period, d)
+            assert set(kept[d]) == set(read) == set(queries.INPUT_NAMES)
+            for name, t in read.items():
+                k = kept[d][name]
+                assert k.schema == t.schema, (d, name)
+                order = [(c, "ascending") for c in t.column_names]
+                assert k.sort_by(order).equals(t.sort_by(order)), (d, name)
+    finally:
+        s.close()
+
+
 def _same_both_ways(db: str, period: str, monkeypatch) -> None:
+    _tables_as_read(db, period)
     for kw in ({}, {"district": "青湖区"}, {"district": "东江区"}):
         kept = _kept_only(db, period, monkeypatch, **kw)
         assert kept == _from_tables(db, period, monkeypatch, **kw), kw
@@ -90,6 +111,24 @@ def test_kept_inputs_give_what_the_tables_give_after_import_reimport_and_undo(tm
     s.close()
     _same_both_ways(db, "2026Q3", monkeypatch)
     assert _fresh(db, "2026Q3", district="青湖区") == before
+
+
+def test_a_roster_alone_keeps_empty_lists_and_its_counts(tmp_path: Path, db: str):
+    """A district that imported only its roster: the lists it never imported are kept empty (not read),
+    with the columns and types the store's read gives; the counts are the roster's. Its lists imported
+    later replace them."""
+    d = tmp_path / "q"
+    d.mkdir()
+    lists, roster = _qinghu(d, "2026Q3")
+    import_files([roster], "2026Q3", db, district="青湖区")
+    _tables_as_read(db, "2026Q3")
+    s = Store.open(db, create=False)
+    kept = s._kept_inputs("2026Q3", ["青湖区"])["青湖区"]
+    s.close()
+    assert kept["orgs"].num_rows == kept["estates"].num_rows == kept["communities"].num_rows == 0
+    assert sum(kept["places"].column("members").to_pylist()) == 4
+    import_files([lists], "2026Q3", db, district="青湖区")
+    _tables_as_read(db, "2026Q3")
 
 
 def test_a_kept_copy_that_no_longer_describes_its_district_is_not_used(tmp_path: Path, db: str, monkeypatch):
