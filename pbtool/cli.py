@@ -7,14 +7,28 @@ import warnings
 from contextlib import suppress
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from typer.core import TyperGroup
 
 from . import __version__, cliparams, i18n
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def _rich_console(**options: Any) -> "Console":
+    """rich's Console, imported when a command first prints through it (rich takes 40 ms to import,
+    which a JSON output never needs)."""
+    from rich.console import Console
+    return Console(**options)
+
+
+def escape(text: str) -> str:
+    """rich.markup.escape, imported when first needed."""
+    from rich.markup import escape as rich_escape
+    return rich_escape(text)
 
 i18n.install()
 cliparams.install()
@@ -69,7 +83,7 @@ class _Boundary(TyperGroup):
 def _err(message: str) -> None:
     from .errors import clean_text
     from .problems import mask_value
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]错误：[/]{escape(mask_value(clean_text(message)))}")
+    _rich_console(stderr=True, highlight=False, soft_wrap=True).print(f"[red]错误：[/]{escape(mask_value(clean_text(message)))}")
 
 
 def _notice_or(show):  # type: ignore[no-untyped-def]
@@ -80,7 +94,7 @@ def _notice_or(show):  # type: ignore[no-untyped-def]
         if issubclass(category, Notice):
             from .errors import clean_text
             from .problems import mask_value
-            Console(stderr=True, highlight=False, soft_wrap=True).print(
+            _rich_console(stderr=True, highlight=False, soft_wrap=True).print(
                 f"[yellow]提示：[/]{escape(mask_value(clean_text(str(message))))}")
         else:
             show(message, category, filename, lineno, file, line)
@@ -88,7 +102,7 @@ def _notice_or(show):  # type: ignore[no-untyped-def]
 
 
 def _err_wait() -> None:
-    Console(stderr=True, highlight=False, soft_wrap=True).print("另一个导入正在写入数据库，正在等待它完成……")
+    _rich_console(stderr=True, highlight=False, soft_wrap=True).print("另一个导入正在写入数据库，正在等待它完成……")
 
 
 app = typer.Typer(
@@ -122,7 +136,7 @@ ShowPersonalOpt = Annotated[bool, typer.Option(
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    return _rich_console(highlight=False, soft_wrap=False)
 
 
 _KEPT: list[object] = []
@@ -269,7 +283,6 @@ def coverage_cmd(
     """
     from .coverage import compute_coverage
     from .outputs.atomic import output_path
-    from .outputs.terminal import TERMINAL_LIMIT, print_coverage
     from .store import db_url
 
     if city and district:
@@ -283,6 +296,7 @@ def coverage_cmd(
     if fmt == OutputFormat.json:
         _print_json(_keep(result, result.as_dict() if sys.stdout.isatty() else result.json_data()))
     else:
+        from .outputs.terminal import TERMINAL_LIMIT, print_coverage
         console = _console()
         print_coverage(result, console, limit=None if show_all else TERMINAL_LIMIT)
         if xlsx:
