@@ -204,17 +204,21 @@ class PeriodState:
     rates: list[Rate]
     estates: list[EstateRate]
     summary: dict[str, Any]
-    near_misses: list[dict[str, Any]]
+    near: Any   # the name notes: a table of units.NEAR_MISS_SCHEMA
 
     @property
     def findings(self) -> list[Finding]:
         return _finding_objects(self.found)
 
+    @property
+    def near_misses(self) -> list[dict[str, Any]]:
+        return self.near.to_pylist()
+
     def figures_only(self) -> "PeriodState":
         """The rates, estates and summary without the findings and name notes (what a view of the
         comparison period shows)."""
         return PeriodState(self.period, fd.Findings(fd.empty_table(), self.found.text), self.rates, self.estates,
-                           self.summary, [])
+                           self.summary, self.near.slice(0, 0))
 
     def rate(self, scope: str, street: str, kind: str = "合计") -> Rate | None:
         return _lookup(self, "rates", lambda r: (r.scope, r.street, r.kind)).get((scope, street, kind))
@@ -260,6 +264,7 @@ class Columns:
     listed: np.ndarray
     open: fd.PlaceView
     closed: fd.PlaceView
+    near: Any   # the name notes (units.NEAR_MISS_SCHEMA)
 
     def closed_findings(self) -> np.ndarray:
         """The closed places' findings (indices into the comparison period's), grouped by place."""
@@ -267,8 +272,9 @@ class Columns:
 
     def for_street(self, street: str) -> "Columns":
         listed = self.listed[self.cur.finding_streets()[self.listed] == street] if len(self.listed) else self.listed
+        near = self.near.filter(fd.pc.fill_null(fd.pc.equal(self.near.column("street"), street), False))
         return Columns(self.cur, listed, self.open.where(self.open.streets() == street),
-                       self.closed.where(self.closed.streets() == street))
+                       self.closed.where(self.closed.streets() == street), near)
 
 
 class _Lazy:
@@ -340,7 +346,6 @@ class CoverageResult:
     estates: list[EstateRate]
     rate_changes: list[dict[str, Any]]
     summary: dict[str, Any]
-    near_misses: list[dict[str, Any]] = field(default_factory=list)
     previous: PeriodState | None = None
     compare_note: str = ""    # why the comparison period is not the one just before (Chinese), or ""
     # A city-wide result (no district chosen, the period holds two or more named districts): each
@@ -353,6 +358,7 @@ class CoverageResult:
     closed: list[Finding] = _Lazy()             # type: ignore[assignment]
     places: list[Place] = _Lazy()               # type: ignore[assignment]
     closed_places: list[Place] = _Lazy()        # type: ignore[assignment]
+    near_misses: list[dict[str, Any]] = _Lazy()   # type: ignore[assignment]
 
     def _made(self, name: str) -> list[Any]:
         c = self.columns
@@ -361,6 +367,8 @@ class CoverageResult:
         if name == "findings":
             objs = _finding_objects(c.cur)
             return [objs[i] for i in c.listed.tolist()]
+        if name == "near_misses":
+            return c.near.to_pylist()
         if name == "closed":
             objs = _finding_objects(c.closed.fs, own_status=False)
             return [objs[i] for i in c.closed_findings().tolist()]
@@ -421,11 +429,13 @@ class CoverageResult:
         if not self._from_columns() or c is None:
             return self.as_dict()
         Fragment = orjson.Fragment
+        near = c.near
         return self._dict(Fragment(fd.place_json(c.open)), Fragment(fd.place_json(c.closed)),
                           Fragment(fd.finding_json(c.cur, c.listed)),
-                          Fragment(fd.finding_json(c.closed.fs, c.closed_findings(), fd.CLOSED_FIELDS, own_status=False)))
+                          Fragment(fd.finding_json(c.closed.fs, c.closed_findings(), fd.CLOSED_FIELDS, own_status=False)),
+                          Fragment(fd.json_array({n: near.column(n) for n in near.column_names}, tuple(near.column_names))))
 
-    def _dict(self, places: Any, closed_places: Any, findings: Any, closed: Any) -> dict[str, Any]:
+    def _dict(self, places: Any, closed_places: Any, findings: Any, closed: Any, near: Any = None) -> dict[str, Any]:
         prev = self.previous
         return {
             "period": self.period,
@@ -447,7 +457,7 @@ class CoverageResult:
                           if r.scope == "district" or (r.scope == "street" and self.street in (None, r.street))],
                 "estates": [e.as_dict() for e in prev.estates if self.street in (None, e.street) or not e.street],
                 "summary": prev.summary},
-            "near_misses": self.near_misses,
+            "near_misses": self.near_misses if near is None else near,
             "is_city": self.is_city,
             "districts": [d.as_dict() for d in self.districts],
             "district_notes": self.district_notes,
@@ -472,14 +482,13 @@ def _period_state(store: st.Store, period: str, config: Config, near_check: bool
     ests = inputs["estates"]
     estates = _estate_rates(zip(*(ests.column(c).to_pylist() for c in ("street", "name")), un.place_has_org(ests).to_pylist()))
     summary = _summary(un.street_totals(inputs), store.duplicate_person_counts(period))
-    near = [{"street": s, "employer": emp, "org": org, "members": n}
-            for s, emp, org, n in un.near_miss_counts(inputs)] if near_check else []
+    near = un.near_miss_counts(inputs) if near_check else un.NEAR_MISS_SCHEMA.empty_table()
     del inputs
     un.release_memory()
     return PeriodState(period, fd.Findings(found, rule_text(config)), rates, estates, summary, near)
 
 
-STATE_VERSION = 5   # 5: findings kept as Arrow IPC; 4: 是否建立党组织 = 是 covers a community or estate. Bump when the rules' application changes: stored states are then recomputed
+STATE_VERSION = 6   # 6: name notes kept as Arrow IPC too; 5: findings kept as Arrow IPC; 4: 是否建立党组织 = 是 covers a community or estate. Bump when the rules' application changes: stored states are then recomputed
 
 
 def rules_key(config: Config) -> str:
@@ -508,7 +517,7 @@ def _state(store: st.Store, period: str, config: Config,
     if stored is not None:
         return PeriodState(period, fd.Findings(fd.from_text(stored["findings"]), rule_text(config)),
                            [Rate(**r) for r in stored["rates"]], [EstateRate(**e) for e in stored["estates"]],
-                           stored["summary"], stored["near_misses"])
+                           stored["summary"], fd.from_text(stored["near"]))
     state = _period_state(store, period, config)
     if computed is not None:
         computed.append((period, key, state))
@@ -522,7 +531,7 @@ def _save_state(store: st.Store, period: str, key: str, state: PeriodState) -> N
     # come from the rules when read)
     store.save_coverage_state(period, key, {
         "findings": fd.to_text(state.found.table), "rates": state.rates, "estates": state.estates,
-        "summary": state.summary, "near_misses": state.near_misses})
+        "summary": state.summary, "near": fd.to_text(state.near)})
 
 
 def _rates(groups: list) -> list[Rate]:
@@ -668,9 +677,9 @@ def _compute_once(db: str | None, period: str, street: str | None = None, config
     found = cur.found
     columns = Columns(found, np.arange(found.n), fd.PlaceView(found, np.arange(found.m)),
                       fd.PlaceView(prev.found if prev else fd.Findings(fd.empty_table(), found.text), closed,
-                                   closed=True))
+                                   closed=True), cur.near)
     result = CoverageResult(period, prev.period if prev else None, street, cur.rates, cur.estates,
-                            _rate_changes(cur, prev), cur.summary, cur.near_misses, prev, columns=columns)
+                            _rate_changes(cur, prev), cur.summary, prev, columns=columns)
     if street:
         if street not in {r.street for r in result.rates} | set(result.summary["streets"]) | {e.street for e in result.estates}:
             raise CoverageError(f"{period} 没有“{street}”的数据。可选街道：{'、'.join(result.summary['streets'])}")
@@ -678,7 +687,6 @@ def _compute_once(db: str | None, period: str, street: str | None = None, config
         result.rates = [r for r in result.rates if r.scope == "district" or r.street == street]
         result.estates = [e for e in result.estates if e.street in ("", street)]
         result.rate_changes = [r for r in result.rate_changes if r["scope"] == "district" or r["street"] == street]
-        result.near_misses = [n for n in result.near_misses if n["street"] == street]
     if is_city:
         # each district as `pbtool coverage --district` states it (its own stored state and comparison)
         for d in districts:

@@ -214,14 +214,19 @@ def org_rate_groups(inputs: dict[str, Any], covered: tuple[str, ...]) -> list[tu
     return list(zip(*(g.column(c).to_pylist() for c in ("street", "community", "org_type", "covered", "work", "one_sum"))))
 
 
-def near_miss_counts(inputs: dict[str, Any]) -> list[tuple[str, str, str, int]]:
-    """(street, employer as written, listed name, members) of the NAME_NEAR_MISS problems, by street
-    and spelling."""
+NEAR_MISS_SCHEMA = pa.schema([("street", pa.string()), ("employer", pa.string()), ("org", pa.string()),
+                              ("members", pa.int64())])
+
+
+def near_miss_counts(inputs: dict[str, Any]) -> Any:
+    """The NAME_NEAR_MISS problems by street and spelling, as a table (street, employer as written,
+    listed name, members), in that order."""
     t = inputs["near_misses"]
     g = t.append_column("one", pa.array([1] * t.num_rows, pa.int64())).group_by(
         ["street", "value", "expected"], use_threads=False).aggregate([("one", "sum")])
     g = g.take(pc.sort_indices(g, [("street", "ascending"), ("value", "ascending"), ("expected", "ascending")]))
-    return list(zip(*(g.column(c).to_pylist() for c in ("street", "value", "expected", "one_sum"))))
+    return pa.Table.from_arrays([pc.cast(g.column(c), f.type) for c, f in
+                                 zip(("street", "value", "expected", "one_sum"), NEAR_MISS_SCHEMA)], schema=NEAR_MISS_SCHEMA)
 
 
 def release_memory() -> None:

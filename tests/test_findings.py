@@ -12,6 +12,7 @@ from pbtool import findings as fd
 from pbtool.config import load_config
 from pbtool.coverage import Columns, CoverageResult, PeriodState, rule_text
 from pbtool.outputs.jsonout import OPTIONS, json_chunks
+from pbtool.units import NEAR_MISS_SCHEMA
 
 RULES = ["COMMUNITY_NO_ORG", "RES_NO_ORG", "ORG_SOLO", "ORG_JOINT", "ORG_NO_WORK", "BRANCH_TOO_BIG"]
 STREETS = ["东湖街道", "西山街道", "南湖街道"]
@@ -125,10 +126,13 @@ def _result(seed: int, street: str | None = None) -> CoverageResult:
     prev = fd.Findings(fd.table_from_rows(_rows(rng)), text)
     fd.count_quarters(cur, [prev])
     closed = fd.compare(cur, prev)
-    cols = Columns(cur, np.arange(cur.n), fd.PlaceView(cur, np.arange(cur.m)), fd.PlaceView(prev, closed, closed=True))
+    near = fd.pa.Table.from_pylist([{"street": STREETS[k % 3], "employer": rng.choice(ODD) + "公司", "org": f"单位{k}",
+                                     "members": k} for k in range(rng.randint(0, 6))], schema=NEAR_MISS_SCHEMA)
+    cols = Columns(cur, np.arange(cur.n), fd.PlaceView(cur, np.arange(cur.m)), fd.PlaceView(prev, closed, closed=True),
+                   near)
     if street:
         cols = cols.for_street(street)
-    state = PeriodState("2026Q2", prev, [], [], {}, [])
+    state = PeriodState("2026Q2", prev, [], [], {}, NEAR_MISS_SCHEMA.empty_table())
     return CoverageResult("2026Q3", "2026Q2", street, [], [], [], {}, previous=state, columns=cols)
 
 
@@ -143,12 +147,13 @@ def test_the_json_written_from_columns_is_byte_for_byte_the_records_of_the_objec
     objects = _result(seed, street)
     objects.places, objects.closed_places = objects.places, objects.closed_places   # lists set: rendered as objects
     objects.findings, objects.closed = objects.findings, objects.closed
+    objects.near_misses = objects.near_misses
     assert not objects._from_columns()
     assert objects.as_dict() == data
     assert b"".join(json_chunks(objects.json_data())) == orjson.dumps(data, option=OPTIONS)
     if street:
         assert {p["street"] for p in data["places"] + data["closed_places"]} <= {street}
-        assert {f["street"] for f in data["findings"] + data["closed"]} <= {street}
+        assert {f["street"] for f in data["findings"] + data["closed"] + data["near_misses"]} <= {street}
     assert data["counts"]["places"] == len(data["places"]) and data["counts"]["closed"] == len(data["closed_places"])
 
 
