@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import orjson
 
 from . import findings as fd
 from . import store as st
@@ -360,6 +359,16 @@ class CoverageResult:
     closed_places: list[Place] = _Lazy()        # type: ignore[assignment]
     near_misses: list[dict[str, Any]] = _Lazy()   # type: ignore[assignment]
 
+    def wait_saved(self) -> None:
+        """Wait until the states computed for this result are stored (compute_coverage's
+        save_in_background); storing is best effort, so nothing is raised."""
+        saving = self.__dict__.pop("_saving", None)
+        if saving is not None:
+            try:
+                saving.result()
+            except Exception:   # noqa: BLE001 - a state not stored is computed again next time
+                pass
+
     def _made(self, name: str) -> list[Any]:
         c = self.columns
         if c is None:
@@ -423,17 +432,24 @@ class CoverageResult:
         return self._dict(*self._records())
 
     def json_data(self) -> dict[str, Any]:
-        """as_dict() for JSON output: the long lists of places and findings already JSON (orjson
-        fragments written from the columns, byte for byte what orjson writes for as_dict()'s lists)."""
+        """as_dict() for JSON output (outputs.jsonout): the long lists of places, findings and name
+        notes already JSON (findings.JsonArray, written from the columns: byte for byte what orjson
+        writes for as_dict()'s lists)."""
         c = self.columns
         if not self._from_columns() or c is None:
             return self.as_dict()
-        Fragment = orjson.Fragment
+        from .background import Background
+
         near = c.near
-        return self._dict(Fragment(fd.place_json(c.open)), Fragment(fd.place_json(c.closed)),
-                          Fragment(fd.finding_json(c.cur, c.listed)),
-                          Fragment(fd.finding_json(c.closed.fs, c.closed_findings(), fd.CLOSED_FIELDS, own_status=False)),
-                          Fragment(fd.json_array({n: near.column(n) for n in near.column_names}, tuple(near.column_names))))
+        c.cur.prepare()   # the texts both threads read, made once
+        # two threads: Arrow's string kernels, most of this work, run without the GIL
+        other = Background(lambda: (fd.finding_json(c.cur, c.listed), fd.place_json(c.closed),
+                                    fd.finding_json(c.closed.fs, c.closed_findings(), fd.CLOSED_FIELDS, own_status=False),
+                                    fd.json_array({n: near.column(n) for n in near.column_names}, tuple(near.column_names))),
+                           name="pbtool-json")
+        places = fd.place_json(c.open)
+        findings, closed_places, closed, near_json = other.result()
+        return self._dict(places, closed_places, findings, closed, near_json)
 
     def _dict(self, places: Any, closed_places: Any, findings: Any, closed: Any, near: Any = None) -> dict[str, Any]:
         prev = self.previous
@@ -702,10 +718,11 @@ def _compute_once(db: str | None, period: str, street: str | None = None, config
 # import commits meanwhile (WAL lets it), the whole computation is repeated (store.read_consistently).
 def compute_coverage(db: str | None, period: str, street: str | None = None, config: Config | None = None,
                      compare_with: str | None = None, district: str | None = None,
-                     city: bool = False) -> CoverageResult:
+                     city: bool = False, save_in_background: bool = False) -> CoverageResult:
     """`city`: the whole store even when pbtool.toml names a district. The states computed are stored
-    before this returns. (Storing them in a thread while the result is printed gained nothing: both
-    hold the GIL for nearly all their time, and the peak memory grew by 50 MB at city scale.)"""
+    before this returns; with `save_in_background` (the CLI, which prints meanwhile) by a thread, which
+    `result.wait_saved()` waits for. (The states are Arrow IPC and SQLite writes: the thread holds
+    the GIL for little of its time. When they were JSON it gained nothing.)"""
     computed: list[tuple[str, str, PeriodState]] = []
 
     def once() -> CoverageResult:
@@ -714,7 +731,11 @@ def compute_coverage(db: str | None, period: str, street: str | None = None, con
 
     result = st.read_consistently(db, once, CoverageError)
     if computed:   # kept for the next run (and the next quarter's comparison) once the read was consistent
-        _save_states(db, computed)
+        if save_in_background:
+            from .background import Background
+            result._saving = Background(_save_states, db, list(computed), name="pbtool-save-states")
+        else:
+            _save_states(db, computed)
     return result
 
 
