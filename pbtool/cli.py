@@ -289,21 +289,18 @@ def coverage_cmd(
         _fail("--city（全市）和 --district（一个区）只能用一个。")
     if xlsx:   # checked before any work: it must not overwrite the store
         xlsx = output_path(xlsx, ".xlsx", label="整改台账", protect=[db_url(db)])
-    result = _keep(compute_coverage(db, period, street, district=district, city=city, save_in_background=True))
-    try:
+    result = _keep(compute_coverage(db, period, street, district=district, city=city))
+    if xlsx:
+        from .outputs.ledger_xlsx import write_ledger
+        write_ledger(result, xlsx)
+    if fmt == OutputFormat.json:
+        _print_json(_keep(result, result.as_dict() if sys.stdout.isatty() else result.json_data()))
+    else:
+        from .outputs.terminal import TERMINAL_LIMIT, print_coverage
+        console = _console()
+        print_coverage(result, console, limit=None if show_all else TERMINAL_LIMIT)
         if xlsx:
-            from .outputs.ledger_xlsx import write_ledger
-            write_ledger(result, xlsx)
-        if fmt == OutputFormat.json:
-            _print_json(_keep(result, result.as_dict() if sys.stdout.isatty() else result.json_data()))
-        else:
-            from .outputs.terminal import TERMINAL_LIMIT, print_coverage
-            console = _console()
-            print_coverage(result, console, limit=None if show_all else TERMINAL_LIMIT)
-            if xlsx:
-                console.print(f"整改台账已写入：{escape(str(xlsx))}")
-    finally:   # the computed states stored (by a thread while the result was written) before the command ends
-        result.wait_saved()
+            console.print(f"整改台账已写入：{escape(str(xlsx))}")
     raise typer.Exit(1 if fail_on_findings and result.findings else 0)
 
 
