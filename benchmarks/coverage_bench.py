@@ -6,8 +6,8 @@ pbtool's tables through SQLAlchemy Core, then
 
 timed end to end in a fresh process (3 runs: min / median wall seconds, peak RSS).
 Target: under 2 seconds and under 500 MB peak RSS on the 2-core machine (issue 11), with a previous
-period. Coverage reads the per-period aggregates the import keeps (written here as the import writes
-them). The previous period's coverage is computed once before the timed runs, as last quarter's run
+period. Coverage reads the per-period aggregates and the Arrow copy of its inputs that the import
+keeps (both written here as the import writes them). The previous period's coverage is computed once before the timed runs, as last quarter's run
 left it stored; before each timed run (outside the timing) 2026Q3's stored state is dropped, so that the
 run computes it from the aggregates (--cold-previous drops the previous period's too; --warm keeps both,
 and then both are look-ups).

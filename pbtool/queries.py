@@ -174,8 +174,12 @@ class StoreQueries:
             kept = [(key, n, errors.get(key, 0)) for key, n in members.items() if n]
             flagged = max(flagged, sum(e for _, _, e in kept))
             # as Arrow arrays: what the staged insert takes, and what keep_coverage_inputs keeps
-            columns = [pa.array(c) for c in (*zip(*(key for key, _, _ in kept)), [n for _, n, _ in kept],
-                                             [e for _, _, e in kept])] if kept else [[] for _ in (*fields, 1, 2)]
+            columns: list[Any] = [*map(list, zip(*(key for key, _, _ in kept))), [n for _, n, _ in kept],
+                                  [e for _, _, e in kept]] if kept else [[] for _ in (*fields, 1, 2)]
+            try:
+                columns = [pa.array(c) for c in columns]
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):   # bound one by one, kept as lists
+                pass
             written[name] = (fields, columns)
             self.insert_columns(conn, table, {"period": period}, [*fields, "members", "with_errors"],  # type: ignore[attr-defined]
                                 columns)
@@ -411,10 +415,14 @@ class StoreQueries:
             mem = {name: (aggregates or {})[table] for name, (table, _) in INPUT_AGGREGATES.items()
                    if table in (aggregates or {})}
             tables = self._read_inputs(period, district, conn, skip=set(mem))
-            tables.update({name: _aggregate_table(name, district, *mem[name]) for name in mem})
-            tables = {name: tables[name] for name in INPUT_NAMES}
+            try:
+                tables.update({name: _aggregate_table(name, district, *mem[name]) for name in mem})
+                rows = kept_rows(self._inputs_stamp(period, district, conn), {name: tables[name] for name in INPUT_NAMES})
+            except (pa.ArrowException, TypeError, ValueError):   # values Arrow cannot hold: coverage reads the tables
+                conn.execute(delete(c).where(here))
+                return False
             conn.execute(delete(c).where(here))
-            conn.execute(insert(c), kept_rows(self._inputs_stamp(period, district, conn), tables))
+            conn.execute(insert(c), rows)
             return True
         try:
             stamp = self._inputs_stamp(period, district)
