@@ -1,5 +1,4 @@
 """Command line: argument parsing only; every command calls the Python API and renders its result."""
-from __future__ import annotations
 
 import datetime as dt
 import sys
@@ -135,7 +134,7 @@ ShowPersonalOpt = Annotated[bool, typer.Option(
     "--show-personal", help="在屏幕和 JSON 中显示完整身份证号和电话（默认打码）。")]
 
 
-def _console() -> Console:
+def _console() -> "Console":
     return _rich_console(highlight=False, soft_wrap=False)
 
 
@@ -485,7 +484,7 @@ def report_vars(
 class _progress:
     """A rich progress bar for sheets over a few thousand rows; nothing for small files or JSON output."""
 
-    def __init__(self, console: Console, enabled: bool):
+    def __init__(self, console: "Console", enabled: bool):
         self.enabled = enabled and console.is_terminal
         self.console = console
         self.bar = None

@@ -485,8 +485,7 @@ def _period_state(store: st.Store, period: str, config: Config, near_check: bool
     found = un.apply_rules(un.period_units(inputs, ORG_COVERED, uncovered_only), config.rules["rules"],
                            config.thresholds)
     rates = _rates(un.org_rate_groups(inputs, ORG_COVERED))
-    ests = inputs["estates"]
-    estates = _estate_rates(zip(*(ests.column(c).to_pylist() for c in ("street", "name")), un.place_has_org(ests).to_pylist()))
+    estates = _estate_rates(un.estate_counts(inputs))
     summary = _summary(un.street_totals(inputs), store.duplicate_person_counts(period))
     near = un.near_miss_counts(inputs) if near_check else un.NEAR_MISS_SCHEMA.empty_table()
     del inputs
@@ -558,14 +557,13 @@ def _rates(groups: list) -> list[Rate]:
             sorted(acc.items(), key=lambda kv: (scope_order[kv[0][0]], kv[0][1], kv[0][2], kind_order[kv[0][3]]))]
 
 
-def _estate_rates(ests: list) -> list[EstateRate]:
+def _estate_rates(counts: list) -> list[EstateRate]:
+    """Per street (and "" for the whole area) from (street, estates, estates with an organization)."""
     acc: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for street, name, has_org in ests:
-        if not name:
-            continue
+    for street, n, with_org in counts:
         for s in ("", street):
-            acc[s][0] += 1
-            acc[s][1] += has_org
+            acc[s][0] += n
+            acc[s][1] += with_org
     return [EstateRate(s, *v) for s, v in sorted(acc.items())]
 
 

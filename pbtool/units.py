@@ -228,6 +228,15 @@ def apply_rules(units: dict[str, Any], rules: list[dict[str, Any]], thresholds: 
     return pa.Table.from_arrays(cols, schema=SCHEMA)
 
 
+def estate_counts(inputs: dict[str, Any]) -> list[tuple[str, int, int]]:
+    """(street, listed estates with a name, of them with a Party organization) per street."""
+    e = inputs["estates"]
+    e = e.filter(_truthy(e.column("name")))
+    t = pa.table({"street": e.column("street"), "with_org": pc.cast(place_has_org(e), pa.int64())})
+    g = group_sums(t, ["street"], ("with_org",))
+    return list(zip(*(g.column(c).to_pylist() for c in ("street", "rows", "with_org"))))
+
+
 def street_totals(inputs: dict[str, Any]) -> list[tuple[str, str | None, int, int]]:
     """(street, category, members, members with errors) of every member row of the period."""
     g = group_sums(inputs["places"], ["street", "category"], ("members", "with_errors"))
