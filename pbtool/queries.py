@@ -174,12 +174,13 @@ class StoreQueries:
             kept = [(key, n, errors.get(key, 0)) for key, n in members.items() if n]
             flagged = max(flagged, sum(e for _, _, e in kept))
             # as Arrow arrays: what the staged insert takes, and what keep_coverage_inputs keeps
-            columns: list[Any] = [*map(list, zip(*(key for key, _, _ in kept))), [n for _, n, _ in kept],
-                                  [e for _, _, e in kept]] if kept else [[] for _ in (*fields, 1, 2)]
+            by_field = (*zip(*(key for key, _, _ in kept)), [n for _, n, _ in kept], [e for _, _, e in kept]) \
+                if kept else ([] for _ in (*fields, 1, 2))
+            columns: list[Any] = list(by_field)
             try:
                 columns = [pa.array(c) for c in columns]
-            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):   # bound one by one, kept as lists
-                pass
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):   # bound one by one, as lists
+                columns = [list(c) for c in columns]
             written[name] = (fields, columns)
             self.insert_columns(conn, table, {"period": period}, [*fields, "members", "with_errors"],  # type: ignore[attr-defined]
                                 columns)
