@@ -277,8 +277,9 @@ class Columns:
 
 
 class _Lazy:
-    """A CoverageResult list (findings, closed, places, closed_places) made from its columns when first
-    read. Set to a list, that list is what the outputs render (a view of some places, the terminal's)."""
+    """A CoverageResult list (findings, closed, places, closed_places, near_misses) made from its columns
+    when first read. Set to a list, that list is what the outputs render (a view of some places, the
+    terminal's)."""
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name, self.slot = name, f"_{name}"
