@@ -39,4 +39,9 @@ def int_array(values: Any) -> Any:
     return pa.Array.from_buffers(pa.int32() if v.dtype == np.int32 else pa.int64(), len(v), [None, pa.py_buffer(v)])
 
 
-__all__ = ["pa", "pc", "int_array"]
+def whole(col: Any) -> Any:
+    """A column as one Arrow array (a ChunkedArray's chunks combined)."""
+    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+
+
+__all__ = ["pa", "pc", "int_array", "whole"]

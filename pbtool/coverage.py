@@ -22,7 +22,7 @@ from .present import pct_text, pp_number, pp_text, ratio
 # 已建立: the list says only that there is a Party organization (是否建立党组织 = 是), not how it was formed
 ORG_COVERED = ("单独组建", "联合组建", "挂靠", "已建立")
 ORG_KINDS = ("非公企业", "社会组织")
-UNIT_TITLES = {"community": "社区", "estate": "小区", "org": "两新组织", "branch": "党支部"}
+UNIT_TITLES = fd.UNIT_TITLES
 
 
 class CoverageError(PbtoolError):
@@ -208,10 +208,6 @@ class PeriodState:
     @property
     def findings(self) -> list[Finding]:
         return _finding_objects(self.found)
-
-    @property
-    def near_misses(self) -> list[dict[str, Any]]:
-        return self.near.to_pylist()
 
     def figures_only(self) -> "PeriodState":
         """The rates, estates and summary without the findings and name notes (what a view of the
@@ -409,15 +405,14 @@ class CoverageResult:
 
     def _records(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
         """places, closed places, findings and closed findings as the JSON records them."""
-        closed_fields = fd.CLOSED_FIELDS
         if self._from_columns():
             c = self.columns
             assert c is not None
             return (fd.place_records(c.open), fd.place_records(c.closed), fd.finding_records(c.cur, c.listed),
-                    fd.finding_records(c.closed.fs, c.closed_findings(), closed_fields, own_status=False))
+                    fd.finding_records(c.closed.fs, c.closed_findings(), fd.CLOSED_FIELDS, own_status=False))
         return (place_dicts(self.places), place_dicts(self.closed_places),
                 [f.__dict__.copy() for f in self.findings],   # flat records: much faster than asdict()
-                [{k: getattr(f, k) for k in closed_fields} for f in self.closed])
+                [{k: getattr(f, k) for k in fd.CLOSED_FIELDS} for f in self.closed])
 
     def as_dict(self) -> dict[str, Any]:
         return self._dict(*self._records())

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .arrow import int_array, pa, pc
+from .arrow import int_array, pa, pc, whole
 
 # a stored finding: these columns, in this order; title, unit and action come from the rules
 STORED = ("rule", "street", "community", "target", "full_members", "probationary", "members",
@@ -33,10 +33,6 @@ UNIT_TITLES = {"community": "社区", "estate": "小区", "org": "两新组织",
 _SEP = "\x1f"   # between a place key and a rule code (cleaning removes control characters from values)
 _STATUS = pa.array(list(STATUS_WORDS), pa.string())
 
-
-def _ints(values: Any, type_: Any = None) -> Any:
-    """Indices and counts (numpy) as an Arrow array (pbtool.arrow.int_array: without numpy.ma)."""
-    return int_array(np.asarray(values, dtype=np.int32 if type_ == pa.int32() else np.int64))
 
 
 def empty_table() -> Any:
@@ -99,7 +95,7 @@ class RuleText:
         enc = pc.dictionary_encode(key).combine_chunks()
         idx = enc.indices.to_numpy(zero_copy_only=False)
         _, first = np.unique(idx, return_index=True)   # a row of each distinct key, by dictionary index
-        rows = t.take(_ints(first))
+        rows = t.take(int_array(first))
         texts = [self.action(*v) for v in zip(*(rows.column(c).to_pylist() for c in
                                                 ("rule", "full_members", "members", "probationary")))]
         return pa.array(texts, pa.string()).take(enc.indices)
@@ -109,10 +105,6 @@ def _short(title: str, unit_code: str) -> str:
     """A rule's title without its unit: 两新组织应单独组建 -> 应单独组建."""
     unit = UNIT_TITLES.get(unit_code, "")
     return title[len(unit):] if unit and title.startswith(unit) and len(title) > len(unit) else title
-
-
-def _chunk(col: Any) -> Any:
-    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
 
 
 class Findings:
@@ -125,7 +117,7 @@ class Findings:
         self.table = table.select(list(STORED)).combine_chunks()
         self.text = text
         self.n = n = self.table.num_rows
-        place = _chunk(self.table.column("place"))
+        place = whole(self.table.column("place"))
         enc = pc.dictionary_encode(pc.fill_null(place, "")) if n else None
         self.keys = enc.dictionary if enc is not None else pa.array([], pa.string())   # first-seen order
         self.m = m = len(self.keys)
@@ -141,7 +133,7 @@ class Findings:
         self.place_quarters = np.ones(m, np.int64)
         self.change: dict[int, str] = {}   # place index -> 由…转为… / 新发现… / …已整改
         self._cache: dict[str, Any] = {}
-        self._columns = {n: _chunk(self.table.column(n)) for n in STORED}
+        self._columns = {n: whole(self.table.column(n)) for n in STORED}
 
     def column(self, name: str) -> Any:
         return self._columns[name]
@@ -149,8 +141,8 @@ class Findings:
     def _lists(self, name: str, values: Any) -> Any:
         got = self._cache.get(name)
         if got is None:
-            got = self._cache[name] = pa.ListArray.from_arrays(_ints(self.offsets, pa.int32()),
-                                                               values.take(_ints(self.order)))
+            got = self._cache[name] = pa.ListArray.from_arrays(int_array(self.offsets.astype(np.int32)),
+                                                               values.take(int_array(self.order)))
         return got
 
     @property
@@ -195,7 +187,7 @@ class Findings:
         return self._cache["fkeys"]
 
     def place_streets(self) -> np.ndarray:
-        return np.asarray(self.column("street").take(_ints(self.first)).to_pylist(), dtype=object)
+        return np.asarray(self.column("street").take(int_array(self.first)).to_pylist(), dtype=object)
 
     def finding_streets(self) -> np.ndarray:
         return np.asarray(self.column("street").to_pylist(), dtype=object)
@@ -208,7 +200,7 @@ class Findings:
 
 
 def _numpy(arr: Any) -> np.ndarray:
-    return np.asarray(_chunk(arr).to_numpy(zero_copy_only=False))
+    return np.asarray(whole(arr).to_numpy(zero_copy_only=False))
 
 
 def count_quarters(cur: Findings, earlier: Iterable[Findings]) -> None:
@@ -245,7 +237,7 @@ def compare(cur: Findings, prev: Findings | None) -> np.ndarray:
     matched = at >= 0
     same = matched.copy()
     if matched.any():
-        sig_prev = prev.signature.take(_ints(np.where(matched, at, 0)))
+        sig_prev = prev.signature.take(int_array(np.where(matched, at, 0)))
         same &= _numpy(pc.equal(cur.signature, sig_prev))
     cur.place_status[same] = PERSISTING
     # the findings: 持续 when their rule was open at the place before, else 变化 (新增 at a new place)
@@ -257,14 +249,14 @@ def compare(cur: Findings, prev: Findings | None) -> np.ndarray:
     one = (np.diff(cur.offsets)[changed] == 1) & (np.diff(prev.offsets)[at[changed]] == 1)
     single = changed[one]
     if len(single):
-        now = text.by_rule(cur.column("rule").take(_ints(cur.first[single])), text.short)
-        was_ = text.by_rule(prev.column("rule").take(_ints(prev.first[at[single]])), text.short)
+        now = text.by_rule(cur.column("rule").take(int_array(cur.first[single])), text.short)
+        was_ = text.by_rule(prev.column("rule").take(int_array(prev.first[at[single]])), text.short)
         cur.place_status[single] = CHANGED
         cur.change.update(zip(single.tolist(), pc.binary_join_element_wise("由", was_, "转为", now, "").to_pylist()))
     short = text.short
     several = changed[~one]
-    for i, rules, old in zip(several.tolist(), cur.rule_lists.take(_ints(several)).to_pylist(),
-                             prev.rule_lists.take(_ints(at[several])).to_pylist()):
+    for i, rules, old in zip(several.tolist(), cur.rule_lists.take(int_array(several)).to_pylist(),
+                             prev.rule_lists.take(int_array(at[several])).to_pylist()):
         gone = [r for r in old if r not in rules]
         added = [r for r in rules if r not in old]
         if added and gone:
@@ -312,16 +304,16 @@ class PlaceView:
     def columns(self) -> dict[str, Any]:
         """Each place's fields (Place's, as coverage.place_dicts writes them), as Arrow arrays."""
         fs, k = self.fs, len(self.sel)
-        sel = _ints(self.sel)
-        first = _ints(fs.first[self.sel])
+        sel = int_array(self.sel)
+        first = int_array(fs.first[self.sel])
         col = {n: fs.column(n).take(first) for n in ("street", "community", "target", *COUNTS)}
         units = fs.units.take(first)
-        status = _STATUS.take(_ints(self.status_codes()))
+        status = _STATUS.take(int_array(self.status_codes()))
         if self.closed or not fs.change:
             change = pa.array([""] * k, pa.string())
         else:
             change = pa.array([fs.change.get(i, "") for i in self.sel.tolist()], pa.string())
-        quarters = _ints(np.ones(k, np.int64) if self.closed else fs.place_quarters[self.sel])
+        quarters = int_array(np.ones(k, np.int64) if self.closed else fs.place_quarters[self.sel])
         return {"key": fs.keys.take(sel), "unit": units,
                 "unit_title": fs.text.by_rule(fs.column("rule").take(first), fs.text.unit_title), **col,
                 "rules": fs.rule_lists.take(sel),
@@ -363,7 +355,7 @@ def finding_columns(fs: Findings, sel: np.ndarray, own_status: bool = True) -> d
         def pick(arr: Any) -> Any:   # every finding in order: the columns as they are
             return arr
     else:
-        idx = _ints(sel)
+        idx = int_array(sel)
 
         def pick(arr: Any) -> Any:
             return arr.take(idx)
@@ -372,8 +364,8 @@ def finding_columns(fs: Findings, sel: np.ndarray, own_status: bool = True) -> d
     cols["unit"] = pick(fs.units)
     cols["action"] = pick(fs.actions)
     status = fs.status[sel] if own_status else np.zeros(len(sel), np.int8)
-    cols["status"] = _STATUS.take(_ints(status))
-    cols["quarters_open"] = _ints(fs.quarters[sel] if own_status else np.ones(len(sel), np.int64))
+    cols["status"] = _STATUS.take(int_array(status))
+    cols["quarters_open"] = int_array(fs.quarters[sel] if own_status else np.ones(len(sel), np.int64))
     return cols
 
 
@@ -444,7 +436,7 @@ def json_array(cols: dict[str, Any], fields: tuple[str, ...]) -> "JsonArray":
         parts: list[Any] = []
         text = "{"
         for i, name in enumerate(fields):
-            quoted, values = _json_part(_chunk(cols[name]).slice(start, JSON_CHUNK))
+            quoted, values = _json_part(whole(cols[name]).slice(start, JSON_CHUNK))
             text += ("" if i == 0 else ",") + f'"{name}":' + ('"' if quoted else "")
             parts += [text, values]
             text = '"' if quoted else ""

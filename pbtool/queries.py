@@ -51,6 +51,12 @@ def _aggregate_table(name: str, district: str, fields: tuple[str, ...], columns:
     return table.filter(pc.fill_null(pc.equal(arrow(columns[at["district"]], pa.string()), district), False))
 
 
+def _in_period(table: Any, period: str, district: str | None) -> Any:
+    """The period's rows of a table, within `district` (None: every district's)."""
+    cond = table.c.period == period
+    return cond if district is None else and_(cond, table.c.district == district)
+
+
 def _prefixed(district: str, street: Any) -> Any:
     """Streets named with their district (_street's city view, in Arrow): 青湖区 + 城关街道."""
     from .arrow import pc
@@ -74,8 +80,7 @@ class StoreQueries:
 
     def _here(self, table: Any, period: str) -> Any:
         """The period's rows, within the store's district when it has one (None: the whole city)."""
-        cond = table.c.period == period
-        return cond if self.district is None else and_(cond, table.c.district == self.district)
+        return _in_period(table, period, self.district)
 
     def _all(self, q: Any) -> list[Any]:
         with self.engine.connect() as conn:
@@ -360,14 +365,19 @@ class StoreQueries:
             parts = {k: [v] for k, v in self._read_inputs(period, "").items()}
         return {k: v[0] if len(v) == 1 else pa.concat_tables(v) for k, v in parts.items()}
 
-    def _inputs_stamp(self, period: str, district: str, conn: Connection | None = None) -> str:
-        """What the district's imports of the period are now (number, last id, time): a kept copy of
-        its inputs is valid while this is unchanged (every import and undo changes it)."""
+    def _imports_stamp(self, period: str, district: str | None, conn: Connection | None = None) -> str:
+        """What the period's imports (of `district`; None: every district's) are now: their number,
+        last id and time. Every import and undo changes it."""
         i = st.imports
         q = (select(func.count(), func.max(i.c.id), func.max(i.c.imported_at))
-             .where(and_(i.c.period == period, i.c.district == district)))
+             .where(_in_period(i, period, district)))
         n, last, when = (conn.execute(q).one() if conn is not None else self._all(q)[0])
-        return f"{self.INPUTS_VERSION}.{st.SCHEMA_VERSION}:{n}:{last}:{when}"
+        return f"{n}:{last}:{when}"
+
+    def _inputs_stamp(self, period: str, district: str, conn: Connection | None = None) -> str:
+        """A kept copy of the district's inputs is valid while this is unchanged: its imports of the
+        period, and the versions of the copy's format and of the schema."""
+        return f"{self.INPUTS_VERSION}.{st.SCHEMA_VERSION}:{self._imports_stamp(period, district, conn)}"
 
     def _kept_inputs(self, period: str, districts: list[str]) -> dict[str, dict[str, Any]]:
         if not districts:
@@ -448,8 +458,7 @@ class StoreQueries:
         from .arrow import pa
 
         def here(table: Any) -> Any:
-            cond = table.c.period == period
-            return cond if district is None else and_(cond, table.c.district == district)
+            return _in_period(table, period, district)
 
         counts = {"members": pa.int64(), "with_errors": pa.int64()}
         jobs: dict[str, tuple[Any, list[str], dict[str, Any] | None]] = {}
@@ -476,9 +485,7 @@ class StoreQueries:
         if conn is not None:   # inside the caller's transaction: on its connection, one after another
             # a kind the district never imported this period has no rows: not read (an import's time)
             i = st.imports
-            kinds = {k for (k,) in conn.execute(select(i.c.kind).where(and_(
-                i.c.period == period, i.c.district == district) if district is not None else i.c.period == period)
-                .distinct())}
+            kinds = {k for (k,) in conn.execute(select(i.c.kind).where(here(i)).distinct())}
             none = {name for name, kind in (("orgs", "org"), ("estates", "estate"), ("communities", "community"),
                                             ("near_misses", "roster")) if kind not in kinds}
             return {k: pa.schema([(n, (job[2] or {}).get(n, pa.string())) for n in job[1]]).empty_table()
@@ -497,10 +504,7 @@ class StoreQueries:
         """What the period's imports are now (their number, last id and time). A computed state is stored
         under the stamp read before computing it, so a state computed while another import committed is
         never found again (an import drops the period's states, but the slower reader may store after it)."""
-        i = st.imports
-        n, last, when = self._all(select(func.count(), func.max(i.c.id), func.max(i.c.imported_at))
-                                  .where(i.c.period == period))[0]
-        return f"{n}:{last}:{when}"
+        return self._imports_stamp(period, None)
 
     def stored_coverage_state(self, period: str, rules_key: str) -> dict[str, Any] | None:
         c = st.coverage_states

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .arrow import int_array, pa, pc
+from .arrow import int_array, pa, pc, whole
 
 NULL = "\x00"   # stands for NULL in composite keys (control characters never reach the store)
 SEP = "\x1f"
@@ -39,10 +39,6 @@ def _with_counts(table: Any) -> Any:
     return table.append_column("full", full).append_column("probationary", prob)
 
 
-def _whole(col: Any) -> Any:
-    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-
-
 def group_sums(table: Any, keys: list[str], sums: tuple[str, ...] = ()) -> Any:
     """Rows grouped by `keys` (a NULL is its own group), the groups in the order of their first row:
     the key columns, the sum of each column of `sums` (named as it) and the number of rows (`rows`).
@@ -52,7 +48,7 @@ def group_sums(table: Any, keys: list[str], sums: tuple[str, ...] = ()) -> Any:
     code = np.zeros(n, np.int64)
     size = 1
     for k in keys:
-        enc = pc.dictionary_encode(_whole(table.column(k)), null_encoding="encode")
+        enc = pc.dictionary_encode(whole(table.column(k)), null_encoding="encode")
         m = max(len(enc.dictionary), 1)
         if size * m >= 1 << 62:   # the combined code would overflow: number the groups so far densely
             code = np.unique(code, return_inverse=True)[1].astype(np.int64).reshape(-1)
@@ -65,9 +61,9 @@ def group_sums(table: Any, keys: list[str], sums: tuple[str, ...] = ()) -> Any:
     rank[order] = np.arange(len(order))
     group = rank[inverse.reshape(-1)]
     g = len(order)
-    out = {k: _whole(table.column(k)).take(int_array(first[order])) for k in keys}
+    out = {k: whole(table.column(k)).take(int_array(first[order])) for k in keys}
     for c in sums:
-        weights = pc.fill_null(_whole(table.column(c)), 0).to_numpy(zero_copy_only=False)
+        weights = pc.fill_null(whole(table.column(c)), 0).to_numpy(zero_copy_only=False)
         out[c] = int_array(np.bincount(group, weights=weights, minlength=g).astype(np.int64))
     out["rows"] = int_array(np.bincount(group, minlength=g).astype(np.int64))
     return pa.table(out)
